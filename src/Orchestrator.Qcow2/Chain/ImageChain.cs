@@ -1,0 +1,222 @@
+using Orchestrator.Qcow2.Format;
+
+namespace Orchestrator.Qcow2.Chain;
+
+/// <summary>
+/// An image with its whole backing chain, top first. Reads fall through unallocated clusters to the layer
+/// below (zeros past the end of a shorter backing file); writes go to the top with copy-on-write from below.
+/// </summary>
+public sealed partial class ImageChain : IDisposable
+{
+    private readonly List<Qcow2Image> _images;
+    private readonly List<string> _displayNames;
+    private (int Layer, ulong Entry, byte[] Data)? _lastDecompressed;
+
+    private ImageChain(List<Qcow2Image> images, List<string> displayNames)
+    {
+        _images = images;
+        _displayNames = displayNames;
+    }
+
+    /// <summary>The images, top (index 0, the active image) to bottom.</summary>
+    public IReadOnlyList<Qcow2Image> Images => _images;
+
+    /// <summary>Each image's path as QEMU would print it (the top as given, backing files as full-backing-filename).</summary>
+    public IReadOnlyList<string> DisplayNames => _displayNames;
+
+    public Qcow2Image Top => _images[0];
+
+    public long VirtualSize => Top.VirtualSize;
+
+    public static ImageChain Open(string topPath, ChainOpenOptions options)
+    {
+        var images = new List<Qcow2Image>();
+        var names = new List<string>();
+        var seen = new Dictionary<string, string>();
+        try
+        {
+            var current = Qcow2Image.Open(topPath, new ImageOpenOptions { Writable = options.WritableTop, Cache = options.TopCache });
+            images.Add(current);
+            names.Add(topPath);
+            seen[BackingPath.Canonical(topPath)] = topPath;
+            while (current.Header.BackingFileName is { } backingName)
+            {
+                var referring = names[^1];
+                var path = BackingPath.Combine(referring, backingName);
+                RequireSupportedFormat(current.Header.BackingFormat, path, referring);
+                if (!File.Exists(path))
+                {
+                    throw new Qcow2Exception(Qcow2ErrorKind.BackingChain,
+                        $"backing file '{backingName}' of '{referring}' does not exist (looked for '{path}')", referring);
+                }
+
+                var canonical = BackingPath.Canonical(path);
+                if (seen.TryGetValue(canonical, out var earlier))
+                {
+                    throw new Qcow2Exception(Qcow2ErrorKind.BackingChain,
+                        $"backing chain loop: '{path}' is the same file as '{earlier}' higher up the chain", referring);
+                }
+
+                if (images.Count >= options.MaxDepth)
+                {
+                    throw new Qcow2Exception(Qcow2ErrorKind.BackingChain,
+                        $"backing chain is deeper than {options.MaxDepth} images", topPath);
+                }
+
+                seen[canonical] = path;
+                current = OpenBacking(path, referring, options);
+                images.Add(current);
+                names.Add(path);
+            }
+
+            return new ImageChain(images, names);
+        }
+        catch
+        {
+            images.ForEach(i => i.Dispose());
+            throw;
+        }
+    }
+
+    private static void RequireSupportedFormat(string? format, string path, string referring)
+    {
+        if (format is not null && format != "qcow2")
+        {
+            throw new Qcow2Exception(Qcow2ErrorKind.UnsupportedFeature,
+                $"backing file '{path}' has format '{format}'; only qcow2 backing files are supported", referring);
+        }
+    }
+
+    private static Qcow2Image OpenBacking(string path, string referring, ChainOpenOptions options)
+    {
+        try
+        {
+            return Qcow2Image.Open(path, ImageOpenOptions.ReadOnly(options.BackingCache));
+        }
+        catch (Qcow2Exception e) when (e.Kind == Qcow2ErrorKind.InvalidFormat && e.Detail.Contains("magic", StringComparison.Ordinal))
+        {
+            throw new Qcow2Exception(Qcow2ErrorKind.BackingChain,
+                $"backing file '{path}' is not a qcow2 image (format mismatch; raw backing files are not supported)", referring, inner: e);
+        }
+    }
+
+    /// <summary>Index of an image in the chain given by path (any spelling of the same file), or -1.</summary>
+    public int IndexOf(string path)
+    {
+        var canonical = BackingPath.Canonical(path);
+        for (var i = 0; i < _images.Count; i++)
+        {
+            if (BackingPath.Canonical(_displayNames[i]) == canonical)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>Reads guest data as the top image presents it.</summary>
+    public void Read(long offset, Span<byte> buffer)
+    {
+        if (offset < 0 || offset + buffer.Length > VirtualSize)
+        {
+            throw new Qcow2Exception(Qcow2ErrorKind.OutOfBounds,
+                $"read of {buffer.Length} bytes at {offset} is outside the virtual size {VirtualSize}", Top.Path, offset, "reading");
+        }
+
+        ReadFrom(0, offset, buffer);
+    }
+
+    /// <summary>Reads guest data as layer <paramref name="layer"/> presents it (layer 1 = the top's backing file).</summary>
+    public void ReadFrom(int layer, long offset, Span<byte> buffer)
+    {
+        while (!buffer.IsEmpty)
+        {
+            if (layer >= _images.Count)
+            {
+                buffer.Clear();
+                return;
+            }
+
+            var image = _images[layer];
+            if (offset >= image.VirtualSize)
+            {
+                // Past the end of a shorter backing file the guest reads zeros.
+                buffer.Clear();
+                return;
+            }
+
+            var extent = image.GetExtent(offset, Math.Min(buffer.Length, image.VirtualSize - offset));
+            var n = (int)extent.Length;
+            var part = buffer[..n];
+            switch (extent.Kind)
+            {
+                case ClusterKind.Data:
+                    image.ReadHost(part, extent.HostOffset);
+                    break;
+                case ClusterKind.Zero or ClusterKind.ZeroAllocated:
+                    part.Clear();
+                    break;
+                case ClusterKind.Compressed:
+                    var cluster = Decompressed(layer, extent.RawEntry);
+                    cluster.AsSpan((int)(offset & (image.ClusterSize - 1)), n).CopyTo(part);
+                    break;
+                default:
+                    ReadFrom(layer + 1, offset, part);
+                    break;
+            }
+
+            offset += n;
+            buffer = buffer[n..];
+        }
+    }
+
+    private byte[] Decompressed(int layer, ulong entry)
+    {
+        if (_lastDecompressed is { } last && last.Layer == layer && last.Entry == entry)
+        {
+            return last.Data;
+        }
+
+        var data = new byte[_images[layer].ClusterSize];
+        _images[layer].ReadCompressedCluster(entry, data);
+        _lastDecompressed = (layer, entry, data);
+        return data;
+    }
+
+    /// <summary>
+    /// The layer that decides guest bytes at <paramref name="offset"/> (QEMU's block-status "depth") and for how many bytes;
+    /// descends through unallocated layers, stopping at the bottom or where the next layer is shorter.
+    /// </summary>
+    public (int Depth, Extent Extent, bool PastBackingEnd) Resolve(long offset, long maxLength)
+    {
+        var layer = 0;
+        maxLength = Math.Min(maxLength, VirtualSize - offset);
+        while (true)
+        {
+            var image = _images[layer];
+            var extent = image.GetExtent(offset, maxLength);
+            if (extent.IsAllocated || layer == _images.Count - 1)
+            {
+                return (layer, extent, false);
+            }
+
+            var below = _images[layer + 1];
+            if (offset >= below.VirtualSize)
+            {
+                return (layer, extent, true);
+            }
+
+            maxLength = Math.Min(extent.Length, below.VirtualSize - offset);
+            layer++;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var image in _images)
+        {
+            image.Dispose();
+        }
+    }
+}

@@ -1,0 +1,314 @@
+using System.Buffers.Binary;
+using Orchestrator.Qcow2.Format;
+
+namespace Orchestrator.Qcow2.Check;
+
+/// <summary>
+/// Counts every reference to every host cluster (header, L1, L2, data, compressed data, refcount structures,
+/// snapshots) and compares the counts with the stored refcounts, like qemu-img check.
+/// Refcount below references = corruption; above = leak (repairable by lowering it).
+/// </summary>
+public sealed class ImageChecker
+{
+    private const int MaxMessages = 200;
+    private readonly Qcow2Image _image;
+    private readonly long _fileLength;
+    private readonly long _fileClusters;
+    private readonly uint[] _refs;
+    private readonly Dictionary<long, ulong> _refsBeyondEnd = [];
+    private readonly List<string> _messages = [];
+    private readonly List<(long L1Index, long L2Offset, ulong L1Entry)> _activeL2 = [];
+    private readonly List<(long HostCluster, ulong Entry, long GuestCluster)> _activeData = [];
+    private long _l2WalkBudget;
+    private int _corruptions;
+
+    private ImageChecker(Qcow2Image image)
+    {
+        _image = image;
+        _fileLength = image.File.Length;
+        _fileClusters = (_fileLength + image.ClusterSize - 1) / image.ClusterSize;
+        _refs = new uint[_fileClusters];
+        _l2WalkBudget = ((long)image.Header.SnapshotCount + 1) * (_fileClusters + 1);
+    }
+
+    public static CheckResult Check(Qcow2Image image, bool repairLeaks)
+    {
+        var checker = new ImageChecker(image);
+        return checker.Run(repairLeaks);
+    }
+
+    private CheckResult Run(bool repairLeaks)
+    {
+        var h = _image.Header;
+        var cs = _image.ClusterSize;
+        try
+        {
+            AddRef(0, cs, "the header");
+            CountL1(h.L1TableOffset, h.L1Size, active: true);
+            CountSnapshots();
+            CountRefcountStructures();
+        }
+        catch (Qcow2Exception e) when (e.Kind is Qcow2ErrorKind.Corrupt or Qcow2ErrorKind.OutOfBounds or Qcow2ErrorKind.InvalidFormat)
+        {
+            Corruption(e.Detail);
+        }
+
+        var leaks = CompareRefcounts(out var leaked);
+        if (_corruptions == 0)
+        {
+            CheckCopiedFlags();
+        }
+
+        var fixedLeaks = 0;
+        if (repairLeaks && _corruptions == 0 && leaked.Count > 0)
+        {
+            foreach (var (cluster, refs) in leaked)
+            {
+                _image.Refcounts.Set(cluster, refs);
+            }
+
+            _image.Refcounts.WriteDirty();
+            _image.Flush();
+            fixedLeaks = leaked.Count;
+            _messages.Add($"Repaired {fixedLeaks} leaked cluster(s).");
+        }
+
+        var allocated = _refs.LongCount(r => r > 0) + _refsBeyondEnd.Count;
+        var guestClusters = (h.Size + cs - 1) / cs;
+        return new CheckResult(_corruptions, leaks, fixedLeaks, _messages, allocated, guestClusters, _fileLength);
+    }
+
+    private void CountL1(long l1Offset, uint l1Size, bool active)
+    {
+        if (l1Size == 0)
+        {
+            return;
+        }
+
+        if (l1Offset % _image.ClusterSize != 0)
+        {
+            Corruption($"L1 table at offset {l1Offset} is not cluster aligned");
+            return;
+        }
+
+        AddRef(l1Offset, (long)l1Size * 8, "an L1 table");
+        var raw = new byte[l1Size * 8];
+        _image.File.Read(raw, l1Offset);
+        var seen = new HashSet<long>();
+        for (var i = 0L; i < l1Size; i++)
+        {
+            var entry = BinaryPrimitives.ReadUInt64BigEndian(raw.AsSpan((int)(i * 8)));
+            var l2Offset = (long)(entry & Qcow2Constants.OffsetMask);
+            if (l2Offset == 0)
+            {
+                continue;
+            }
+
+            if (l2Offset % _image.ClusterSize != 0)
+            {
+                Corruption($"L1 entry {i} points at unaligned L2 table offset {l2Offset}");
+                continue;
+            }
+
+            if (!AddRef(l2Offset, _image.ClusterSize, $"L1 entry {i}") || !seen.Add(l2Offset))
+            {
+                continue;
+            }
+
+            if (--_l2WalkBudget < 0)
+            {
+                Corruption("more L2 table references than the file has clusters");
+                return;
+            }
+
+            if (active)
+            {
+                _activeL2.Add((i, l2Offset, entry));
+            }
+
+            CountL2(l2Offset, i, active);
+        }
+    }
+
+    private void CountL2(long l2Offset, long l1Index, bool active)
+    {
+        var raw = new byte[_image.ClusterSize];
+        _image.File.Read(raw, l2Offset);
+        var entries = _image.L2Entries;
+        for (var j = 0; j < entries; j++)
+        {
+            var entry = new L2Entry(BinaryPrimitives.ReadUInt64BigEndian(raw.AsSpan(j * 8)));
+            var guestCluster = (l1Index * entries) + j;
+            switch (entry.Kind(_image.Header.Version))
+            {
+                case ClusterKind.Data or ClusterKind.ZeroAllocated:
+                    if (entry.HostOffset % _image.ClusterSize != 0)
+                    {
+                        Corruption($"L2 entry for guest cluster {guestCluster} has unaligned offset {entry.HostOffset}");
+                        break;
+                    }
+
+                    if (AddRef(entry.HostOffset, _image.ClusterSize, $"guest cluster {guestCluster}") && active)
+                    {
+                        _activeData.Add((entry.HostOffset / _image.ClusterSize, entry.Raw, guestCluster));
+                    }
+
+                    break;
+                case ClusterKind.Compressed:
+                    var (_, _, alignedStart, sectorBytes) = entry.CompressedLocation(_image.Header.ClusterBits);
+                    AddRef(alignedStart, sectorBytes, $"compressed guest cluster {guestCluster}");
+                    break;
+            }
+        }
+    }
+
+    private void CountSnapshots()
+    {
+        var h = _image.Header;
+        if (h.SnapshotCount == 0)
+        {
+            return;
+        }
+
+        var (tableBytes, snapshots) = SnapshotTable.Read(_image.File, h.SnapshotsOffset, h.SnapshotCount, _fileLength);
+        AddRef(h.SnapshotsOffset, tableBytes, "the snapshot table");
+        foreach (var (l1Offset, l1Size) in snapshots)
+        {
+            if ((long)l1Size * 8 > Qcow2Constants.MaxL1TableBytes)
+            {
+                Corruption($"snapshot L1 table with {l1Size} entries is too large");
+                continue;
+            }
+
+            CountL1(l1Offset, l1Size, active: false);
+        }
+    }
+
+    private void CountRefcountStructures()
+    {
+        var refcounts = _image.Refcounts;
+        AddRef(refcounts.TableOffset, (long)refcounts.TableClusters * _image.ClusterSize, "the refcount table");
+        var table = refcounts.TableEntries;
+        for (var i = 0; i < table.Count; i++)
+        {
+            var offset = (long)(table[i] & ~Qcow2Constants.RefcountTableReservedMask);
+            if (offset == 0)
+            {
+                continue;
+            }
+
+            if (offset % _image.ClusterSize != 0 || offset >= _fileLength)
+            {
+                Corruption($"refcount block {i} at offset {offset} is {(offset >= _fileLength ? "outside the image" : "not cluster aligned")}");
+                continue;
+            }
+
+            AddRef(offset, _image.ClusterSize, $"refcount block {i}");
+        }
+    }
+
+    /// <summary>Counts one reference to every cluster in [offset, offset+length); false when the range is impossible.</summary>
+    private bool AddRef(long offset, long length, string what)
+    {
+        var cs = _image.ClusterSize;
+        var first = offset / cs;
+        var last = (offset + Math.Max(length, 1) - 1) / cs;
+        if (offset < 0 || last >= _fileClusters + (1L << 20))
+        {
+            Corruption($"{what} points at offset {offset}, far beyond the end of the file");
+            return false;
+        }
+
+        for (var c = first; c <= last; c++)
+        {
+            if (c < _fileClusters)
+            {
+                _refs[c]++;
+            }
+            else
+            {
+                _refsBeyondEnd[c] = _refsBeyondEnd.GetValueOrDefault(c) + 1;
+            }
+        }
+
+        return true;
+    }
+
+    private int CompareRefcounts(out List<(long Cluster, ulong Refs)> leaked)
+    {
+        leaked = [];
+        var refcounts = _image.Refcounts;
+        for (var c = 0L; c < _fileClusters; c++)
+        {
+            Compare(c, _refs[c], leaked, refcounts);
+        }
+
+        foreach (var (c, refs) in _refsBeyondEnd.OrderBy(kv => kv.Key))
+        {
+            Compare(c, refs, leaked, refcounts);
+        }
+
+        return leaked.Count;
+    }
+
+    private void Compare(long cluster, ulong refs, List<(long, ulong)> leaked, Metadata.RefcountTable refcounts)
+    {
+        ulong stored;
+        try
+        {
+            stored = refcounts.Get(cluster);
+        }
+        catch (Qcow2Exception e)
+        {
+            Corruption($"cannot read the refcount of cluster {cluster}: {e.Detail}");
+            return;
+        }
+
+        if (stored < refs)
+        {
+            Corruption($"ERROR cluster {cluster} refcount={stored} reference={refs}");
+        }
+        else if (stored > refs)
+        {
+            leaked.Add((cluster, refs));
+            Message($"Leaked cluster {cluster} refcount={stored} reference={refs}");
+        }
+    }
+
+    /// <summary>QEMU's OFLAG_COPIED rule: the flag is set exactly when the refcount is 1.</summary>
+    private void CheckCopiedFlags()
+    {
+        var refcounts = _image.Refcounts;
+        foreach (var (l1Index, l2Offset, l1Entry) in _activeL2)
+        {
+            var isOne = refcounts.Get(l2Offset / _image.ClusterSize) == 1;
+            if (isOne != ((l1Entry & Qcow2Constants.CopiedFlag) != 0))
+            {
+                Corruption($"ERROR OFLAG_COPIED L2 cluster: l1_index={l1Index} l1_entry={l1Entry:x} refcount={(isOne ? 1 : 0)}");
+            }
+        }
+
+        foreach (var (hostCluster, entry, guestCluster) in _activeData)
+        {
+            var isOne = refcounts.Get(hostCluster) == 1;
+            if (isOne != ((entry & Qcow2Constants.CopiedFlag) != 0))
+            {
+                Corruption($"ERROR OFLAG_COPIED data cluster: guest cluster {guestCluster} l2_entry={entry:x} refcount={(isOne ? 1 : 0)}");
+            }
+        }
+    }
+
+    private void Corruption(string message)
+    {
+        _corruptions++;
+        Message(message);
+    }
+
+    private void Message(string message)
+    {
+        if (_messages.Count < MaxMessages)
+        {
+            _messages.Add(message);
+        }
+    }
+}

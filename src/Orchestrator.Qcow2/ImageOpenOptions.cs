@@ -1,0 +1,21 @@
+using Orchestrator.Qcow2.IO;
+
+namespace Orchestrator.Qcow2;
+
+/// <summary>How to open one image.</summary>
+public sealed record ImageOpenOptions
+{
+    public bool Writable { get; init; }
+
+    public CacheMode Cache { get; init; } = CacheMode.PageCache;
+
+    /// <summary>
+    /// On a writable open, check the metadata first: refuse to write a corrupt image, and give back clusters
+    /// leaked by a crash. QEMU leaves leaks until `qemu-img check -r`; we repair them at once.
+    /// </summary>
+    public bool CheckOnWritableOpen { get; init; } = true;
+
+    public static ImageOpenOptions ReadOnly(CacheMode cache = CacheMode.PageCache) => new() { Cache = cache };
+
+    public static ImageOpenOptions ReadWrite(CacheMode cache = CacheMode.PageCache) => new() { Writable = true, Cache = cache };
+}

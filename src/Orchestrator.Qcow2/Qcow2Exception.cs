@@ -1,0 +1,40 @@
+namespace Orchestrator.Qcow2;
+
+/// <summary>The one exception type of the qcow2 library: a stable kind plus the path, offset and operation involved.</summary>
+public sealed class Qcow2Exception : Exception
+{
+    public Qcow2Exception(Qcow2ErrorKind kind, string message, string? path = null, long? offset = null,
+        string? operation = null, Exception? inner = null)
+        : base(Compose(message, path, offset, operation), inner)
+    {
+        Kind = kind;
+        Path = path;
+        Offset = offset;
+        Operation = operation;
+        Detail = message;
+    }
+
+    public Qcow2ErrorKind Kind { get; }
+
+    public string? Path { get; }
+
+    public long? Offset { get; }
+
+    public string? Operation { get; }
+
+    /// <summary>The message without the path/offset decoration.</summary>
+    public string Detail { get; }
+
+    private static string Compose(string message, string? path, long? offset, string? operation)
+    {
+        var prefix = path is null ? "" : $"{path}: ";
+        var suffix = (operation, offset) switch
+        {
+            (null, null) => "",
+            (not null, null) => $" (while {operation})",
+            (null, not null) => $" (at offset {offset})",
+            _ => $" (while {operation} at offset {offset})",
+        };
+        return prefix + message + suffix;
+    }
+}

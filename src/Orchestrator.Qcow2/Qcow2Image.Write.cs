@@ -1,0 +1,274 @@
+using System.Buffers.Binary;
+using Orchestrator.Qcow2.Format;
+using Orchestrator.Qcow2.Metadata;
+
+namespace Orchestrator.Qcow2;
+
+public sealed partial class Qcow2Image
+{
+    /// <summary>
+    /// Writes whole guest clusters [<paramref name="firstCluster"/>, +<paramref name="count"/>) with the contents in
+    /// <paramref name="data"/>. <paramref name="zero"/> marks clusters whose content is all zeros: on version 3 they
+    /// become zero clusters and no data is written. Write order (the crash-consistency contract, as QEMU's):
+    /// 1. refcount blocks for new clusters and the data itself; 2. flush; 3. L2 tables; 4. if an L2 table is new,
+    /// flush, then its L1 entry; 5. clusters no longer referenced (old compressed data) are freed only after a flush.
+    /// A crash anywhere leaves at worst leaked clusters. The caller flushes when it needs durability of step 3+.
+    /// </summary>
+    public void WriteClusters(long firstCluster, int count, ReadOnlySpan<byte> data, ReadOnlySpan<bool> zero) =>
+        WriteClusters([new ClusterRun(firstCluster, count)], data, zero);
+
+    /// <summary>
+    /// The batched form: several runs share one allocation and one round of flushes. <paramref name="data"/> and
+    /// <paramref name="zero"/> hold the clusters of all runs back to back, in run order.
+    /// </summary>
+    public void WriteClusters(IReadOnlyList<ClusterRun> runs, ReadOnlySpan<byte> data, ReadOnlySpan<bool> zero)
+    {
+        RequireWritable();
+        var clusters = ExpandRuns(runs);
+        var count = clusters.Length;
+        if (count == 0)
+        {
+            return;
+        }
+
+        if (data.Length < (long)count * ClusterSize || zero.Length < count)
+        {
+            throw new Qcow2Exception(Qcow2ErrorKind.InvalidArgument, $"buffer too small for {count} clusters", Path, operation: "writing");
+        }
+
+        var tables = EnsureL2Tables(clusters, out var newL1Entries);
+        var plan = PlanTargets(clusters, zero, tables, out var frees);
+
+        // Step 1: refcounts of new clusters, then the data.
+        Refcounts.WriteDirty();
+        WriteDataRuns(plan, data);
+
+        // Step 2: the data and refcounts are durable before anything points at them.
+        _file.Flush();
+
+        // Step 3: point the L2 entries at the new data.
+        for (var i = 0; i < count; i++)
+        {
+            var (table, index) = tables[i];
+            table[index] = plan[i].Entry;
+        }
+
+        _l2Cache.WriteDirty();
+
+        // Step 4: a new L2 table is durable before the L1 entry that makes it reachable.
+        if (newL1Entries.Count > 0)
+        {
+            _file.Flush();
+            foreach (var l1Index in newL1Entries)
+            {
+                WriteL1Entry(l1Index);
+            }
+        }
+
+        // Step 5: free what the old entries referenced, once nothing on disk points at it any more.
+        if (frees.Count > 0)
+        {
+            _file.Flush();
+            foreach (var cluster in frees)
+            {
+                Refcounts.Decrement(cluster);
+            }
+
+            Refcounts.WriteDirty();
+        }
+    }
+
+    /// <summary>Overwrites part of one cluster that is already allocated as data with refcount 1; no metadata changes.</summary>
+    internal void WriteInPlace(long hostOffset, ReadOnlySpan<byte> data)
+    {
+        RequireWritable();
+        _file.Write(data, hostOffset);
+    }
+
+    public void Flush() => _file.Flush();
+
+    /// <summary>
+    /// Rewrites the backing file name and format in the header: one write of the header cluster, then a flush.
+    /// This write is the commit point of a stream.
+    /// </summary>
+    public void SetBackingFile(string? backingFile, string? backingFormat)
+    {
+        RequireWritable();
+        UpdateHeader(Header with { BackingFileName = backingFile, BackingFormat = backingFile is null ? null : backingFormat });
+    }
+
+    private void UpdateHeader(Qcow2Header header)
+    {
+        var bytes = header.Serialize();
+        _file.Write(bytes, 0);
+        _file.Flush();
+        Header = header;
+    }
+
+    private void CommitRefcountTable(long offset, uint clusters) =>
+        UpdateHeader(Header with { RefcountTableOffset = offset, RefcountTableClusters = clusters });
+
+    private void RequireWritable()
+    {
+        if (!Writable)
+        {
+            throw new Qcow2Exception(Qcow2ErrorKind.InvalidArgument, "the image is open read-only", Path, operation: "writing");
+        }
+    }
+
+    private readonly record struct Target(L2Entry Entry, long DataOffset);
+
+    /// <summary>The L2 table and index of every cluster, allocating (in memory) the L2 tables that do not exist yet.</summary>
+    private long[] ExpandRuns(IReadOnlyList<ClusterRun> runs)
+    {
+        var guestClusters = (VirtualSize + ClusterSize - 1) >> Header.ClusterBits;
+        var clusters = new long[runs.Sum(r => (long)r.Count)];
+        var n = 0;
+        foreach (var run in runs)
+        {
+            if (run.FirstCluster < 0 || run.Count < 0 || run.FirstCluster + run.Count > guestClusters)
+            {
+                throw new Qcow2Exception(Qcow2ErrorKind.OutOfBounds,
+                    $"clusters {run.FirstCluster}..{run.FirstCluster + run.Count - 1} are outside the image", Path,
+                    run.FirstCluster << Header.ClusterBits, "writing");
+            }
+
+            for (var i = 0; i < run.Count; i++)
+            {
+                clusters[n++] = run.FirstCluster + i;
+            }
+        }
+
+        return clusters;
+    }
+
+    private (L2Table Table, int Index)[] EnsureL2Tables(long[] clusters, out List<long> newL1Entries)
+    {
+        newL1Entries = [];
+        var result = new (L2Table, int)[clusters.Length];
+        for (var i = 0; i < clusters.Length; i++)
+        {
+            var cluster = clusters[i];
+            var l1Index = cluster / _l2Entries;
+            var l1Entry = _l1[l1Index];
+            var l2Offset = (long)(l1Entry & Qcow2Constants.OffsetMask);
+            L2Table table;
+            if (l2Offset == 0)
+            {
+                var offset = Refcounts.Allocate(1);
+                table = _l2Cache.AddNew(offset);
+                _l1[l1Index] = (ulong)offset | Qcow2Constants.CopiedFlag;
+                newL1Entries.Add(l1Index);
+            }
+            else
+            {
+                if ((l1Entry & Qcow2Constants.CopiedFlag) == 0)
+                {
+                    throw new Qcow2Exception(Qcow2ErrorKind.UnsupportedFeature,
+                        $"L2 table {l1Index} is shared (refcount above 1); copy-on-write of shared tables is not supported", Path);
+                }
+
+                table = _l2Cache.Get(l2Offset);
+            }
+
+            result[i] = (table, (int)(cluster % _l2Entries));
+        }
+
+        return result;
+    }
+
+    /// <summary>Decides each cluster's new L2 entry: in place, zero flag, or a newly allocated cluster (one contiguous run).</summary>
+    private Target[] PlanTargets(long[] clusters, ReadOnlySpan<bool> zero, (L2Table Table, int Index)[] tables, out List<long> frees)
+    {
+        frees = [];
+        var count = clusters.Length;
+        var plan = new Target[count];
+        var needNew = new List<int>();
+        var zeroFlagAllowed = Header.Version >= 3;
+        for (var i = 0; i < count; i++)
+        {
+            var (table, index) = tables[i];
+            var current = table[index];
+            var kind = current.Kind(Header.Version);
+            if (kind == ClusterKind.Compressed)
+            {
+                CollectCompressedFrees(current, frees);
+            }
+
+            var canReuse = kind is ClusterKind.Data or ClusterKind.ZeroAllocated;
+            if (canReuse && !current.IsCopied)
+            {
+                throw new Qcow2Exception(Qcow2ErrorKind.UnsupportedFeature,
+                    $"cluster {clusters[i]} is shared (refcount above 1); copy-on-write of shared clusters is not supported", Path);
+            }
+
+            if (zeroFlagAllowed && zero[i])
+            {
+                plan[i] = new Target(canReuse ? L2Entry.ZeroAt(current.HostOffset) : L2Entry.ZeroPlain, -1);
+            }
+            else if (canReuse)
+            {
+                plan[i] = new Target(L2Entry.DataAt(current.HostOffset), current.HostOffset);
+            }
+            else
+            {
+                needNew.Add(i);
+            }
+        }
+
+        if (needNew.Count > 0)
+        {
+            var start = Refcounts.Allocate(needNew.Count);
+            for (var n = 0; n < needNew.Count; n++)
+            {
+                var host = start + ((long)n << Header.ClusterBits);
+                plan[needNew[n]] = new Target(L2Entry.DataAt(host), host);
+            }
+        }
+
+        return plan;
+    }
+
+    private void CollectCompressedFrees(L2Entry entry, List<long> frees)
+    {
+        var (_, _, alignedStart, sectorBytes) = entry.CompressedLocation(Header.ClusterBits);
+        var first = alignedStart >> Header.ClusterBits;
+        var last = (alignedStart + sectorBytes - 1) >> Header.ClusterBits;
+        for (var c = first; c <= last; c++)
+        {
+            frees.Add(c);
+        }
+    }
+
+    /// <summary>Writes the data of the planned clusters, one write per run of contiguous host clusters.</summary>
+    private void WriteDataRuns(Target[] plan, ReadOnlySpan<byte> data)
+    {
+        var cs = ClusterSize;
+        var i = 0;
+        while (i < plan.Length)
+        {
+            if (plan[i].DataOffset < 0)
+            {
+                i++;
+                continue;
+            }
+
+            var runStart = i;
+            while (i + 1 < plan.Length && plan[i + 1].DataOffset == plan[i].DataOffset + cs)
+            {
+                i++;
+            }
+
+            var runLength = i - runStart + 1;
+            _file.Write(data.Slice(runStart * cs, runLength * cs), plan[runStart].DataOffset);
+            i++;
+        }
+    }
+
+    private void WriteL1Entry(long l1Index)
+    {
+        var buffer = new byte[8];
+        BinaryPrimitives.WriteUInt64BigEndian(buffer, _l1[l1Index]);
+        _file.Write(buffer, Header.L1TableOffset + (l1Index * 8));
+    }
+}

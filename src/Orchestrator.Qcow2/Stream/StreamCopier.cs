@@ -1,0 +1,176 @@
+using System.Collections;
+using Orchestrator.Qcow2.Chain;
+using Orchestrator.Qcow2.IO;
+
+namespace Orchestrator.Qcow2.Stream;
+
+/// <summary>
+/// The copy engine of a stream: copies into the top every cluster the top lacks and some image above the base has,
+/// in batches of many runs that share one allocation and one round of flushes. It never touches the header;
+/// committing the new backing file is the caller's step, after the last batch. Resumable from any offset.
+/// </summary>
+public sealed class StreamCopier : IDisposable
+{
+    private readonly ImageChain _chain;
+    private readonly Qcow2Image _top;
+    private readonly BitArray _allocatedAbove;
+    private readonly int _batchClusters;
+    private readonly AlignedBuffer _buffer;
+
+    /// <param name="baseIndex">Index of the base in the chain (it and everything below stay); the chain's length for "no base".</param>
+    public StreamCopier(ImageChain chain, int baseIndex, int batchBytes = 64 * 1024 * 1024, long startOffset = 0)
+    {
+        if (baseIndex < 1 || baseIndex > chain.Images.Count)
+        {
+            throw new Qcow2Exception(Qcow2ErrorKind.InvalidArgument, $"base index {baseIndex} is not below the top of a chain of {chain.Images.Count}");
+        }
+
+        _chain = chain;
+        _top = chain.Top;
+        _batchClusters = Math.Max(1, batchBytes / _top.ClusterSize);
+        _buffer = new AlignedBuffer(_batchClusters * _top.ClusterSize);
+        _allocatedAbove = MarkAllocatedAbove(chain, baseIndex);
+        Offset = Math.Clamp(startOffset / _top.ClusterSize * _top.ClusterSize, 0, Length);
+    }
+
+    public long Length => _top.VirtualSize;
+
+    /// <summary>Address space scanned so far; everything below it has been copied and flushed (a checkpoint).</summary>
+    public long Offset { get; private set; }
+
+    public long BytesCopied { get; private set; }
+
+    public bool Done => Offset >= Length;
+
+    public StreamProgress Progress => new(Offset, Length, BytesCopied);
+
+    /// <summary>Top clusters that some image strictly above the base allocates (frozen during a job, so computed once).</summary>
+    private static BitArray MarkAllocatedAbove(ImageChain chain, int baseIndex)
+    {
+        var cs = chain.Top.ClusterSize;
+        var clusters = (chain.VirtualSize + cs - 1) / cs;
+        var marks = new BitArray(checked((int)clusters));
+        for (var layer = 1; layer < baseIndex; layer++)
+        {
+            var image = chain.Images[layer];
+            var end = Math.Min(image.VirtualSize, chain.VirtualSize);
+            for (var offset = 0L; offset < end;)
+            {
+                var extent = image.GetExtent(offset, end - offset);
+                if (extent.IsAllocated)
+                {
+                    for (var c = offset / cs; c <= (offset + extent.Length - 1) / cs; c++)
+                    {
+                        marks[(int)c] = true;
+                    }
+                }
+
+                offset += extent.Length;
+            }
+        }
+
+        return marks;
+    }
+
+    /// <summary>Copies one batch and flushes it; returns false when the whole range has been scanned.</summary>
+    public bool Step()
+    {
+        if (Done)
+        {
+            return false;
+        }
+
+        var runs = GatherBatch(out var scannedTo);
+        if (runs.Count > 0)
+        {
+            CopyRuns(runs);
+            _top.Flush();
+        }
+
+        Offset = scannedTo;
+        return !Done;
+    }
+
+    public void Run(IProgress<StreamProgress>? progress = null, CancellationToken cancel = default)
+    {
+        progress?.Report(Progress);
+        while (Step())
+        {
+            progress?.Report(Progress);
+            cancel.ThrowIfCancellationRequested();
+        }
+
+        progress?.Report(Progress);
+    }
+
+    /// <summary>Runs of top clusters to copy, from <see cref="Offset"/>, up to one batch of clusters.</summary>
+    private List<ClusterRun> GatherBatch(out long scannedTo)
+    {
+        var cs = _top.ClusterSize;
+        var runs = new List<ClusterRun>();
+        var taken = 0;
+        var offset = Offset;
+        while (offset < Length && taken < _batchClusters)
+        {
+            var extent = _top.GetExtent(offset, Length - offset);
+            if (extent.IsAllocated)
+            {
+                offset += extent.Length;
+                continue;
+            }
+
+            var first = offset / cs;
+            var last = (offset + extent.Length - 1) / cs;
+            var c = first;
+            while (c <= last && taken < _batchClusters)
+            {
+                if (!_allocatedAbove[(int)c])
+                {
+                    c++;
+                    continue;
+                }
+
+                var start = c;
+                while (c <= last && _allocatedAbove[(int)c] && taken < _batchClusters)
+                {
+                    c++;
+                    taken++;
+                }
+
+                runs.Add(new ClusterRun(start, (int)(c - start)));
+            }
+
+            offset = Math.Min(c * cs, Length);
+        }
+
+        scannedTo = offset;
+        return runs;
+    }
+
+    private void CopyRuns(List<ClusterRun> runs)
+    {
+        var cs = _top.ClusterSize;
+        var data = _buffer.Span;
+        var zero = new bool[runs.Sum(r => r.Count)];
+        var position = 0;
+        foreach (var run in runs)
+        {
+            var start = run.FirstCluster * cs;
+            var bytes = (int)Math.Min((long)run.Count * cs, Length - start);
+            var target = data.Slice(position * cs, run.Count * cs);
+            _chain.ReadFrom(1, start, target[..bytes]);
+            target[bytes..].Clear();
+            for (var i = 0; i < run.Count; i++)
+            {
+                zero[position + i] = target.Slice(i * cs, cs).IndexOfAnyExcept((byte)0) < 0;
+            }
+
+            position += run.Count;
+        }
+
+        _top.WriteClusters(runs, data[..(position * cs)], zero);
+        BytesCopied += (long)position * cs;
+    }
+
+    public void Dispose() => _buffer.Dispose();
+}
