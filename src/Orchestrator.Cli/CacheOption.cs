@@ -1,0 +1,14 @@
+using Orchestrator.Qcow2.IO;
+
+namespace Orchestrator.Cli;
+
+/// <summary>qemu-img's -t/-T cache arguments: "none" and "directsync" bypass the page cache; the others use it.</summary>
+public static class CacheOption
+{
+    public static CacheMode Parse(string? value, string option) => value switch
+    {
+        null or "writeback" or "unsafe" or "writethrough" => CacheMode.PageCache,
+        "none" or "directsync" => CacheMode.Direct,
+        _ => throw new UsageException($"invalid cache mode '{value}' for {option} (none, writeback, writethrough, directsync, unsafe)"),
+    };
+}

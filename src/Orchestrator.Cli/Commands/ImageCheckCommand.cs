@@ -1,0 +1,42 @@
+using Orchestrator.Qcow2;
+using Orchestrator.Qcow2.Check;
+
+namespace Orchestrator.Cli.Commands;
+
+/// <summary>orchestrator image check [-r leaks] FILE: exit 0 clean, 2 corruption, 3 leaks only (as qemu-img check).</summary>
+public static class ImageCheckCommand
+{
+    public static int Run(IReadOnlyList<string> args)
+    {
+        var cl = new CommandLine(args, ["-r", "-f"], []);
+        cl.LimitPositional(1);
+        var file = cl.RequirePositional(0, "image file name");
+        var repair = cl.Value("-r");
+        if (repair is not (null or "leaks"))
+        {
+            throw new UsageException($"-r {repair} is not supported (only -r leaks: corruptions are never repaired automatically)");
+        }
+
+        var options = repair is null ? ImageOpenOptions.ReadOnly() : ImageOpenOptions.ReadWrite() with { CheckOnWritableOpen = false };
+        using var image = Qcow2Image.Open(file, options);
+        var result = ImageChecker.Check(image, repairLeaks: repair is not null);
+        foreach (var message in result.Messages)
+        {
+            Console.WriteLine(message);
+        }
+
+        if (result.Corruptions == 0 && result.Leaks == result.LeaksFixed)
+        {
+            Console.WriteLine("No errors were found on the image.");
+        }
+        else
+        {
+            Console.WriteLine($"{result.Corruptions} errors were found on the image.");
+            Console.WriteLine($"{result.Leaks - result.LeaksFixed} leaked clusters were found on the image.");
+        }
+
+        Console.WriteLine($"{result.AllocatedClusters}/{result.TotalClusters} clusters are allocated (host clusters referenced / guest clusters).");
+        Console.WriteLine($"Image end offset: {result.ImageEndOffset}");
+        return result.ExitCode;
+    }
+}

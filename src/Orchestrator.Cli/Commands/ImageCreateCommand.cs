@@ -1,0 +1,93 @@
+using Orchestrator.Qcow2;
+using Orchestrator.Qcow2.Chain;
+
+namespace Orchestrator.Cli.Commands;
+
+/// <summary>orchestrator image create -f qcow2 [-o cluster_size=N,compat=1.1] [-b BACKING -F qcow2] [-t none] FILE [SIZE]</summary>
+public static class ImageCreateCommand
+{
+    public static int Run(IReadOnlyList<string> args)
+    {
+        var cl = new CommandLine(args, ["-f", "-o", "-b", "-F", "-t"], ["-q"]);
+        cl.LimitPositional(2);
+        var format = cl.Value("-f") ?? "qcow2";
+        if (format != "qcow2")
+        {
+            throw new UsageException($"format '{format}' is not supported (only qcow2)");
+        }
+
+        var file = cl.RequirePositional(0, "image file name");
+        var backing = cl.Value("-b");
+        var backingFormat = cl.Value("-F");
+        if (backing is not null && backingFormat is not null && backingFormat != "qcow2")
+        {
+            throw new UsageException($"backing format '{backingFormat}' is not supported (only qcow2)");
+        }
+
+        long size;
+        if (cl.Positional.Count > 1)
+        {
+            size = SizeParser.Parse(cl.Positional[1], "image size");
+        }
+        else if (backing is not null)
+        {
+            // Like qemu-img: without a size, the new image takes the backing file's virtual size.
+            using var backingImage = Qcow2Image.Open(BackingPath.Combine(file, backing), ImageOpenOptions.ReadOnly());
+            size = backingImage.VirtualSize;
+        }
+        else
+        {
+            throw new UsageException("missing image size (or a backing file to take it from)");
+        }
+
+        var options = new ImageCreateOptions
+        {
+            Size = size,
+            BackingFile = backing,
+            BackingFormat = backing is null ? null : "qcow2",
+            Cache = CacheOption.Parse(cl.Value("-t"), "-t"),
+        };
+        options = ApplyCreateOptions(options, cl.Value("-o"));
+        if (backing is not null && !File.Exists(BackingPath.Combine(file, backing)))
+        {
+            throw new UsageException($"backing file '{backing}' does not exist (relative names are resolved from the new image's folder)");
+        }
+
+        using var image = Qcow2Image.Create(file, options);
+        if (!cl.Has("-q"))
+        {
+            Console.WriteLine($"Formatting '{file}', fmt=qcow2 cluster_size={options.ClusterSize} compat={options.Compat} size={size}"
+                + (backing is null ? "" : $" backing_file={backing} backing_fmt=qcow2"));
+        }
+
+        return 0;
+    }
+
+    private static ImageCreateOptions ApplyCreateOptions(ImageCreateOptions options, string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return options;
+        }
+
+        foreach (var pair in text.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = pair.Split('=', 2);
+            if (parts.Length != 2)
+            {
+                throw new UsageException($"invalid -o option '{pair}' (expected name=value)");
+            }
+
+            options = parts[0] switch
+            {
+                "cluster_size" => options with { ClusterSize = checked((int)SizeParser.Parse(parts[1], "cluster_size")) },
+                "compat" => options with { Compat = parts[1] },
+                "refcount_bits" when parts[1] == "16" => options,
+                "refcount_bits" => throw new UsageException("only refcount_bits=16 is supported when creating images"),
+                _ => throw new UsageException($"unknown -o option '{parts[0]}' (supported: cluster_size, compat, refcount_bits=16)"),
+            };
+        }
+
+        return options;
+    }
+}

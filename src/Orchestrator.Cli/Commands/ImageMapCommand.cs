@@ -1,0 +1,24 @@
+using Orchestrator.Qcow2.Chain;
+using Orchestrator.Qcow2.Map;
+
+namespace Orchestrator.Cli.Commands;
+
+/// <summary>orchestrator image map [--output json] FILE: the same ranges and fields as qemu-img map --output=json.</summary>
+public static class ImageMapCommand
+{
+    public static int Run(IReadOnlyList<string> args)
+    {
+        var cl = new CommandLine(args, ["--output", "-f"], []);
+        cl.LimitPositional(1);
+        var file = cl.RequirePositional(0, "image file name");
+        var output = cl.Value("--output") ?? "json";
+        if (output != "json")
+        {
+            throw new UsageException($"--output must be json (the human format is not implemented), not '{output}'");
+        }
+
+        using var chain = ImageChain.Open(file, new ChainOpenOptions());
+        Console.WriteLine(ChainMapper.ToQemuJson(ChainMapper.Map(chain)));
+        return 0;
+    }
+}

@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using Orchestrator.Qcow2.Stream;
+
+namespace Orchestrator.Cli.Output;
+
+/// <summary>
+/// A one-line progress bar on stderr when it is a terminal: percent of address space scanned, bytes copied,
+/// throughput and ETA. It never shows 100 % before <see cref="Complete"/> is called (operators rely on that).
+/// </summary>
+public sealed class ProgressBar(string label) : IProgress<StreamProgress>
+{
+    private const int Width = 30;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly bool _enabled = !Console.IsErrorRedirected;
+    private long _lastDrawMs = -1000;
+
+    public void Report(StreamProgress value)
+    {
+        if (!_enabled || _clock.ElapsedMilliseconds - _lastDrawMs < 100)
+        {
+            return;
+        }
+
+        _lastDrawMs = _clock.ElapsedMilliseconds;
+        var fraction = value.Length == 0 ? 0 : (double)value.Offset / value.Length;
+        Draw(Math.Min(fraction, 0.999), value.BytesCopied, Eta(fraction));
+    }
+
+    public void Complete(long bytesCopied)
+    {
+        if (_enabled)
+        {
+            Draw(1.0, bytesCopied, "done");
+            Console.Error.WriteLine();
+        }
+    }
+
+    private string Eta(double fraction)
+    {
+        var elapsed = _clock.Elapsed.TotalSeconds;
+        if (fraction <= 0.001 || elapsed < 0.2)
+        {
+            return "ETA --";
+        }
+
+        var remaining = elapsed * (1 - fraction) / fraction;
+        return $"ETA {TimeSpan.FromSeconds(Math.Ceiling(remaining)):mm\\:ss}";
+    }
+
+    private void Draw(double fraction, long bytesCopied, string tail)
+    {
+        var filled = (int)(fraction * Width);
+        var seconds = Math.Max(_clock.Elapsed.TotalSeconds, 0.001);
+        var line = $"\r{label}: [{new string('#', filled)}{new string(' ', Width - filled)}] {fraction * 100,5:0.0} %  "
+            + $"{Bytes.Human(bytesCopied)} copied  {Bytes.Human((long)(bytesCopied / seconds))}/s  {tail}   ";
+        Console.Error.Write(line);
+    }
+}
