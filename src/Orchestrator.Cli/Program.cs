@@ -16,7 +16,7 @@ namespace Orchestrator.Cli
               image map [--output json] FILE
               image check [-r leaks] FILE
               image rebase -u -b NEW [-F qcow2] FILE
-              image stream [-t CACHE] [-T CACHE] [--base BASE] [--backing-file STR] [-q] FILE
+              image stream [-t CACHE] [-T CACHE] [--base BASE] [--backing-file STR] [--batch-size N] [--checkpoint-size N] [-q] FILE
               demo [--dir DIR] [--size SIZE] [-t CACHE]
             CACHE is none (O_DIRECT) or writeback (page cache, the default), as qemu-img's -t/-T.
             """;

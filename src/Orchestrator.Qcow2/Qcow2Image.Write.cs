@@ -6,22 +6,32 @@ namespace Orchestrator.Qcow2;
 
 public sealed partial class Qcow2Image
 {
+    // Writes staged but not yet committed: L2 updates, L1 entries of new L2 tables, clusters to free.
+    private readonly List<(L2Table Table, int Index, L2Entry Entry)> _staged = [];
+    private readonly List<long> _stagedL1 = [];
+    private readonly List<long> _stagedFrees = [];
+
     /// <summary>
     /// Writes whole guest clusters [<paramref name="firstCluster"/>, +<paramref name="count"/>) with the contents in
-    /// <paramref name="data"/>. <paramref name="zero"/> marks clusters whose content is all zeros: on version 3 they
-    /// become zero clusters and no data is written. Write order (the crash-consistency contract, as QEMU's):
-    /// 1. refcount blocks for new clusters and the data itself; 2. flush; 3. L2 tables; 4. if an L2 table is new,
-    /// flush, then its L1 entry; 5. clusters no longer referenced (old compressed data) are freed only after a flush.
-    /// A crash anywhere leaves at worst leaked clusters. The caller flushes when it needs durability of step 3+.
+    /// <paramref name="data"/>: <see cref="StageClusters"/> then <see cref="CommitStaged"/>.
     /// </summary>
     public void WriteClusters(long firstCluster, int count, ReadOnlySpan<byte> data, ReadOnlySpan<bool> zero) =>
         WriteClusters([new ClusterRun(firstCluster, count)], data, zero);
 
-    /// <summary>
-    /// The batched form: several runs share one allocation and one round of flushes. <paramref name="data"/> and
-    /// <paramref name="zero"/> hold the clusters of all runs back to back, in run order.
-    /// </summary>
     public void WriteClusters(IReadOnlyList<ClusterRun> runs, ReadOnlySpan<byte> data, ReadOnlySpan<bool> zero)
+    {
+        StageClusters(runs, data, zero);
+        CommitStaged();
+    }
+
+    /// <summary>
+    /// Step 1 of the write order: allocates clusters, writes their refcount blocks and the data. Nothing points at
+    /// the new clusters until <see cref="CommitStaged"/> (a crash before it only leaks them). <paramref name="data"/> and
+    /// <paramref name="zero"/> hold the clusters of all runs back to back; <paramref name="zero"/> marks all-zero clusters,
+    /// which become zero clusters on version 3 with no data written. The runs must not overlap clusters staged since
+    /// the last commit (a stream stages disjoint batches).
+    /// </summary>
+    public void StageClusters(IReadOnlyList<ClusterRun> runs, ReadOnlySpan<byte> data, ReadOnlySpan<bool> zero)
     {
         RequireWritable();
         var clusters = ExpandRuns(runs);
@@ -36,44 +46,58 @@ public sealed partial class Qcow2Image
             throw new Qcow2Exception(Qcow2ErrorKind.InvalidArgument, $"buffer too small for {count} clusters", Path, operation: "writing");
         }
 
-        var tables = EnsureL2Tables(clusters, out var newL1Entries);
-        var plan = PlanTargets(clusters, zero, tables, out var frees);
-
-        // Step 1: refcounts of new clusters, then the data.
+        var tables = EnsureL2Tables(clusters, _stagedL1);
+        var plan = PlanTargets(clusters, zero, tables, _stagedFrees);
         Refcounts.WriteDirty();
         WriteDataRuns(plan, data);
-
-        // Step 2: the data and refcounts are durable before anything points at them.
-        _file.Flush();
-
-        // Step 3: point the L2 entries at the new data.
         for (var i = 0; i < count; i++)
         {
-            var (table, index) = tables[i];
-            table[index] = plan[i].Entry;
+            _staged.Add((tables[i].Table, tables[i].Index, plan[i].Entry));
+        }
+    }
+
+    /// <summary>
+    /// Steps 2-5 of the write order (the crash-consistency contract, as QEMU's): flush so the data and refcounts are
+    /// durable; point the L2 entries at them; if an L2 table is new, flush, then write its L1 entry; free clusters the
+    /// old entries referenced (old compressed data) only after a flush. The caller flushes when it needs the new
+    /// L2/L1 entries themselves to be durable.
+    /// </summary>
+    public void CommitStaged()
+    {
+        if (_staged.Count == 0 && _stagedL1.Count == 0 && _stagedFrees.Count == 0)
+        {
+            return;
         }
 
+        _file.Flush();
+        foreach (var (table, index, entry) in _staged)
+        {
+            table[index] = entry;
+        }
+
+        _staged.Clear();
         _l2Cache.WriteDirty();
 
-        // Step 4: a new L2 table is durable before the L1 entry that makes it reachable.
-        if (newL1Entries.Count > 0)
+        if (_stagedL1.Count > 0)
         {
             _file.Flush();
-            foreach (var l1Index in newL1Entries)
+            foreach (var l1Index in _stagedL1)
             {
                 WriteL1Entry(l1Index);
             }
+
+            _stagedL1.Clear();
         }
 
-        // Step 5: free what the old entries referenced, once nothing on disk points at it any more.
-        if (frees.Count > 0)
+        if (_stagedFrees.Count > 0)
         {
             _file.Flush();
-            foreach (var cluster in frees)
+            foreach (var cluster in _stagedFrees)
             {
                 Refcounts.Decrement(cluster);
             }
 
+            _stagedFrees.Clear();
             Refcounts.WriteDirty();
         }
     }
@@ -142,9 +166,8 @@ public sealed partial class Qcow2Image
         return clusters;
     }
 
-    private (L2Table Table, int Index)[] EnsureL2Tables(long[] clusters, out List<long> newL1Entries)
+    private (L2Table Table, int Index)[] EnsureL2Tables(long[] clusters, List<long> newL1Entries)
     {
-        newL1Entries = [];
         var result = new (L2Table, int)[clusters.Length];
         for (var i = 0; i < clusters.Length; i++)
         {
@@ -178,9 +201,8 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>Decides each cluster's new L2 entry: in place, zero flag, or a newly allocated cluster (one contiguous run).</summary>
-    private Target[] PlanTargets(long[] clusters, ReadOnlySpan<bool> zero, (L2Table Table, int Index)[] tables, out List<long> frees)
+    private Target[] PlanTargets(long[] clusters, ReadOnlySpan<bool> zero, (L2Table Table, int Index)[] tables, List<long> frees)
     {
-        frees = [];
         var count = clusters.Length;
         var plan = new Target[count];
         var needNew = new List<int>();

@@ -22,6 +22,9 @@ public static class OfflineStream
         public CacheMode BackingCache { get; init; } = CacheMode.PageCache;
 
         public int BatchBytes { get; init; } = 64 * 1024 * 1024;
+
+        /// <summary>Bytes copied between commits; offline, a crash costs only a re-run, so commits can be rare.</summary>
+        public long CheckpointBytes { get; init; } = 1024L * 1024 * 1024;
     }
 
     public sealed record Result(long BytesCopied, long Length, string? NewBackingFile);
@@ -40,7 +43,7 @@ public static class OfflineStream
             BackingCache = options.BackingCache,
         });
         var baseIndex = ResolveBase(chain, options.BasePath);
-        using var copier = new StreamCopier(chain, baseIndex, options.BatchBytes);
+        using var copier = new StreamCopier(chain, baseIndex, options.BatchBytes, checkpointBytes: options.CheckpointBytes);
         copier.Run(progress, cancel);
 
         string? newBacking = null;

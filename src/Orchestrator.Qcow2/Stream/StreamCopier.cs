@@ -15,10 +15,19 @@ public sealed class StreamCopier : IDisposable
     private readonly Qcow2Image _top;
     private readonly BitArray _allocatedAbove;
     private readonly int _batchClusters;
-    private readonly AlignedBuffer _buffer;
+    private readonly long _checkpointBytes;
+    private long _uncommittedBytes;
+    private readonly AlignedBuffer[] _buffers;
+    private int _nextBuffer;
+    private Task<Batch>? _pending;
 
     /// <param name="baseIndex">Index of the base in the chain (it and everything below stay); the chain's length for "no base".</param>
-    public StreamCopier(ImageChain chain, int baseIndex, int batchBytes = 64 * 1024 * 1024, long startOffset = 0)
+    /// <param name="checkpointBytes">
+    /// Bytes copied between commits (flush, L2 updates, flush). Larger means fewer flushes and more work redone after a
+    /// crash; at most one batch of data is ever lost, as leaked clusters that the next writable open gives back.
+    /// </param>
+    public StreamCopier(ImageChain chain, int baseIndex, int batchBytes = 64 * 1024 * 1024, long startOffset = 0,
+        long checkpointBytes = 64 * 1024 * 1024)
     {
         if (baseIndex < 1 || baseIndex > chain.Images.Count)
         {
@@ -28,15 +37,20 @@ public sealed class StreamCopier : IDisposable
         _chain = chain;
         _top = chain.Top;
         _batchClusters = Math.Max(1, batchBytes / _top.ClusterSize);
-        _buffer = new AlignedBuffer(_batchClusters * _top.ClusterSize);
+        _buffers = [new AlignedBuffer(_batchClusters * _top.ClusterSize), new AlignedBuffer(_batchClusters * _top.ClusterSize)];
         _allocatedAbove = MarkAllocatedAbove(chain, baseIndex);
         Offset = Math.Clamp(startOffset / _top.ClusterSize * _top.ClusterSize, 0, Length);
+        CheckpointOffset = Offset;
+        _checkpointBytes = Math.Max(checkpointBytes, 1);
     }
 
     public long Length => _top.VirtualSize;
 
-    /// <summary>Address space scanned so far; everything below it has been copied and flushed (a checkpoint).</summary>
+    /// <summary>Address space scanned so far (QEMU's job offset): what is below it is copied, durable or not yet.</summary>
     public long Offset { get; private set; }
+
+    /// <summary>Everything below this offset is copied, committed and flushed: where a resumed stream may start.</summary>
+    public long CheckpointOffset { get; private set; }
 
     public long BytesCopied { get; private set; }
 
@@ -72,7 +86,11 @@ public sealed class StreamCopier : IDisposable
         return marks;
     }
 
-    /// <summary>Copies one batch and flushes it; returns false when the whole range has been scanned.</summary>
+    /// <summary>
+    /// Copies one batch and flushes it; returns false when the whole range has been scanned. While a batch is written
+    /// and flushed, the next one is read from the backing files on another thread: the reader touches only the
+    /// read-only images below the top and the writer only the top, so they share no state.
+    /// </summary>
     public bool Step()
     {
         if (Done)
@@ -80,15 +98,31 @@ public sealed class StreamCopier : IDisposable
             return false;
         }
 
-        var runs = GatherBatch(out var scannedTo);
-        if (runs.Count > 0)
+        var current = (_pending ?? StartRead(Offset)).GetAwaiter().GetResult();
+        _pending = current.ScannedTo < Length ? StartRead(current.ScannedTo) : null;
+        if (current.Runs.Count > 0)
         {
-            CopyRuns(runs);
-            _top.Flush();
+            _top.StageClusters(current.Runs, current.Buffer.Span[..(current.Clusters * _top.ClusterSize)], current.Zero);
+            BytesCopied += (long)current.Clusters * _top.ClusterSize;
+            _uncommittedBytes += (long)current.Clusters * _top.ClusterSize;
         }
 
-        Offset = scannedTo;
+        Offset = current.ScannedTo;
+        if (_uncommittedBytes >= _checkpointBytes || Done)
+        {
+            Checkpoint();
+        }
+
         return !Done;
+    }
+
+    /// <summary>Commits what was copied and flushes it: <see cref="CheckpointOffset"/> catches up with <see cref="Offset"/>.</summary>
+    public void Checkpoint()
+    {
+        _top.CommitStaged();
+        _top.Flush();
+        _uncommittedBytes = 0;
+        CheckpointOffset = Offset;
     }
 
     public void Run(IProgress<StreamProgress>? progress = null, CancellationToken cancel = default)
@@ -97,19 +131,36 @@ public sealed class StreamCopier : IDisposable
         while (Step())
         {
             progress?.Report(Progress);
-            cancel.ThrowIfCancellationRequested();
+            if (cancel.IsCancellationRequested)
+            {
+                // Keep what was copied: a later stream skips it.
+                Checkpoint();
+                cancel.ThrowIfCancellationRequested();
+            }
         }
 
         progress?.Report(Progress);
     }
 
+    private sealed record Batch(List<ClusterRun> Runs, int Clusters, AlignedBuffer Buffer, bool[] Zero, long ScannedTo);
+
+    private Task<Batch> StartRead(long from)
+    {
+        var runs = GatherBatch(from, out var scannedTo);
+        var buffer = _buffers[_nextBuffer];
+        _nextBuffer ^= 1;
+        return runs.Count == 0
+            ? Task.FromResult(new Batch(runs, 0, buffer, [], scannedTo))
+            : Task.Run(() => ReadRuns(runs, buffer, scannedTo));
+    }
+
     /// <summary>Runs of top clusters to copy, from <see cref="Offset"/>, up to one batch of clusters.</summary>
-    private List<ClusterRun> GatherBatch(out long scannedTo)
+    private List<ClusterRun> GatherBatch(long from, out long scannedTo)
     {
         var cs = _top.ClusterSize;
         var runs = new List<ClusterRun>();
         var taken = 0;
-        var offset = Offset;
+        var offset = from;
         while (offset < Length && taken < _batchClusters)
         {
             var extent = _top.GetExtent(offset, Length - offset);
@@ -147,10 +198,10 @@ public sealed class StreamCopier : IDisposable
         return runs;
     }
 
-    private void CopyRuns(List<ClusterRun> runs)
+    private Batch ReadRuns(List<ClusterRun> runs, AlignedBuffer buffer, long scannedTo)
     {
         var cs = _top.ClusterSize;
-        var data = _buffer.Span;
+        var data = buffer.Span;
         var zero = new bool[runs.Sum(r => r.Count)];
         var position = 0;
         foreach (var run in runs)
@@ -168,9 +219,22 @@ public sealed class StreamCopier : IDisposable
             position += run.Count;
         }
 
-        _top.WriteClusters(runs, data[..(position * cs)], zero);
-        BytesCopied += (long)position * cs;
+        return new Batch(runs, position, buffer, zero, scannedTo);
     }
 
-    public void Dispose() => _buffer.Dispose();
+    public void Dispose()
+    {
+        // A read still in flight must finish before its buffer is freed.
+        try
+        {
+            _pending?.Wait();
+        }
+        catch (AggregateException)
+        {
+            // The batch is abandoned; its error was or will be reported by Step.
+        }
+
+        _buffers[0].Dispose();
+        _buffers[1].Dispose();
+    }
 }
