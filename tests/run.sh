@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Installs what the tests need, runs every test project in the solution and ends
+# with one plain line "N passed, N failed, N skipped". Used by .ci/run.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# --- system packages ---------------------------------------------------------
+# The qcow2 tests compare against real QEMU tools; they fail (never skip) without them.
+REQUIRED_TOOLS=(qemu-img qemu-io qemu-nbd nbdinfo)
+APT_PACKAGES=(qemu-utils qemu-system-common libnbd-bin)
+
+missing_tools() {
+  local tool
+  for tool in "${REQUIRED_TOOLS[@]}"; do
+    command -v "$tool" >/dev/null 2>&1 || echo "$tool"
+  done
+}
+
+missing_packages() {
+  local pkg
+  command -v dpkg-query >/dev/null 2>&1 || return 0
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || echo "$pkg"
+  done
+}
+
+if [ -n "$(missing_tools)$(missing_packages)" ]; then
+  echo "run.sh: installing ${APT_PACKAGES[*]} (missing: $(echo $(missing_tools) $(missing_packages)))"
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "run.sh: apt-get not found; install ${APT_PACKAGES[*]} (Debian names) by hand" >&2
+    exit 1
+  fi
+  SUDO=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      SUDO=(sudo)
+    else
+      echo "run.sh: not root and no sudo; install ${APT_PACKAGES[*]} as root" >&2
+      exit 1
+    fi
+  fi
+  # env inside sudo, because sudo may drop DEBIAN_FRONTEND from the environment.
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${APT_PACKAGES[@]}"
+  still_missing="$(missing_tools)"
+  if [ -n "$still_missing" ]; then
+    echo "run.sh: still not on PATH after install: $(echo $still_missing)" >&2
+    exit 1
+  fi
+fi
+
+# --- PostgreSQL ----------------------------------------------------------------
+# PLACEHOLDER: a later step installs and starts PostgreSQL here and exports the
+# connection settings the tests read. Nothing is needed yet.
+
+# --- .NET SDK --------------------------------------------------------------------
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "run.sh: 'dotnet' not found on PATH; install the .NET 10 SDK (see global.json) first" >&2
+  exit 1
+fi
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# --- tests -------------------------------------------------------------------------
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+
+set +e
+dotnet test Orchestrator.sln -c Release --logger "console;verbosity=normal" 2>&1 | tee "$log"
+test_status=${PIPESTATUS[0]}
+set -e
+
+# Sum the per-assembly counts. At minimal verbosity each assembly prints
+# "Passed!  - Failed:     0, Passed:    12, Skipped:     0, Total:    12, ...";
+# at normal verbosity it prints a block of "Total tests: N" / "Passed: N" /
+# "Failed: N" / "Skipped: N" lines instead. Assemblies run in parallel and their
+# lines interleave, so each count line is summed on its own.
+counts="$(sed -e 's/\x1b\[[0-9;]*[A-Za-z]//g' "$log" | awk '
+  /^(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+, +Skipped: +[0-9]+, +Total: +[0-9]+/ {
+    line = $0
+    sub(/^[^-]*- +/, "", line)
+    n = split(line, parts, /, +/)
+    for (i = 1; i <= n; i++) {
+      split(parts[i], kv, /: +/)
+      if (kv[1] == "Failed") mf += kv[2]
+      else if (kv[1] == "Passed") mp += kv[2]
+      else if (kv[1] == "Skipped") ms += kv[2]
+      else if (kv[1] == "Total") mt += kv[2]
+    }
+    minimal = 1
+    next
+  }
+  /^ *Total tests: +[0-9]+ *$/ { sub(/.*: +/, ""); nt += $0 }
+  /^ +Passed: +[0-9]+ *$/      { sub(/.*: +/, ""); np += $0 }
+  /^ +Failed: +[0-9]+ *$/      { sub(/.*: +/, ""); nf += $0 }
+  /^ +Skipped: +[0-9]+ *$/     { sub(/.*: +/, ""); ns += $0 }
+  END {
+    if (minimal) printf "%d %d %d %d\n", mp, mf, ms, mt
+    else printf "%d %d %d %d\n", np, nf, ns, nt
+  }')"
+read -r passed failed skipped total <<<"$counts"
+
+status=0
+if [ "$test_status" -ne 0 ]; then
+  echo "run.sh: dotnet test exited with $test_status" >&2
+  status=1
+fi
+if [ "$failed" -gt 0 ]; then
+  status=1
+fi
+if [ "$total" -eq 0 ]; then
+  echo "run.sh: no tests ran" >&2
+  status=1
+fi
+
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+exit "$status"
