@@ -1,0 +1,28 @@
+using Orchestrator.Domain.Jobs;
+
+namespace Orchestrator.Domain.Disks;
+
+/// <summary>The public protocol of a disk chain actor. Every command is answered with a <see cref="DiskReplies"/> record.</summary>
+public static class DiskCommands
+{
+    /// <summary>Register a disk by the path of its active image; the actor discovers the chain below it.</summary>
+    public sealed record Register(DiskId Disk, string ActivePath) : IDiskCommand;
+
+    /// <summary>Forget a disk (never deletes files); refused while a job is live.</summary>
+    public sealed record Unregister(DiskId Disk) : IDiskCommand;
+
+    public sealed record Show(DiskId Disk) : IDiskCommand;
+
+    /// <summary>Live external snapshot: a new overlay at <paramref name="NewPath"/> becomes the active image.</summary>
+    public sealed record Snapshot(DiskId Disk, string NewPath) : IDiskCommand;
+
+    public sealed record Stream(DiskId Disk, StreamRequest Request) : IDiskCommand;
+
+    /// <summary>Live block copy: snapshot to <paramref name="Destination"/>, then stream with no base into it.</summary>
+    public sealed record BlockCopy(DiskId Disk, string Destination, StreamRequest Request) : IDiskCommand;
+
+    /// <summary>A job verb: pause, resume, cancel, set-speed (with <paramref name="Speed"/>), dismiss.</summary>
+    public sealed record JobVerbCommand(DiskId Disk, JobId Job, JobVerb Verb, long Speed = 0) : IDiskCommand;
+
+    public sealed record QueryJobs(DiskId Disk) : IDiskCommand;
+}

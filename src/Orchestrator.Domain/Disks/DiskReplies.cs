@@ -1,0 +1,20 @@
+using Orchestrator.Domain.Jobs;
+
+namespace Orchestrator.Domain.Disks;
+
+/// <summary>Answers of the disk chain actor.</summary>
+public static class DiskReplies
+{
+    public sealed record Refused(DomainError Error);
+
+    public sealed record Done(string Message);
+
+    /// <summary>One image of a chain, top first: its path, virtual size and bytes it allocates itself.</summary>
+    public sealed record ImageSummary(string Path, long VirtualSize, int ClusterSize, long AllocatedBytes, string? BackingFile);
+
+    public sealed record DiskInfo(DiskId Disk, string ActivePath, IReadOnlyList<string> Chain, IReadOnlyList<ImageSummary> Images, IReadOnlyList<JobInfo> Jobs);
+
+    public sealed record JobStarted(JobInfo Job);
+
+    public sealed record JobList(IReadOnlyList<JobInfo> Jobs);
+}

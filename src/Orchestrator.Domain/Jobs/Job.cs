@@ -1,0 +1,248 @@
+using static Orchestrator.Domain.Jobs.JobStatus;
+
+namespace Orchestrator.Domain.Jobs;
+
+/// <summary>
+/// One block job as QEMU models it, as an immutable record with pure decisions (which return events) and
+/// <see cref="Apply"/>. The stream actor drives its life (start, checkpoints, errors, finish); users send verbs.
+/// </summary>
+public sealed record Job
+{
+    public required JobId Id { get; init; }
+    public required JobType Type { get; init; }
+    public required DiskId Disk { get; init; }
+
+    /// <summary>The image streamed into (the active image, or an intermediate one).</summary>
+    public required string TopPath { get; init; }
+
+    /// <summary>The image that stays as the new backing file; null streams the whole chain.</summary>
+    public string? BasePath { get; init; }
+
+    /// <summary>QEMU's backing-file: the string written into the header instead of the base's name.</summary>
+    public string? BackingFileString { get; init; }
+
+    /// <summary>Images strictly between top and base: frozen while the job lives.</summary>
+    public IReadOnlyList<string> FrozenPaths { get; init; } = [];
+
+    public required long Length { get; init; }
+    public long Offset { get; init; }
+    public long Speed { get; init; }
+    public OnErrorPolicy OnError { get; init; } = OnErrorPolicy.Report;
+    public bool AutoFinalize { get; init; } = true;
+    public bool AutoDismiss { get; init; } = true;
+    public JobStatus Status { get; init; } = Undefined;
+    public bool UserPaused { get; init; }
+    public IoStatus IoStatus { get; init; } = IoStatus.Ok;
+    public string? Error { get; init; }
+    public bool Cancelled { get; init; }
+
+    /// <summary>True while the job holds images: from creation until it concludes.</summary>
+    public bool IsLive => Status is not (Concluded or Null);
+
+    /// <summary>True while the copy loop should run: started, not paused, not finishing.</summary>
+    public bool ShouldCopy => Status == Running && !UserPaused;
+
+    public Job Apply(JobEvent e) => e switch
+    {
+        JobCreated created => created.Job,
+        JobStatusChanged s => this with { Status = s.Status },
+        JobUserPauseChanged p => this with { UserPaused = p.Paused },
+        JobSpeedChanged s => this with { Speed = s.Speed },
+        JobCheckpointed c => this with { Offset = Math.Max(Offset, c.Offset) },
+        JobIoErrorRecorded r => this with { IoStatus = r.IoStatus, Error = r.Error },
+        JobIoStatusCleared => this with { IoStatus = IoStatus.Ok },
+        JobFinished f => this with { Error = f.Error ?? Error, Cancelled = f.Cancelled },
+        _ => this,
+    };
+
+    public static Decision<JobEvent> Create(Job job) =>
+        job.Speed < 0
+            ? Decision<JobEvent>.Refuse(DomainError.InvalidParameter("Invalid parameter 'speed'"))
+            : Decision<JobEvent>.Accept(new JobCreated(job with { Status = Undefined }), new JobStatusChanged(job.Id, Created));
+
+    /// <summary>The engine starts the copy: created -> running (-> paused at once if the user paused it before it ran).</summary>
+    public Decision<JobEvent> Start() =>
+        Status != Created
+            ? Refuse(DomainError.WrongState($"Job '{Id}' in state '{QemuNames.Of(Status)}' cannot start"))
+            : Accept(UserPaused ? [Changed(Running), Changed(Paused)] : [Changed(Running)]);
+
+    public Decision<JobEvent> Pause()
+    {
+        if (!JobTransitions.Accepts(Status, JobVerb.Pause))
+        {
+            return RefuseVerb(JobVerb.Pause);
+        }
+
+        if (UserPaused)
+        {
+            return Refuse(DomainError.WrongState("Job is already paused"));
+        }
+
+        var events = new List<JobEvent> { new JobUserPauseChanged(Id, true) };
+        if (Status == Running)
+        {
+            events.Add(Changed(Paused));
+        }
+
+        return Accept(events);
+    }
+
+    /// <summary>Resume clears the error status; on-error stop and enospc jobs retry the same range.</summary>
+    public Decision<JobEvent> Resume()
+    {
+        if (!JobTransitions.Accepts(Status, JobVerb.Resume))
+        {
+            return RefuseVerb(JobVerb.Resume);
+        }
+
+        if (!UserPaused)
+        {
+            return Refuse(DomainError.WrongState("Can't resume a job that was not paused"));
+        }
+
+        var events = new List<JobEvent> { new JobUserPauseChanged(Id, false), new JobIoStatusCleared(Id) };
+        if (Status == Paused)
+        {
+            events.Add(Changed(Running));
+        }
+
+        return Accept(events);
+    }
+
+    public Decision<JobEvent> SetSpeed(long speed)
+    {
+        if (!JobTransitions.Accepts(Status, JobVerb.SetSpeed))
+        {
+            return RefuseVerb(JobVerb.SetSpeed);
+        }
+
+        return speed < 0
+            ? Refuse(DomainError.InvalidParameter("Invalid parameter 'speed'"))
+            : Accept([new JobSpeedChanged(Id, speed)]);
+    }
+
+    /// <summary>Cancel: a paused job is resumed first (as QEMU's job_cancel does), then aborts; the chain stays untouched.</summary>
+    public Decision<JobEvent> Cancel()
+    {
+        if (!JobTransitions.Accepts(Status, JobVerb.Cancel))
+        {
+            return RefuseVerb(JobVerb.Cancel);
+        }
+
+        var events = new List<JobEvent>();
+        if (UserPaused)
+        {
+            events.Add(new JobUserPauseChanged(Id, false));
+        }
+
+        if (Status == Paused)
+        {
+            events.Add(Changed(Running));
+        }
+
+        events.Add(new JobFinished(Id, null, Cancelled: true));
+        events.Add(Changed(Aborting));
+        events.Add(Changed(Concluded));
+        if (AutoDismiss)
+        {
+            events.Add(Changed(Null));
+        }
+
+        return Accept(events);
+    }
+
+    public Decision<JobEvent> Dismiss() =>
+        JobTransitions.Accepts(Status, JobVerb.Dismiss) ? Accept([Changed(Null)]) : RefuseVerb(JobVerb.Dismiss);
+
+    /// <summary>The copy reached the end without error and the new backing file is committed: waiting, pending, concluded.</summary>
+    public Decision<JobEvent> Succeed()
+    {
+        if (Status != Running)
+        {
+            return Refuse(DomainError.WrongState($"Job '{Id}' in state '{QemuNames.Of(Status)}' cannot complete"));
+        }
+
+        List<JobEvent> events = [new JobCheckpointed(Id, Length), Changed(Waiting), Changed(Pending), new JobFinished(Id, null, false), Changed(Concluded)];
+        if (AutoDismiss)
+        {
+            events.Add(Changed(Null));
+        }
+
+        return Accept(events);
+    }
+
+    /// <summary>The job failed (on-error report, or an error remembered under ignore): aborting, concluded.</summary>
+    public Decision<JobEvent> Fail(string error)
+    {
+        if (Status is not (Running or Paused or Created))
+        {
+            return Refuse(DomainError.WrongState($"Job '{Id}' in state '{QemuNames.Of(Status)}' cannot fail"));
+        }
+
+        var events = new List<JobEvent>();
+        if (Status == Paused)
+        {
+            events.Add(Changed(Running));
+        }
+
+        events.Add(new JobFinished(Id, error, false));
+        events.Add(Changed(Aborting));
+        events.Add(Changed(Concluded));
+        if (AutoDismiss)
+        {
+            events.Add(Changed(Null));
+        }
+
+        return Accept(events);
+    }
+
+    /// <summary>
+    /// An I/O error in the copy loop, decided by the on-error policy: report fails the job; ignore records the error
+    /// and goes on (the job will complete with it); stop pauses with io-status failed; enospc stops on ENOSPC only.
+    /// </summary>
+    public Decision<JobEvent> IoError(string error, string operation, bool noSpace)
+    {
+        var action = OnError switch
+        {
+            OnErrorPolicy.Ignore => "ignore",
+            OnErrorPolicy.Stop => "stop",
+            OnErrorPolicy.Enospc when noSpace => "stop",
+            _ => "report",
+        };
+        var status = noSpace ? IoStatus.Nospace : IoStatus.Failed;
+        var recorded = new JobIoErrorRecorded(Id, status, error, operation, action);
+        return action switch
+        {
+            "ignore" => Accept([recorded]),
+            "stop" => Accept([recorded, new JobUserPauseChanged(Id, true), Changed(Paused)]),
+            _ => Fail(error) is { Refused: false } failed ? Accept([recorded, .. failed.Events]) : Fail(error),
+        };
+    }
+
+    public Decision<JobEvent> Checkpoint(long offset) => Accept([new JobCheckpointed(Id, offset)]);
+
+    private JobStatusChanged Changed(JobStatus status) => new(Id, status);
+
+    private static Decision<JobEvent> Accept(IEnumerable<JobEvent> events) => Decision<JobEvent>.Accept([.. events]);
+
+    private static Decision<JobEvent> Refuse(DomainError error) => Decision<JobEvent>.Refuse(error);
+
+    private Decision<JobEvent> RefuseVerb(JobVerb verb) => Refuse(DomainError.WrongState(JobTransitions.VerbRefused(Id, Status, verb)));
+
+    /// <summary>Folds a decision's events, checking each status change against QEMU's transition table.</summary>
+    public Job ApplyAll(IEnumerable<JobEvent> events)
+    {
+        var job = this;
+        foreach (var e in events)
+        {
+            if (e is JobStatusChanged s && job.Status != Undefined && !JobTransitions.CanTransition(job.Status, s.Status))
+            {
+                throw new InvalidOperationException($"illegal job transition {job.Status} -> {s.Status}");
+            }
+
+            job = job.Apply(e);
+        }
+
+        return job;
+    }
+}

@@ -1,0 +1,42 @@
+using static Orchestrator.Domain.Jobs.JobStatus;
+using static Orchestrator.Domain.Jobs.JobVerb;
+
+namespace Orchestrator.Domain.Jobs;
+
+/// <summary>QEMU's job.c tables, copied as tables: which status may follow which, and which verbs each status accepts.</summary>
+public static class JobTransitions
+{
+    private static readonly Dictionary<JobStatus, JobStatus[]> Next = new()
+    {
+        [Undefined] = [Created],
+        [Created] = [Running, Aborting, Null],
+        [Running] = [Paused, Ready, Waiting, Aborting],
+        [Paused] = [Running],
+        [Ready] = [Standby, Waiting, Aborting],
+        [Standby] = [Ready],
+        [Waiting] = [Pending, Aborting],
+        [Pending] = [Aborting, Concluded],
+        [Aborting] = [Aborting, Concluded],
+        [Concluded] = [Null],
+        [Null] = [],
+    };
+
+    private static readonly Dictionary<JobVerb, JobStatus[]> Verbs = new()
+    {
+        [Cancel] = [Created, Running, Paused, Ready, Standby, Waiting, Pending],
+        [Pause] = [Created, Running, Paused, Ready, Standby],
+        [Resume] = [Created, Running, Paused, Ready, Standby],
+        [SetSpeed] = [Created, Running, Paused, Ready, Standby],
+        [Complete] = [Ready, Standby],
+        [JobVerb.Finalize] = [Pending],
+        [Dismiss] = [Concluded],
+    };
+
+    public static bool CanTransition(JobStatus from, JobStatus to) => Next[from].Contains(to);
+
+    public static bool Accepts(JobStatus status, JobVerb verb) => Verbs[verb].Contains(status);
+
+    /// <summary>QEMU's wording for a refused verb.</summary>
+    public static string VerbRefused(JobId id, JobStatus status, JobVerb verb) =>
+        $"Job '{id}' in state '{QemuNames.Of(status)}' cannot accept command verb '{QemuNames.Of(verb)}'";
+}
