@@ -125,6 +125,12 @@ public sealed record DiskState
             return Refuse(DomainError.InvalidParameter("Invalid parameter 'speed'"));
         }
 
+        // QEMU's default job id is the device name, which only the active image has.
+        if (request.JobId is null && topIndex != 0)
+        {
+            return Refuse(DomainError.InvalidParameter("Invalid job ID '': an explicit job id is required to stream into an intermediate image"));
+        }
+
         var id = request.JobId ?? new JobId(Disk!.Value);
         if (Jobs.TryGetValue(id, out var existing) && existing.Status != JobStatus.Null)
         {

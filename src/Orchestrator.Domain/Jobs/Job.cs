@@ -49,7 +49,8 @@ public sealed record Job
         JobUserPauseChanged p => this with { UserPaused = p.Paused },
         JobSpeedChanged s => this with { Speed = s.Speed },
         JobCheckpointed c => this with { Offset = Math.Max(Offset, c.Offset) },
-        JobIoErrorRecorded r => this with { IoStatus = r.IoStatus, Error = r.Error },
+        // QEMU sets io-status only when the action is stop; the job's error appears only when it finishes with one.
+        JobIoErrorRecorded r => r.Action == "stop" ? this with { IoStatus = r.IoStatus } : this,
         JobIoStatusCleared => this with { IoStatus = IoStatus.Ok },
         JobFinished f => this with { Error = f.Error ?? Error, Cancelled = f.Cancelled },
         _ => this,
@@ -140,8 +141,8 @@ public sealed record Job
             events.Add(Changed(Running));
         }
 
-        events.Add(new JobFinished(Id, null, Cancelled: true));
         events.Add(Changed(Aborting));
+        events.Add(new JobFinished(Id, null, Cancelled: true));
         events.Add(Changed(Concluded));
         if (AutoDismiss)
         {
@@ -180,13 +181,18 @@ public sealed record Job
         }
 
         var events = new List<JobEvent>();
+        if (UserPaused)
+        {
+            events.Add(new JobUserPauseChanged(Id, false));
+        }
+
         if (Status == Paused)
         {
             events.Add(Changed(Running));
         }
 
-        events.Add(new JobFinished(Id, error, false));
         events.Add(Changed(Aborting));
+        events.Add(new JobFinished(Id, error, false));
         events.Add(Changed(Concluded));
         if (AutoDismiss)
         {
@@ -202,6 +208,11 @@ public sealed record Job
     /// </summary>
     public Decision<JobEvent> IoError(string error, string operation, bool noSpace)
     {
+        if (Status is not (Running or Paused))
+        {
+            return Refuse(DomainError.WrongState($"Job '{Id}' in state '{QemuNames.Of(Status)}' is not copying"));
+        }
+
         var action = OnError switch
         {
             OnErrorPolicy.Ignore => "ignore",
@@ -209,14 +220,18 @@ public sealed record Job
             OnErrorPolicy.Enospc when noSpace => "stop",
             _ => "report",
         };
-        var status = noSpace ? IoStatus.Nospace : IoStatus.Failed;
-        var recorded = new JobIoErrorRecorded(Id, status, error, operation, action);
-        return action switch
+        var recorded = new JobIoErrorRecorded(Id, noSpace ? IoStatus.Nospace : IoStatus.Failed, error, operation, action);
+        switch (action)
         {
-            "ignore" => Accept([recorded]),
-            "stop" => Accept([recorded, new JobUserPauseChanged(Id, true), Changed(Paused)]),
-            _ => Fail(error) is { Refused: false } failed ? Accept([recorded, .. failed.Events]) : Fail(error),
-        };
+            case "ignore":
+                return Accept([recorded]);
+            case "stop":
+                // A chunk already in flight may fail after the user paused: the job just stays paused.
+                return Accept(UserPaused ? [recorded] : [recorded, new JobUserPauseChanged(Id, true), Changed(Paused)]);
+            default:
+                var failed = Fail(error);
+                return failed.Refused ? failed : Accept([recorded, .. failed.Events]);
+        }
     }
 
     public Decision<JobEvent> Checkpoint(long offset) => Accept([new JobCheckpointed(Id, offset)]);

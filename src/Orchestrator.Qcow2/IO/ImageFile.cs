@@ -68,6 +68,8 @@ public sealed class ImageFile : IDisposable
             return;
         }
 
+        FaultInjection.Check("read", Path, offset, buffer.Length);
+
         if (Cache == CacheMode.Direct && !IsAligned(buffer, offset))
         {
             ReadBounced(buffer, offset);
@@ -103,6 +105,8 @@ public sealed class ImageFile : IDisposable
         {
             return;
         }
+
+        FaultInjection.Check("write", Path, offset, data.Length);
 
         if (Cache == CacheMode.Direct && !IsAligned(data, offset))
         {

@@ -16,6 +16,7 @@ public sealed class StreamCopier : IDisposable
     private readonly BitArray _allocatedAbove;
     private readonly int _batchClusters;
     private readonly long _checkpointBytes;
+    private readonly bool _prefetch;
     private long _uncommittedBytes;
     private readonly AlignedBuffer[] _buffers;
     private int _nextBuffer;
@@ -26,8 +27,12 @@ public sealed class StreamCopier : IDisposable
     /// Bytes copied between commits (flush, L2 updates, flush). Larger means fewer flushes and more work redone after a
     /// crash; at most one batch of data is ever lost, as leaked clusters that the next writable open gives back.
     /// </param>
+    /// <param name="prefetch">
+    /// Read the next batch on another thread while one is written. Only when nothing else reads the chain's backing
+    /// images meanwhile (offline); a live disk shares them with guest reads and copies one batch at a time.
+    /// </param>
     public StreamCopier(ImageChain chain, int baseIndex, int batchBytes = 64 * 1024 * 1024, long startOffset = 0,
-        long checkpointBytes = 64 * 1024 * 1024)
+        long checkpointBytes = 64 * 1024 * 1024, bool prefetch = true)
     {
         if (baseIndex < 1 || baseIndex > chain.Images.Count)
         {
@@ -42,6 +47,7 @@ public sealed class StreamCopier : IDisposable
         Offset = Math.Clamp(startOffset / _top.ClusterSize * _top.ClusterSize, 0, Length);
         CheckpointOffset = Offset;
         _checkpointBytes = Math.Max(checkpointBytes, 1);
+        _prefetch = prefetch;
     }
 
     public long Length => _top.VirtualSize;
@@ -99,7 +105,7 @@ public sealed class StreamCopier : IDisposable
         }
 
         var current = (_pending ?? StartRead(Offset)).GetAwaiter().GetResult();
-        _pending = current.ScannedTo < Length ? StartRead(current.ScannedTo) : null;
+        _pending = _prefetch && current.ScannedTo < Length ? StartRead(current.ScannedTo) : null;
         if (current.Runs.Count > 0)
         {
             _top.StageClusters(current.Runs, current.Buffer.Span[..(current.Clusters * _top.ClusterSize)], current.Zero);
@@ -114,6 +120,17 @@ public sealed class StreamCopier : IDisposable
         }
 
         return !Done;
+    }
+
+    /// <summary>
+    /// Skips the next batch without copying it (on-error ignore: the job goes on and completes with the error).
+    /// The skipped clusters stay unallocated in the top, so the job must not commit a new backing file afterwards.
+    /// </summary>
+    public void SkipBatch()
+    {
+        _pending = null;
+        GatherBatch(Offset, out var scannedTo);
+        Offset = scannedTo;
     }
 
     /// <summary>Commits what was copied and flushes it: <see cref="CheckpointOffset"/> catches up with <see cref="Offset"/>.</summary>
@@ -149,9 +166,12 @@ public sealed class StreamCopier : IDisposable
         var runs = GatherBatch(from, out var scannedTo);
         var buffer = _buffers[_nextBuffer];
         _nextBuffer ^= 1;
-        return runs.Count == 0
-            ? Task.FromResult(new Batch(runs, 0, buffer, [], scannedTo))
-            : Task.Run(() => ReadRuns(runs, buffer, scannedTo));
+        if (runs.Count == 0)
+        {
+            return Task.FromResult(new Batch(runs, 0, buffer, [], scannedTo));
+        }
+
+        return _prefetch ? Task.Run(() => ReadRuns(runs, buffer, scannedTo)) : Task.FromResult(ReadRuns(runs, buffer, scannedTo));
     }
 
     /// <summary>Runs of top clusters to copy, from <see cref="Offset"/>, up to one batch of clusters.</summary>

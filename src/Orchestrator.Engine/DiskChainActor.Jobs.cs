@@ -1,0 +1,306 @@
+using Akka.Actor;
+using Akka.Event;
+using Orchestrator.Domain;
+using Orchestrator.Domain.Disks;
+using Orchestrator.Domain.Jobs;
+
+namespace Orchestrator.Engine;
+
+public sealed partial class DiskChainActor
+{
+    private void CommandRunnerMessages()
+    {
+        Command<StreamRunnerMessages.Checkpointed>(m => OnJob(m.Job, job => job.Checkpoint(m.Offset)));
+        Command<StreamRunnerMessages.Committed>(OnCommitted);
+        Command<StreamRunnerMessages.EndedWithError>(m => FinishRunner(m.Job, job => job.Fail(m.Error)));
+        Command<StreamRunnerMessages.Cancelled>(m =>
+        {
+            // The cancel itself was persisted when the user asked; the runner has now stopped.
+            OnJob(m.Job, job => job.Checkpoint(m.Offset));
+            DisposeRunner(m.Job);
+        });
+        Command<StreamRunnerMessages.IoFailed>(OnIoFailed);
+    }
+
+    /// <summary>
+    /// block-stream (and block-copy: a snapshot at the destination, then a stream with no base into it).
+    /// Decide, persist the job, start its runner, reply.
+    /// </summary>
+    private void StartJob(StreamRequest request, JobType type, string? destination)
+    {
+        if (_live is null)
+        {
+            Sender.Tell(new DiskReplies.Refused(NotOpen()));
+            return;
+        }
+
+        if (!TryResolveRequestPaths(request, out var resolved, out var pathError))
+        {
+            Sender.Tell(new DiskReplies.Refused(pathError!));
+            return;
+        }
+
+        var events = new List<IDomainEvent>();
+        var state = _state;
+        if (destination is not null)
+        {
+            string path;
+            try
+            {
+                path = StoragePolicy.Resolve(destination, _settings.StorageRoots);
+            }
+            catch (StorageRootException e)
+            {
+                Sender.Tell(new DiskReplies.Refused(ErrorFor(e)));
+                return;
+            }
+
+            var snapshot = state.DecideSnapshot(path);
+            var probe = PreviewCopyJob(state, snapshot, path, resolved, type);
+            if (probe.Refused)
+            {
+                Sender.Tell(new DiskReplies.Refused(probe.Error!));
+                return;
+            }
+
+            if (!TryTakeSnapshot(path, out var snapshotError))
+            {
+                Sender.Tell(new DiskReplies.Refused(snapshotError!));
+                return;
+            }
+
+            events.AddRange(snapshot.Events);
+            state = snapshot.Events.Aggregate(state, (s, e) => s.Apply(e));
+            resolved = resolved with { Top = path };
+        }
+
+        var decision = state.DecideStream(resolved, _live.VirtualSize, type);
+        if (decision.Refused)
+        {
+            Sender.Tell(new DiskReplies.Refused(decision.Error!));
+            return;
+        }
+
+        events.AddRange(decision.Events);
+        var jobId = ((JobCreated)decision.Events.OfType<JobCreated>().Single()).Job.Id;
+        var sender = Sender;
+        PersistEvents(events, () =>
+        {
+            StartRunner(jobId);
+            sender.Tell(new DiskReplies.JobStarted(JobInfo.From(_state.Jobs[jobId], busy: true)));
+        });
+    }
+
+    /// <summary>Refuse a block-copy before the snapshot file is created when the stream after it would be refused.</summary>
+    private Decision<IDomainEvent> PreviewCopyJob(DiskState state, Decision<IDomainEvent> snapshot, string path, StreamRequest request, JobType type)
+    {
+        if (snapshot.Refused)
+        {
+            return snapshot;
+        }
+
+        var after = snapshot.Events.Aggregate(state, (s, e) => s.Apply(e));
+        return after.DecideStream(request with { Top = path }, _live!.VirtualSize, type);
+    }
+
+    private bool TryResolveRequestPaths(StreamRequest request, out StreamRequest resolved, out DomainError? error)
+    {
+        resolved = request;
+        error = null;
+        try
+        {
+            resolved = request with
+            {
+                Top = request.Top is null ? null : ResolveChainPath(request.Top),
+                Base = request.Base is null ? null : ResolveChainPath(request.Base),
+            };
+            return true;
+        }
+        catch (StorageRootException e)
+        {
+            error = ErrorFor(e);
+            return false;
+        }
+    }
+
+    /// <summary>A base or top may be named by full path, by a path relative to the current folder, or by file name.</summary>
+    private string ResolveChainPath(string name)
+    {
+        var byName = _state.Chain.Where(p => Path.GetFileName(p) == name).ToList();
+        return byName.Count == 1 && !name.Contains('/') ? byName[0] : StoragePolicy.Resolve(name, _settings.StorageRoots);
+    }
+
+    private void StartRunner(JobId id)
+    {
+        var job = _state.Jobs[id];
+        if (job.Status == JobStatus.Created)
+        {
+            var start = job.Start();
+            PersistEvents(start.Events, () => LaunchRunner(id));
+        }
+        else
+        {
+            LaunchRunner(id);
+        }
+    }
+
+    private void LaunchRunner(JobId id)
+    {
+        var job = _state.Jobs[id];
+        try
+        {
+            var runner = new StreamRunner(_live!, job, _settings, Self, startPaused: !job.ShouldCopy);
+            _runners[id] = runner;
+            runner.Start();
+        }
+        catch (Exception e) when (e is Orchestrator.Qcow2.Qcow2Exception or IOException)
+        {
+            OnJob(id, j => j.Fail(e.Message));
+        }
+    }
+
+    private void Handle(DiskCommands.JobVerbCommand command)
+    {
+        if (!_state.Jobs.TryGetValue(command.Job, out var job))
+        {
+            Sender.Tell(new DiskReplies.Refused(DomainError.NotFound($"Block job '{command.Job}' not found")));
+            return;
+        }
+
+        var decision = command.Verb switch
+        {
+            JobVerb.Pause => job.Pause(),
+            JobVerb.Resume => job.Resume(),
+            JobVerb.Cancel => job.Cancel(),
+            JobVerb.SetSpeed => job.SetSpeed(command.Speed),
+            JobVerb.Dismiss => job.Dismiss(),
+            _ => Decision<JobEvent>.Refuse(DomainError.WrongState(JobTransitions.VerbRefused(job.Id, job.Status, command.Verb))),
+        };
+        if (decision.Refused)
+        {
+            Sender.Tell(new DiskReplies.Refused(decision.Error!));
+            return;
+        }
+
+        var sender = Sender;
+        var wasStopped = job.IoStatus != IoStatus.Ok;
+        PersistEvents([.. decision.Events], () =>
+        {
+            ApplyVerbToRunner(command, wasStopped);
+            sender.Tell(new DiskReplies.JobList(JobInfos().Where(j => j.Device == command.Job.Value).ToList()));
+        });
+    }
+
+    private void ApplyVerbToRunner(DiskCommands.JobVerbCommand command, bool wasStoppedByError)
+    {
+        if (!_runners.TryGetValue(command.Job, out var runner))
+        {
+            if (command.Verb == JobVerb.Resume && _state.Jobs.ContainsKey(command.Job))
+            {
+                LaunchRunner(command.Job);
+            }
+
+            return;
+        }
+
+        switch (command.Verb)
+        {
+            case JobVerb.Pause:
+                runner.Pause();
+                break;
+            case JobVerb.Resume:
+                runner.Resume();
+                if (wasStoppedByError)
+                {
+                    runner.Retry();
+                }
+
+                break;
+            case JobVerb.Cancel:
+                runner.Cancel();
+                break;
+            case JobVerb.SetSpeed:
+                runner.SetSpeed(command.Speed);
+                break;
+        }
+    }
+
+    /// <summary>The header already points at the base: record the new chain and the job's success, then reopen the chain.</summary>
+    private void OnCommitted(StreamRunnerMessages.Committed message)
+    {
+        if (!_state.Jobs.TryGetValue(message.Job, out var job))
+        {
+            return;
+        }
+
+        var chain = _state.DecideCommitted(job);
+        var success = job.Succeed();
+        if (success.Refused)
+        {
+            _log.Warning("job {0} committed but cannot succeed: {1}", job.Id, success.Error!.Message);
+            return;
+        }
+
+        PersistEvents([.. chain.Events, .. success.Events], () =>
+        {
+            DisposeRunner(message.Job);
+            _live?.Reopen();
+        });
+    }
+
+    /// <summary>The on-error policy decides: ignore skips the batch, stop pauses the job (resume retries), report fails it.</summary>
+    private void OnIoFailed(StreamRunnerMessages.IoFailed failure)
+    {
+        if (!_state.Jobs.TryGetValue(failure.Job, out var job) || !_runners.TryGetValue(failure.Job, out var runner))
+        {
+            return;
+        }
+
+        var decision = job.IoError(failure.Error, failure.Operation, failure.NoSpace);
+        PersistEvents([.. decision.Events], () =>
+        {
+            var after = _state.Jobs.GetValueOrDefault(failure.Job);
+            if (after is null || !after.IsLive)
+            {
+                runner.Cancel();
+                DisposeRunner(failure.Job);
+            }
+            else if (after.Status == JobStatus.Running)
+            {
+                runner.SkipAndContinue();
+            }
+        });
+    }
+
+    private void FinishRunner(JobId id, Func<Job, Decision<JobEvent>> decide)
+    {
+        OnJob(id, decide);
+        DisposeRunner(id);
+    }
+
+    private void OnJob(JobId id, Func<Job, Decision<JobEvent>> decide)
+    {
+        if (!_state.Jobs.TryGetValue(id, out var job))
+        {
+            return;
+        }
+
+        var decision = decide(job);
+        if (decision.Refused)
+        {
+            _log.Debug("job {0}: {1}", id, decision.Error!.Message);
+            return;
+        }
+
+        PersistEvents([.. decision.Events], () => { });
+    }
+
+    private void DisposeRunner(JobId id)
+    {
+        if (_runners.Remove(id, out var runner))
+        {
+            // The runner's thread has already sent its last message; this only waits for it to exit.
+            Task.Run(runner.Dispose);
+        }
+    }
+}

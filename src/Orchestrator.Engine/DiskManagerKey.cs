@@ -1,0 +1,4 @@
+namespace Orchestrator.Engine;
+
+/// <summary>ActorRegistry key of the node's disk manager.</summary>
+public sealed class DiskManagerKey;

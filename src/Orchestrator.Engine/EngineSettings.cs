@@ -1,0 +1,52 @@
+using Orchestrator.Qcow2.IO;
+
+namespace Orchestrator.Engine;
+
+/// <summary>Engine options; validated at construction so a bad configuration fails at start, naming the option.</summary>
+public sealed record EngineSettings
+{
+    private readonly IReadOnlyList<string> _storageRoots = [Directory.GetCurrentDirectory()];
+    private readonly int _batchBytes = 8 * 1024 * 1024;
+    private readonly long _checkpointBytes = 64L * 1024 * 1024;
+
+    /// <summary>Folders that may hold disk images; any path outside them is refused.</summary>
+    public IReadOnlyList<string> StorageRoots
+    {
+        get => _storageRoots;
+        init
+        {
+            if (value.Count == 0)
+            {
+                throw new ArgumentException("at least one storage root is required", nameof(StorageRoots));
+            }
+
+            _storageRoots = value.Select(r => Path.GetFullPath(r)).ToList();
+        }
+    }
+
+    /// <summary>How image files are opened (page cache, or O_DIRECT as QEMU's cache=none).</summary>
+    public CacheMode Cache { get; init; } = CacheMode.PageCache;
+
+    /// <summary>Bytes a stream copies per step while holding the disk's I/O lock (bounds the guest's wait).</summary>
+    public int BatchBytes
+    {
+        get => _batchBytes;
+        init => _batchBytes = value is >= 64 * 1024 and <= 256 * 1024 * 1024
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(BatchBytes), value, "must be between 64 KiB and 256 MiB");
+    }
+
+    /// <summary>Bytes copied between persisted checkpoints (each one: commit, flush, then persist).</summary>
+    public long CheckpointBytes
+    {
+        get => _checkpointBytes;
+        init => _checkpointBytes = value >= 64 * 1024
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(CheckpointBytes), value, "must be at least 64 KiB");
+    }
+
+    /// <summary>Retries of a failed batch before the job's on-error policy decides (supervision with backoff).</summary>
+    public int IoRetries { get; init; } = 2;
+
+    public TimeSpan IoRetryBackoff { get; init; } = TimeSpan.FromMilliseconds(50);
+}

@@ -1,0 +1,11 @@
+using Orchestrator.Domain;
+
+namespace Orchestrator.Engine;
+
+/// <summary>What the disk manager persists: which disks this node hosts, so it can restart their actors after a crash.</summary>
+public static class ManagerEvents
+{
+    public sealed record DiskAdded(string Disk) : IDomainEvent;
+
+    public sealed record DiskRemoved(string Disk) : IDomainEvent;
+}

@@ -1,0 +1,284 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Orchestrator.Domain.Jobs;
+using Orchestrator.Qcow2;
+using Orchestrator.Qcow2.Chain;
+using Orchestrator.Qcow2.Stream;
+
+namespace Orchestrator.Engine;
+
+/// <summary>
+/// The copy loop of one stream job, on its own thread (never the actor's). Between batches it takes QEMU's pause and
+/// cancel points and the rate limit; after each checkpoint-sized amount it commits and flushes, then tells the actor,
+/// which persists the offset: flush first, persist second, never the other way round.
+/// </summary>
+internal sealed class StreamRunner : IDisposable
+{
+    private readonly LiveDisk _disk;
+    private readonly Job _job;
+    private readonly EngineSettings _settings;
+    private readonly IActorRef _actor;
+    private readonly RateLimiter _limiter = new();
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly object _gate = new();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly ImageChain? _ownChain;
+    private bool _paused;
+    private bool _cancelled;
+    private ErrorDecision _errorDecision = ErrorDecision.None;
+    private Task? _loop;
+
+    private enum ErrorDecision
+    {
+        None,
+        Retry,
+        Skip,
+    }
+
+    public StreamRunner(LiveDisk disk, Job job, EngineSettings settings, IActorRef actor, bool startPaused)
+    {
+        _disk = disk;
+        _job = job;
+        _settings = settings;
+        _actor = actor;
+        _paused = startPaused;
+        _limiter.Speed = job.Speed;
+
+        // A stream into an intermediate image writes a file the live chain only reads: it gets a chain of its own.
+        // The live chain's stale view of that image stays correct, because the copy only adds what lower images already show.
+        if (!SamePath(job.TopPath, disk.ActivePath))
+        {
+            _ownChain = ImageChain.Open(job.TopPath, new ChainOpenOptions { WritableTop = true, TopCache = settings.Cache, BackingCache = settings.Cache });
+        }
+    }
+
+    /// <summary>Bytes copied by this runner (for throughput), and the scanned offset (for progress).</summary>
+    public long BytesCopied { get; private set; }
+
+    public long Offset { get; private set; }
+
+    public void Start() => _loop = Task.Factory.StartNew(Loop, TaskCreationOptions.LongRunning);
+
+    public void Pause() => Signal(() => _paused = true);
+
+    public void Resume() => Signal(() => _paused = false);
+
+    public void Cancel() => Signal(() => _cancelled = true);
+
+    public void SetSpeed(long speed) => Signal(() => _limiter.Speed = speed);
+
+    /// <summary>After an I/O error: try the same batch again (resume of on-error stop).</summary>
+    public void Retry() => Signal(() => _errorDecision = ErrorDecision.Retry);
+
+    /// <summary>After an I/O error: skip that batch and go on (on-error ignore).</summary>
+    public void SkipAndContinue() => Signal(() => _errorDecision = ErrorDecision.Skip);
+
+    private void Signal(Action change)
+    {
+        lock (_gate)
+        {
+            change();
+        }
+
+        _wake.Release();
+    }
+
+    private T WithChain<T>(Func<ImageChain, T> action) => _ownChain is not null ? action(_ownChain) : _disk.WithChain(action);
+
+    private void Loop()
+    {
+        StreamCopier? copier = null;
+        string? ignoredError = null;
+        try
+        {
+            copier = WithChain(chain => new StreamCopier(chain, BaseIndex(chain), _settings.BatchBytes, _job.Offset, long.MaxValue, prefetch: false));
+            Offset = copier.Offset;
+            var lastCheckpoint = copier.CheckpointOffset;
+            while (!copier.Done)
+            {
+                if (!WaitUntilRunnable())
+                {
+                    WithChain(_ => { copier.Checkpoint(); return 0; });
+                    _actor.Tell(new StreamRunnerMessages.Cancelled(_job.Id, copier.CheckpointOffset));
+                    return;
+                }
+
+                ThrottleFor(_settings.BatchBytes);
+                var before = copier.BytesCopied;
+                if (!TryStep(copier, ref ignoredError))
+                {
+                    continue;
+                }
+
+                BytesCopied += copier.BytesCopied - before;
+                Offset = copier.Offset;
+                if (copier.Offset - lastCheckpoint >= _settings.CheckpointBytes || copier.Done)
+                {
+                    WithChain(_ => { copier.Checkpoint(); return 0; });
+                    lastCheckpoint = copier.CheckpointOffset;
+                    _actor.Tell(new StreamRunnerMessages.Checkpointed(_job.Id, lastCheckpoint));
+                }
+            }
+
+            if (ignoredError is not null)
+            {
+                _actor.Tell(new StreamRunnerMessages.EndedWithError(_job.Id, ignoredError));
+                return;
+            }
+
+            var newBacking = WithChain(chain => Commit(chain));
+            _actor.Tell(new StreamRunnerMessages.Committed(_job.Id, newBacking));
+        }
+        catch (Exception e) when (e is Qcow2Exception or IOException)
+        {
+            _actor.Tell(new StreamRunnerMessages.EndedWithError(_job.Id, e.Message));
+        }
+        finally
+        {
+            copier?.Dispose();
+        }
+    }
+
+    /// <summary>One batch, retried with doubling backoff; then the on-error policy decides through the actor.</summary>
+    private bool TryStep(StreamCopier copier, ref string? ignoredError)
+    {
+        var delay = _settings.IoRetryBackoff;
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                WithChain(_ => copier.Step());
+                return true;
+            }
+            catch (Qcow2Exception e) when (e.Kind is Qcow2ErrorKind.Io or Qcow2ErrorKind.NoSpace)
+            {
+                if (attempt < _settings.IoRetries)
+                {
+                    Thread.Sleep(delay);
+                    delay *= 2;
+                    continue;
+                }
+
+                var operation = e.Operation == "writing" ? "write" : "read";
+                var decision = AwaitErrorDecision(new StreamRunnerMessages.IoFailed(_job.Id, e.Detail, operation, e.Kind == Qcow2ErrorKind.NoSpace));
+                if (decision == ErrorDecision.Skip)
+                {
+                    ignoredError ??= e.Detail;
+                    WithChain(_ => { copier.SkipBatch(); return 0; });
+                    return false;
+                }
+
+                return false;
+            }
+        }
+    }
+
+    private ErrorDecision AwaitErrorDecision(StreamRunnerMessages.IoFailed failure)
+    {
+        lock (_gate)
+        {
+            _errorDecision = ErrorDecision.None;
+        }
+
+        _actor.Tell(failure);
+        while (true)
+        {
+            lock (_gate)
+            {
+                if (_cancelled)
+                {
+                    return ErrorDecision.None;
+                }
+
+                if (_errorDecision != ErrorDecision.None)
+                {
+                    var decision = _errorDecision;
+                    _errorDecision = ErrorDecision.None;
+                    return decision;
+                }
+            }
+
+            _wake.Wait(TimeSpan.FromSeconds(1));
+        }
+    }
+
+    /// <summary>Blocks while paused; false when cancelled (QEMU's job_pause_point).</summary>
+    private bool WaitUntilRunnable()
+    {
+        while (true)
+        {
+            lock (_gate)
+            {
+                if (_cancelled)
+                {
+                    return false;
+                }
+
+                if (!_paused)
+                {
+                    return true;
+                }
+            }
+
+            _wake.Wait(TimeSpan.FromSeconds(1));
+        }
+    }
+
+    /// <summary>Sleeps out the rate limit; a speed change or cancel wakes it early (then it re-evaluates).</summary>
+    private void ThrottleFor(long bytes)
+    {
+        while (true)
+        {
+            TimeSpan wait;
+            lock (_gate)
+            {
+                if (_cancelled)
+                {
+                    return;
+                }
+
+                wait = _limiter.Delay(bytes, _clock.Elapsed);
+            }
+
+            if (wait <= TimeSpan.Zero)
+            {
+                return;
+            }
+
+            _wake.Wait(wait);
+        }
+    }
+
+    private int BaseIndex(ImageChain chain) => _job.BasePath is null ? chain.Images.Count : OfflineStream.ResolveBase(chain, _job.BasePath);
+
+    /// <summary>The commit point: one header write (then flush) pointing the top at the base.</summary>
+    private string? Commit(ImageChain chain)
+    {
+        string? newBacking = null;
+        if (_job.BasePath is not null)
+        {
+            newBacking = _job.BackingFileString ?? BackingPath.RelativeName(_job.TopPath, _job.BasePath);
+        }
+
+        chain.Top.SetBackingFile(newBacking, newBacking is null ? null : "qcow2");
+        return newBacking;
+    }
+
+    private static bool SamePath(string a, string b) => Path.GetFullPath(a) == Path.GetFullPath(b);
+
+    public void Dispose()
+    {
+        Cancel();
+        try
+        {
+            _loop?.Wait(TimeSpan.FromSeconds(30));
+        }
+        catch (AggregateException)
+        {
+            // The loop reports its own failures to the actor.
+        }
+
+        _ownChain?.Dispose();
+        _wake.Dispose();
+    }
+}

@@ -1,0 +1,3 @@
+global using Orchestrator.Domain.Jobs;
+global using Xunit;
+global using Xunit.Abstractions;

@@ -1,0 +1,88 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Orchestrator.Domain;
+using Orchestrator.Domain.Disks;
+using Orchestrator.Qcow2;
+using Orchestrator.Qcow2.Chain;
+
+namespace Orchestrator.Engine.Tests;
+
+/// <summary>Helpers shared by the engine tests: an actor system on a SQLite journal in a temp folder, and chains built with our writer.</summary>
+internal static class EngineFixture
+{
+    public static Config SqliteConfig(string databasePath) => ConfigurationFactory.ParseString($$"""
+        akka.loglevel = INFO
+        akka.persistence {
+          journal {
+            plugin = "akka.persistence.journal.sql"
+            sql {
+              class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
+              connection-string = "Data Source={{databasePath}}"
+              provider-name = "SQLite.MS"
+              auto-initialize = true
+            }
+          }
+          snapshot-store {
+            plugin = "akka.persistence.snapshot-store.sql"
+            sql {
+              class = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql"
+              connection-string = "Data Source={{databasePath}}"
+              provider-name = "SQLite.MS"
+              auto-initialize = true
+            }
+          }
+        }
+        """);
+
+    /// <summary>A chain A &lt;- B &lt;- C &lt;- D of <paramref name="size"/> bytes with seeded data in every layer; returns the paths, bottom first.</summary>
+    public static IReadOnlyList<string> BuildChain(string dir, long size, int seed, int layers = 4, int clusterSize = 65536)
+    {
+        var random = new Random(seed);
+        var paths = new List<string>();
+        var buffer = new byte[8 * clusterSize];
+        for (var i = 0; i < layers; i++)
+        {
+            var path = Path.Combine(dir, $"{(char)('A' + i)}.qcow2");
+            Qcow2Image.Create(path, new ImageCreateOptions
+            {
+                Size = size,
+                ClusterSize = clusterSize,
+                BackingFile = i == 0 ? null : Path.GetFileName(paths[^1]),
+                BackingFormat = "qcow2",
+            }).Dispose();
+            using var chain = ImageChain.Open(path, new ChainOpenOptions { WritableTop = true });
+            for (var w = 0; w < 24; w++)
+            {
+                var length = random.Next(1, 9) * clusterSize;
+                var offset = random.NextInt64(0, (size - length) / 512) * 512;
+                random.NextBytes(buffer.AsSpan(0, length));
+                chain.Write(offset, buffer.AsSpan(0, length));
+            }
+
+            chain.Flush();
+            paths.Add(path);
+        }
+
+        return paths;
+    }
+
+    public static byte[] GuestView(string top)
+    {
+        using var chain = ImageChain.Open(top, new ChainOpenOptions());
+        var data = new byte[chain.VirtualSize];
+        chain.Read(0, data);
+        return data;
+    }
+
+    public static T Expect<T>(object reply)
+    {
+        if (reply is DiskReplies.Refused refused)
+        {
+            throw new InvalidOperationException($"refused: {refused.Error.Code}: {refused.Error.Message}");
+        }
+
+        return (T)reply;
+    }
+
+    public static async Task<T> AskOk<T>(IActorRef actor, object message) => Expect<T>(await actor.Ask<object>(message, TimeSpan.FromSeconds(30)));
+}
