@@ -22,7 +22,7 @@ public static class SizeParser
             throw new UsageException($"{what} '{text}' is not a size (examples: 1048576, 512M, 4G)");
         }
 
-        var bytes = value * (decimal)Math.Pow(2, shift);
+        var bytes = value * (1L << shift);
         if (bytes > long.MaxValue || bytes != decimal.Truncate(bytes))
         {
             throw new UsageException($"{what} '{text}' is out of range");

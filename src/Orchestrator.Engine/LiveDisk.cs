@@ -13,7 +13,7 @@ namespace Orchestrator.Engine;
 /// </summary>
 public sealed class LiveDisk : IDisposable
 {
-    private readonly object _gate = new();
+    private readonly FairLock _gate = new();
     private readonly CacheMode _cache;
     private ImageChain _chain;
 
@@ -27,7 +27,7 @@ public sealed class LiveDisk : IDisposable
     {
         get
         {
-            lock (_gate)
+            using (_gate.Enter())
             {
                 return _chain.DisplayNames[0];
             }
@@ -38,7 +38,7 @@ public sealed class LiveDisk : IDisposable
     {
         get
         {
-            lock (_gate)
+            using (_gate.Enter())
             {
                 return _chain.VirtualSize;
             }
@@ -50,7 +50,7 @@ public sealed class LiveDisk : IDisposable
     {
         get
         {
-            lock (_gate)
+            using (_gate.Enter())
             {
                 return _chain.DisplayNames.Select(Path.GetFullPath).ToList();
             }
@@ -59,7 +59,7 @@ public sealed class LiveDisk : IDisposable
 
     public void Read(long offset, Span<byte> buffer)
     {
-        lock (_gate)
+        using (_gate.Enter())
         {
             _chain.Read(offset, buffer);
         }
@@ -67,7 +67,7 @@ public sealed class LiveDisk : IDisposable
 
     public void Write(long offset, ReadOnlySpan<byte> data)
     {
-        lock (_gate)
+        using (_gate.Enter())
         {
             _chain.Write(offset, data);
         }
@@ -75,7 +75,7 @@ public sealed class LiveDisk : IDisposable
 
     public void WriteZeroes(long offset, long length)
     {
-        lock (_gate)
+        using (_gate.Enter())
         {
             _chain.WriteZeroes(offset, length);
         }
@@ -83,7 +83,7 @@ public sealed class LiveDisk : IDisposable
 
     public void Flush()
     {
-        lock (_gate)
+        using (_gate.Enter())
         {
             _chain.Flush();
         }
@@ -95,7 +95,7 @@ public sealed class LiveDisk : IDisposable
     /// </summary>
     public void Snapshot(string newPath)
     {
-        lock (_gate)
+        using (_gate.Enter())
         {
             _chain.Flush();
             var active = _chain.DisplayNames[0];
@@ -108,27 +108,39 @@ public sealed class LiveDisk : IDisposable
                 Cache = _cache,
             };
             Qcow2Image.Create(newPath, options).Dispose();
-            Reopen(newPath);
+            SwitchTo(newPath);
         }
     }
 
     /// <summary>Reopens the chain from the active image (after a commit removed images from it).</summary>
-    public void Reopen() => Reopen(ActivePath);
+    public void Reopen()
+    {
+        using (_gate.Enter())
+        {
+            SwitchTo(_chain.DisplayNames[0]);
+        }
+    }
 
     private void Reopen(string activePath)
     {
-        lock (_gate)
+        using (_gate.Enter())
         {
-            var next = OpenChain(activePath, _cache);
-            _chain.Dispose();
-            _chain = next;
+            SwitchTo(activePath);
         }
+    }
+
+    /// <summary>Opens the new chain before closing the old one, so a failure leaves the guest on the old chain. Caller holds the lock.</summary>
+    private void SwitchTo(string activePath)
+    {
+        var next = OpenChain(activePath, _cache);
+        _chain.Dispose();
+        _chain = next;
     }
 
     /// <summary>Runs <paramref name="action"/> with the chain under the lock (copy steps, commits).</summary>
     public T WithChain<T>(Func<ImageChain, T> action)
     {
-        lock (_gate)
+        using (_gate.Enter())
         {
             return action(_chain);
         }
@@ -139,7 +151,7 @@ public sealed class LiveDisk : IDisposable
 
     public void Dispose()
     {
-        lock (_gate)
+        using (_gate.Enter())
         {
             _chain.Dispose();
         }

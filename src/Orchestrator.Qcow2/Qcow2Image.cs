@@ -209,7 +209,7 @@ public sealed partial class Qcow2Image : IDisposable
         {
             var result = ImageChecker.Check(this, repairLeaks: true);
             Refuse(result.Corruptions > 0, Qcow2ErrorKind.Corrupt,
-                $"the image has {result.Corruptions} corruption(s) and will not be written: {result.Messages.FirstOrDefault()}");
+                $"the image has {result.Corruptions} corruption(s) and will not be written: {result.FirstCorruption}");
         }
 
         if (Header.AutoclearFeatures != 0)

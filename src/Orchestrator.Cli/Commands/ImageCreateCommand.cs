@@ -63,6 +63,14 @@ public static class ImageCreateCommand
         return 0;
     }
 
+    private static int ClusterSize(string text)
+    {
+        var value = SizeParser.Parse(text, "cluster_size");
+        return value <= int.MaxValue
+            ? (int)value
+            : throw new UsageException($"cluster_size {text} must be a power of two between 512 and 2097152 (2 MiB)");
+    }
+
     private static ImageCreateOptions ApplyCreateOptions(ImageCreateOptions options, string? text)
     {
         if (string.IsNullOrEmpty(text))
@@ -80,7 +88,7 @@ public static class ImageCreateCommand
 
             options = parts[0] switch
             {
-                "cluster_size" => options with { ClusterSize = checked((int)SizeParser.Parse(parts[1], "cluster_size")) },
+                "cluster_size" => options with { ClusterSize = ClusterSize(parts[1]) },
                 "compat" => options with { Compat = parts[1] },
                 "refcount_bits" when parts[1] == "16" => options,
                 "refcount_bits" => throw new UsageException("only refcount_bits=16 is supported when creating images"),

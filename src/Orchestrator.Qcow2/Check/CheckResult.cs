@@ -12,4 +12,7 @@ public sealed record CheckResult(
 {
     /// <summary>0 clean (or every leak repaired), 2 corruption, 3 leaks only: qemu-img check's codes.</summary>
     public int ExitCode => Corruptions > 0 ? 2 : Leaks > LeaksFixed ? 3 : 0;
+
+    /// <summary>The first corruption found, for a refusal message that names the real problem.</summary>
+    public string? FirstCorruption { get; init; }
 }

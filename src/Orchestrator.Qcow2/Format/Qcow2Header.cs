@@ -70,6 +70,8 @@ public sealed record Qcow2Header
     private static FixedFields ReadFixedFields(ReadOnlySpan<byte> b, uint version, int clusterBits, HeaderValidator v)
     {
 
+        v.Require(version == 2 || b.Length >= V3MinHeaderLength, Qcow2ErrorKind.InvalidFormat,
+            $"qcow2 v3 header is truncated ({b.Length} bytes, at least 104 required)");
         var headerLength = version == 2 ? (uint)V2HeaderLength : BinaryPrimitives.ReadUInt32BigEndian(b[100..]);
         if (version == 3)
         {

@@ -150,6 +150,20 @@ public sealed class ImageFile : IDisposable
         return result;
     }
 
+    /// <summary>Bytes the file occupies on the file system (st_blocks x 512, preallocated extents included), as QEMU's allocated size.</summary>
+    public unsafe long AllocatedBytes()
+    {
+        const int statxSize = 256;
+        const int blocksOffset = 48;
+        var buffer = stackalloc byte[statxSize];
+        if (NativeMethods.Statx((int)_handle.DangerousGetHandle(), "", NativeMethods.AtEmptyPath, NativeMethods.StatxBlocks, buffer) != 0)
+        {
+            return Length;
+        }
+
+        return (long)(*(ulong*)(buffer + blocksOffset)) * 512;
+    }
+
     private static unsafe bool IsAligned(ReadOnlySpan<byte> buffer, long offset)
     {
         fixed (byte* p = buffer)

@@ -24,6 +24,13 @@ internal static partial class NativeMethods
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     public static partial int FDataSync(int fd);
 
+    public const int AtEmptyPath = 0x1000;
+    public const uint StatxBlocks = 0x400;
+
+    /// <summary>statx(2): its struct layout is the same on every architecture, unlike struct stat.</summary>
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static unsafe partial int Statx(int dirfd, string path, int flags, uint mask, byte* buffer);
+
     [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
     public static partial long LSeek(int fd, long offset, int whence);
 }

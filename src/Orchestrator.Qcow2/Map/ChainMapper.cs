@@ -49,6 +49,7 @@ public static class ChainMapper
 
     private static IEnumerable<MapEntry> RawEntries(ImageChain chain)
     {
+        var preallocated = new Dictionary<int, bool>();
         var offset = 0L;
         var size = chain.VirtualSize;
         while (offset < size)
@@ -61,11 +62,39 @@ public static class ChainMapper
                 ClusterKind.Zero => new MapEntry(offset, extent.Length, depth, true, true, false, null),
                 ClusterKind.ZeroAllocated => new MapEntry(offset, extent.Length, depth, true, true, false, extent.HostOffset),
                 ClusterKind.Compressed => new MapEntry(offset, extent.Length, depth, true, false, true, null),
-                _ => DataEntry(image, offset, extent, depth),
+                _ when IsMetadataPreallocated(image, depth, preallocated) => DataEntry(image, offset, extent, depth),
+                _ => new MapEntry(offset, extent.Length, depth, true, false, true, extent.HostOffset),
             };
             yield return entry;
             offset += entry.Length;
         }
+    }
+
+    /// <summary>
+    /// QEMU 7.2's qcow2_detect_metadata_preallocation: an image counts as metadata-preallocated when it has many more
+    /// clusters with a refcount than the file really occupies; only then does block status ask the host file about holes.
+    /// </summary>
+    private static bool IsMetadataPreallocated(Qcow2Image image, int depth, Dictionary<int, bool> cache)
+    {
+        if (cache.TryGetValue(depth, out var known))
+        {
+            return known;
+        }
+
+        var realClusters = image.File.AllocatedBytes() / image.ClusterSize;
+        var threshold = Math.Max(realClusters * 10 / 9, realClusters + 2);
+        var fileClusters = (image.File.Length + image.ClusterSize - 1) / image.ClusterSize;
+        var counted = 0L;
+        for (var c = 0L; c < fileClusters && counted < threshold; c++)
+        {
+            if (image.Refcounts.Get(c) > 0)
+            {
+                counted++;
+            }
+        }
+
+        cache[depth] = counted >= threshold;
+        return cache[depth];
     }
 
     /// <summary>

@@ -24,6 +24,11 @@ internal sealed class RefcountTable
     private long _tableOffset;
     private long _freeCursor;
 
+    // The run an Allocate call is counting: refcount blocks created meanwhile (and a grown table) must not land in it,
+    // even if freeing the old table moved the cursor back below it.
+    private long _reservedStart;
+    private long _reservedEnd;
+
     public RefcountTable(ImageFile file, Qcow2Header header, Action<long, uint> commitTable)
     {
         _file = file;
@@ -103,12 +108,19 @@ internal sealed class RefcountTable
     public long Allocate(int count)
     {
         var start = FindFreeRun(_freeCursor, count);
-
-        // Move the cursor first: a refcount block created while counting this run must land after it.
         _freeCursor = start + count;
-        for (var i = 0L; i < count; i++)
+        _reservedStart = start;
+        _reservedEnd = start + count;
+        try
         {
-            Set(start + i, 1);
+            for (var i = 0L; i < count; i++)
+            {
+                Set(start + i, 1);
+            }
+        }
+        finally
+        {
+            _reservedStart = _reservedEnd = 0;
         }
 
         return start << _clusterBits;
@@ -120,7 +132,12 @@ internal sealed class RefcountTable
         var run = 0;
         while (run < count)
         {
-            if (Get(start + run) == 0)
+            if (start + run >= _reservedStart && start + run < _reservedEnd)
+            {
+                start = _reservedEnd;
+                run = 0;
+            }
+            else if (Get(start + run) == 0)
             {
                 run++;
             }

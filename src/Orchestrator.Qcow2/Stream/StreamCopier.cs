@@ -87,6 +87,13 @@ public sealed class StreamCopier : IDisposable
 
                 offset += extent.Length;
             }
+
+            // Past the end of a shorter image above the base the guest reads zeros (QEMU counts that range as
+            // allocated zeros); once the top backs onto the base, those zeros must be in the top.
+            for (var c = end / cs; c < clusters && end < chain.VirtualSize; c++)
+            {
+                marks[(int)c] = true;
+            }
         }
 
         return marks;

@@ -1,0 +1,1 @@
+return Orchestrator.CrashWriter.WriterMain.Run(args);
