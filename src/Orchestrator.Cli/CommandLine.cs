@@ -2,11 +2,12 @@ namespace Orchestrator.Cli;
 
 /// <summary>
 /// A small qemu-img style parser: options that take a value (-f qcow2, --base B, --output=json), switches (-u),
-/// and positional arguments. Unknown options are refused by name.
+/// and positional arguments. Unknown options are refused by name. A value option given twice keeps every value
+/// (<see cref="Values"/>, for repeatable options such as --storage-root); <see cref="Value(string)"/> returns the last.
 /// </summary>
 public sealed class CommandLine
 {
-    private readonly Dictionary<string, string> _values = [];
+    private readonly Dictionary<string, List<string>> _values = [];
     private readonly HashSet<string> _switches = [];
     private readonly List<string> _positional = [];
 
@@ -45,7 +46,12 @@ public sealed class CommandLine
                     throw new UsageException($"option '{name}' needs a value");
                 }
 
-                _values[name] = inlineValue ?? e.Current;
+                if (!_values.TryGetValue(name, out var list))
+                {
+                    _values[name] = list = [];
+                }
+
+                list.Add(inlineValue ?? e.Current);
             }
             else if (switchOptions.Contains(name) && inlineValue is null)
             {
@@ -60,9 +66,12 @@ public sealed class CommandLine
 
     public IReadOnlyList<string> Positional => _positional;
 
-    public string? Value(string name) => _values.GetValueOrDefault(name);
+    public string? Value(string name) => _values.GetValueOrDefault(name)?[^1];
 
-    public string? Value(string name, string alias) => _values.GetValueOrDefault(name) ?? _values.GetValueOrDefault(alias);
+    public string? Value(string name, string alias) => Value(name) ?? Value(alias);
+
+    /// <summary>Every value given for a repeatable option, in order.</summary>
+    public IReadOnlyList<string> Values(string name) => _values.GetValueOrDefault(name) ?? [];
 
     public bool Has(string name) => _switches.Contains(name);
 

@@ -1,5 +1,7 @@
 using Orchestrator.Cli;
 using Orchestrator.Cli.Commands;
+using Orchestrator.Cli.Commands.Client;
+using Orchestrator.Node;
 using Orchestrator.Qcow2;
 
 return Entry.Run(args);
@@ -18,7 +20,22 @@ namespace Orchestrator.Cli
               image rebase -u -b NEW [-F qcow2] FILE
               image stream [-t CACHE] [-T CACHE] [--base BASE] [--backing-file STR] [--batch-size N] [--checkpoint-size N] [-q] FILE
               demo [--dir DIR] [--size SIZE] [-t CACHE]
+              serve [--data DIR] [--http HOST:PORT] [--storage-root DIR ...] [--cache none|writeback] [--request-timeout SECONDS]
+              disk add ID PATH | disk list | disk show ID | disk remove ID
+              snapshot DISK PATH
+              stream DISK [--base B] [--top T] [--backing-file S] [--job-id ID] [--speed N] [--on-error report|ignore|stop|enospc] [--no-auto-dismiss] [--wait]
+              block-copy DISK DEST [--job-id ID] [--speed N] [--on-error P] [--no-auto-dismiss] [--wait]
+              jobs
+              job pause|resume|cancel|dismiss ID
+              job set-speed ID N
+              events [--follow] [--after N]
             CACHE is none (O_DIRECT) or writeback (page cache, the default), as qemu-img's -t/-T.
+            serve: the node and its HTTP API (default 127.0.0.1:8080, data in $XDG_DATA_HOME/orchestrator or
+              ~/.local/share/orchestrator, the current folder as storage root); settings also come from
+              appsettings.json in the current folder and ORCHESTRATOR_DATA, ORCHESTRATOR_HTTP, ORCHESTRATOR_STORAGEROOTS.
+            Client commands (disk ... events) take [--output json|human] and find the node by --server URL and
+            --token-file FILE, else ORCHESTRATOR_SERVER and ORCHESTRATOR_TOKEN, else --data DIR of a local node
+            (DIR/endpoint, DIR/token), else the default data folder. Sizes and speeds accept k, M, G suffixes.
             """;
 
         public static int Run(string[] args)
@@ -36,6 +53,20 @@ namespace Orchestrator.Cli
             {
                 Console.Error.WriteLine($"orchestrator: {e.Message}");
                 return 1;
+            }
+            catch (ClientException e)
+            {
+                Console.Error.WriteLine($"orchestrator: {e.Message}");
+                return e.ExitCode;
+            }
+            catch (NodeConfigurationException e)
+            {
+                Console.Error.WriteLine($"orchestrator: {e.Message}");
+                return 1;
+            }
+            catch (OperationCanceledException) when (CliCancellation.Token.IsCancellationRequested)
+            {
+                return CliCancellation.ExitCode;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -62,6 +93,14 @@ namespace Orchestrator.Cli
                 ("image", "rebase") => ImageRebaseCommand.Run(rest),
                 ("image", "stream") => ImageStreamCommand.Run(rest),
                 ("demo", _) => DemoCommand.Run(args.Skip(1).ToList()),
+                ("serve", _) => ServeCommand.Run(args.Skip(1).ToList()),
+                ("disk", var verb) => DiskCommand.Run(verb, rest),
+                ("snapshot", _) => SnapshotCommand.Run(args.Skip(1).ToList()),
+                ("stream", _) => StreamCommand.Run(args.Skip(1).ToList()),
+                ("block-copy", _) => BlockCopyCommand.Run(args.Skip(1).ToList()),
+                ("jobs", _) => JobsCommand.Run(args.Skip(1).ToList()),
+                ("job", var verb) => JobVerbCommand.Run(verb, rest),
+                ("events", _) => EventsCommand.Run(args.Skip(1).ToList()),
                 ("image", var verb) => throw new UsageException($"unknown image command '{verb}' (create, info, map, check, rebase, stream)"),
                 var (command, _) => throw new UsageException($"unknown command '{command}'; run 'orchestrator --help'"),
             };

@@ -6,8 +6,10 @@ namespace Orchestrator.Cli.Output;
 /// <summary>
 /// A one-line progress bar on stderr when it is a terminal: percent of address space scanned, bytes copied,
 /// throughput and ETA. It never shows 100 % before <see cref="Complete"/> is called (operators rely on that).
+/// <paramref name="bytesWord"/> names what the byte count is ("copied" offline; "scanned" for a node's job, whose
+/// offset counts skipped ranges too).
 /// </summary>
-public sealed class ProgressBar(string label) : IProgress<StreamProgress>
+public sealed class ProgressBar(string label, string bytesWord = "copied") : IProgress<StreamProgress>
 {
     private const int Width = 30;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -52,7 +54,7 @@ public sealed class ProgressBar(string label) : IProgress<StreamProgress>
         var filled = (int)(fraction * Width);
         var seconds = Math.Max(_clock.Elapsed.TotalSeconds, 0.001);
         var line = $"\r{label}: [{new string('#', filled)}{new string(' ', Width - filled)}] {fraction * 100,5:0.0} %  "
-            + $"{Bytes.Human(bytesCopied)} copied  {Bytes.Human((long)(bytesCopied / seconds))}/s  {tail}   ";
+            + $"{Bytes.Human(bytesCopied)} {bytesWord}  {Bytes.Human((long)(bytesCopied / seconds))}/s  {tail,-9}   ";
         Console.Error.Write(line);
     }
 }

@@ -1,0 +1,69 @@
+using System.Text.Json;
+
+namespace Orchestrator.Cli.Commands.Client;
+
+/// <summary>
+/// orchestrator events [--follow] [--after N]: the node's QMP job events, one per line (the QMP JSON with
+/// --output json). Without --follow it prints the retained events and exits.
+/// </summary>
+public static class EventsCommand
+{
+    public static int Run(IReadOnlyList<string> args)
+    {
+        var cl = ClientArgs.Parse(args, ["--after"], ["--follow", "-f"]);
+        cl.LimitPositional(0);
+        var after = cl.Value("--after") is { } text
+            ? long.TryParse(text, out var n) && n >= 0 ? n : throw new UsageException($"--after must be an event sequence number, not '{text}'")
+            : 0;
+        var follow = cl.Has("--follow") || cl.Has("-f");
+        var json = ClientArgs.Json(cl);
+        using var client = ClientArgs.Connect(cl);
+        var cancel = CliCancellation.Token;
+        try
+        {
+            PrintAsync(client, after, follow, json, cancel).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            return follow ? 0 : CliCancellation.ExitCode;
+        }
+
+        return 0;
+    }
+
+    private static async Task PrintAsync(NodeClient client, long after, bool follow, bool json, CancellationToken cancel)
+    {
+        await foreach (var message in client.EventsAsync(after, follow, cancel))
+        {
+            Console.WriteLine(json ? message.Data : Human(message));
+        }
+
+        if (follow)
+        {
+            throw new ClientException($"the node at {client.Server} closed the event stream");
+        }
+    }
+
+    /// <summary>"2026-01-02T03:04:05.678901Z #12 JOB_STATUS_CHANGE {"id":"d0","status":"running"}".</summary>
+    private static string Human(SseMessage message)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(message.Data);
+            var root = doc.RootElement;
+            var time = string.Empty;
+            if (root.TryGetProperty("timestamp", out var ts) && ts.TryGetProperty("seconds", out var s) && ts.TryGetProperty("microseconds", out var us))
+            {
+                var at = DateTimeOffset.FromUnixTimeSeconds(s.GetInt64()).AddTicks(us.GetInt64() * 10);
+                time = at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", System.Globalization.CultureInfo.InvariantCulture) + " ";
+            }
+
+            var data = root.TryGetProperty("data", out var d) ? d.GetRawText() : "{}";
+            return $"{time}#{message.Id} {message.Event} {data}";
+        }
+        catch (JsonException)
+        {
+            return $"#{message.Id} {message.Event} {message.Data}";
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using System.Globalization;
+using Orchestrator.Cli.Output;
+using Orchestrator.Node.Api.Contracts;
+
+namespace Orchestrator.Cli.Commands.Client;
+
+/// <summary>The human output of the client verbs.</summary>
+public static class HumanFormat
+{
+    /// <summary>HMP's info block-jobs line.</summary>
+    public static string JobLine(JobView job) => string.Create(CultureInfo.InvariantCulture,
+        $"Type {job.Type}, device {job.Device}: Completed {job.Offset} of {job.Len} bytes, speed limit {job.Speed} bytes/s");
+
+    /// <summary>The chain as the QEMU docs draw it: the bottom image first, the active image last.</summary>
+    public static string ChainLine(IReadOnlyList<string> chainTopFirst) =>
+        string.Join(" -> ", chainTopFirst.Reverse().Select(p => $"[{Path.GetFileName(p)}]"));
+
+    public static void PrintDisk(DiskView disk)
+    {
+        Console.WriteLine($"disk: {disk.Id}");
+        Console.WriteLine($"active image: {disk.ActivePath}");
+        Console.WriteLine($"chain: {ChainLine(disk.Chain)}");
+        Console.WriteLine("images (active first):");
+        foreach (var image in disk.Images)
+        {
+            Console.WriteLine($"  {image.Path}");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"    virtual size {Bytes.Human(image.VirtualSize)} ({image.VirtualSize} bytes), cluster size {image.ClusterSize}, "
+                + $"allocated {Bytes.Human(image.AllocatedBytes)} ({image.AllocatedBytes} bytes), backing file {image.BackingFile ?? "none"}"));
+        }
+
+        if (disk.Jobs.Count == 0)
+        {
+            Console.WriteLine("jobs: none");
+            return;
+        }
+
+        Console.WriteLine("jobs:");
+        foreach (var job in disk.Jobs)
+        {
+            Console.WriteLine($"  {JobLine(job)} [{job.Status}]");
+        }
+    }
+}

@@ -1,0 +1,33 @@
+using Orchestrator.Node.Api.Contracts;
+
+namespace Orchestrator.Cli.Commands.Client;
+
+/// <summary>orchestrator jobs: HMP's info block-jobs; --output json gives query-block-jobs' array.</summary>
+public static class JobsCommand
+{
+    public static int Run(IReadOnlyList<string> args)
+    {
+        var cl = ClientArgs.Parse(args, [], []);
+        cl.LimitPositional(0);
+        var json = ClientArgs.Json(cl);
+        using var client = ClientArgs.Connect(cl);
+        var jobs = client.GetAsync<JobView[]>("jobs", CliCancellation.Token).GetAwaiter().GetResult();
+        if (json)
+        {
+            ClientArgs.PrintJson(jobs);
+        }
+        else if (jobs.Length == 0)
+        {
+            Console.WriteLine("No active jobs");
+        }
+        else
+        {
+            foreach (var job in jobs)
+            {
+                Console.WriteLine(HumanFormat.JobLine(job));
+            }
+        }
+
+        return 0;
+    }
+}

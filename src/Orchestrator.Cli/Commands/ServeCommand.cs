@@ -1,0 +1,39 @@
+using Orchestrator.Node;
+
+namespace Orchestrator.Cli.Commands;
+
+/// <summary>
+/// orchestrator serve [--data DIR] [--http HOST:PORT] [--storage-root DIR ...] [--cache none|writeback]
+/// [--request-timeout SECONDS]: runs the node until Ctrl+C or SIGTERM. Flags override ORCHESTRATOR_* environment
+/// variables, which override appsettings.json in the current folder.
+/// </summary>
+public static class ServeCommand
+{
+    public static int Run(IReadOnlyList<string> args)
+    {
+        var cl = new CommandLine(args, ["--data", "--http", "--storage-root", "--cache", "--request-timeout"], []);
+        cl.LimitPositional(0);
+        var flags = new List<KeyValuePair<string, string?>>();
+        Add(flags, NodeOptions.DataKey, cl.Value("--data"));
+        Add(flags, NodeOptions.HttpKey, cl.Value("--http"));
+        Add(flags, NodeOptions.CacheKey, cl.Value("--cache"));
+        Add(flags, NodeOptions.RequestTimeoutKey, cl.Value("--request-timeout"));
+        var roots = cl.Values("--storage-root");
+        for (var i = 0; i < roots.Count; i++)
+        {
+            Add(flags, $"{NodeOptions.StorageRootsKey}:{i}", roots[i]);
+        }
+
+        var options = NodeOptions.FromConfiguration(NodeConfiguration.Build(flags));
+        NodeHost.RunAsync(options).GetAwaiter().GetResult();
+        return 0;
+    }
+
+    private static void Add(List<KeyValuePair<string, string?>> flags, string key, string? value)
+    {
+        if (value is not null)
+        {
+            flags.Add(new(key, value));
+        }
+    }
+}

@@ -1,0 +1,4 @@
+namespace Orchestrator.Node.Api.Contracts;
+
+/// <summary>Every error: <c>{ "error": { "code": "...", "message": "..." } }</c>.</summary>
+public sealed record ErrorResponse(ErrorDetail Error);

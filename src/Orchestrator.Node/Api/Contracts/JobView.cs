@@ -1,0 +1,70 @@
+using System.Text.Json.Serialization;
+using Orchestrator.Domain.Jobs;
+
+namespace Orchestrator.Node.Api.Contracts;
+
+/// <summary>A query-block-jobs entry with QEMU's field names, plus the disk it runs on.</summary>
+public sealed record JobView
+{
+    [JsonPropertyName("type")]
+    public required string Type { get; init; }
+
+    [JsonPropertyName("device")]
+    public required string Device { get; init; }
+
+    [JsonPropertyName("disk")]
+    public required string Disk { get; init; }
+
+    [JsonPropertyName("len")]
+    public long Len { get; init; }
+
+    [JsonPropertyName("offset")]
+    public long Offset { get; init; }
+
+    [JsonPropertyName("busy")]
+    public bool Busy { get; init; }
+
+    [JsonPropertyName("paused")]
+    public bool Paused { get; init; }
+
+    [JsonPropertyName("speed")]
+    public long Speed { get; init; }
+
+    [JsonPropertyName("io-status")]
+    public required string IoStatus { get; init; }
+
+    [JsonPropertyName("ready")]
+    public bool Ready { get; init; }
+
+    [JsonPropertyName("status")]
+    public required string Status { get; init; }
+
+    [JsonPropertyName("auto-finalize")]
+    public bool AutoFinalize { get; init; }
+
+    [JsonPropertyName("auto-dismiss")]
+    public bool AutoDismiss { get; init; }
+
+    /// <summary>Present only when the job failed, as in QEMU.</summary>
+    [JsonPropertyName("error")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Error { get; init; }
+
+    public static JobView From(JobInfo j) => new()
+    {
+        Type = j.Type,
+        Device = j.Device,
+        Disk = j.Disk,
+        Len = j.Len,
+        Offset = j.Offset,
+        Busy = j.Busy,
+        Paused = j.Paused,
+        Speed = j.Speed,
+        IoStatus = j.IoStatus,
+        Ready = j.Ready,
+        Status = j.Status,
+        AutoFinalize = j.AutoFinalize,
+        AutoDismiss = j.AutoDismiss,
+        Error = j.Error,
+    };
+}

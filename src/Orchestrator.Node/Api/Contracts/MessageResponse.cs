@@ -1,0 +1,4 @@
+namespace Orchestrator.Node.Api.Contracts;
+
+/// <summary>An accepted command with nothing else to return.</summary>
+public sealed record MessageResponse(string Message);

@@ -1,0 +1,9 @@
+namespace Orchestrator.Node.Api.Contracts;
+
+/// <summary>POST /disks: register a disk by its active image. Request members are nullable so that a missing field is reported by name (400).</summary>
+public sealed record RegisterDiskRequest
+{
+    public string? Id { get; init; }
+
+    public string? Path { get; init; }
+}

@@ -1,0 +1,7 @@
+namespace Orchestrator.Node.Api.Contracts;
+
+/// <summary>POST /disks/{id}/snapshot: a live external snapshot whose new overlay is <see cref="Path"/>.</summary>
+public sealed record SnapshotRequest
+{
+    public string? Path { get; init; }
+}

@@ -1,0 +1,204 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Orchestrator.Domain;
+using Orchestrator.Domain.Disks;
+using Orchestrator.Domain.Jobs;
+using Orchestrator.Engine;
+using Orchestrator.Node.Api.Contracts;
+
+namespace Orchestrator.Node.Api;
+
+/// <summary>/disks: register, list, show, unregister; live snapshot, stream and block-copy on one disk.</summary>
+public static class DiskEndpoints
+{
+    public static IEndpointRouteBuilder MapDiskEndpoints(this IEndpointRouteBuilder app)
+    {
+        var disks = app.MapGroup("/disks").WithTags("Disks");
+
+        disks.MapPost("/", RegisterAsync)
+            .WithSummary("Register a disk by the path of its active image (the chain below it is discovered)")
+            .WithMetadata(new JsonRequestBody(typeof(RegisterDiskRequest)))
+            .Produces<DiskView>(StatusCodes.Status201Created)
+            .ProducesErrors(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status409Conflict);
+
+        disks.MapGet("/", ListAsync)
+            .WithSummary("List the registered disks")
+            .Produces<DiskSummaryView[]>()
+            .ProducesErrors();
+
+        disks.MapGet("/{id}", ShowAsync)
+            .WithSummary("A disk's chain, active image first, with each image's size and allocation, and its jobs")
+            .Produces<DiskView>()
+            .ProducesErrors(StatusCodes.Status404NotFound);
+
+        disks.MapDelete("/{id}", UnregisterAsync)
+            .WithSummary("Forget a disk; never deletes files; refused while a job runs on it")
+            .Produces<MessageResponse>()
+            .ProducesErrors(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+
+        disks.MapPost("/{id}/snapshot", SnapshotAsync)
+            .WithSummary("Live external snapshot: a new overlay at 'path' becomes the active image")
+            .WithMetadata(new JsonRequestBody(typeof(SnapshotRequest)))
+            .Produces<DiskView>()
+            .ProducesErrors(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+
+        disks.MapPost("/{id}/stream", StreamAsync)
+            .WithSummary("block-stream: copy into 'top' (default the active image) what the images above 'base' provide, then back it onto 'base'")
+            .WithMetadata(new JsonRequestBody(typeof(StreamJobRequest)))
+            .Produces<JobView>(StatusCodes.Status201Created)
+            .ProducesErrors(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+
+        disks.MapPost("/{id}/block-copy", BlockCopyAsync)
+            .WithSummary("Live block copy: snapshot to 'destination', then stream the whole chain into it")
+            .WithMetadata(new JsonRequestBody(typeof(BlockCopyJobRequest)))
+            .Produces<JobView>(StatusCodes.Status201Created)
+            .ProducesErrors(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
+
+        return app;
+    }
+
+    private static async Task<IResult> RegisterAsync(HttpRequest request, EngineGateway engine, NodeOptions options, CancellationToken cancel)
+    {
+        var body = await JsonBody.ReadAsync<RegisterDiskRequest>(request, cancel);
+        var id = RequestChecks.Id(body.Id, "id");
+        var path = RequestChecks.InsideStorageRoots(body.Path, "path", options.StorageRoots);
+        var reply = await engine.AskAsync(new DiskCommands.Register(new DiskId(id), path), cancel);
+        return reply switch
+        {
+            DiskReplies.DiskInfo info => Results.Created($"/disks/{id}", DiskView.From(info)),
+            DiskReplies.Done done => await ShowAfterAsync(engine, id, done, created: true, cancel),
+            _ => ApiResults.Unexpected(reply),
+        };
+    }
+
+    private static async Task<IResult> ListAsync(EngineGateway engine, CancellationToken cancel)
+    {
+        var reply = await engine.AskAsync(new ManagerCommands.ListDisks(), cancel);
+        return reply is ManagerCommands.DiskList list
+            ? Results.Ok(list.Disks.Select(DiskSummaryView.From).OrderBy(d => d.Id, StringComparer.Ordinal).ToArray())
+            : ApiResults.Unexpected(reply);
+    }
+
+    private static async Task<IResult> ShowAsync(string id, EngineGateway engine, CancellationToken cancel)
+    {
+        var disk = KnownDiskId(id);
+        var reply = await engine.AskAsync(new DiskCommands.Show(disk), cancel);
+        return reply is DiskReplies.DiskInfo info ? Results.Ok(DiskView.From(info)) : ApiResults.Unexpected(reply);
+    }
+
+    private static async Task<IResult> UnregisterAsync(string id, EngineGateway engine, CancellationToken cancel)
+    {
+        var reply = await engine.AskAsync(new DiskCommands.Unregister(KnownDiskId(id)), cancel);
+        return reply is DiskReplies.Done done ? Results.Ok(new MessageResponse(done.Message)) : ApiResults.Unexpected(reply);
+    }
+
+    private static async Task<IResult> SnapshotAsync(string id, HttpRequest request, EngineGateway engine, NodeOptions options, CancellationToken cancel)
+    {
+        var disk = KnownDiskId(id);
+        var body = await JsonBody.ReadAsync<SnapshotRequest>(request, cancel);
+        var path = RequestChecks.InsideStorageRoots(body.Path, "path", options.StorageRoots);
+        var reply = await engine.AskAsync(new DiskCommands.Snapshot(disk, path), cancel);
+        return reply switch
+        {
+            DiskReplies.DiskInfo info => Results.Ok(DiskView.From(info)),
+            DiskReplies.Done done => await ShowAfterAsync(engine, id, done, created: false, cancel),
+            _ => ApiResults.Unexpected(reply),
+        };
+    }
+
+    private static async Task<IResult> StreamAsync(string id, HttpRequest request, HttpResponse response, EngineGateway engine, EventHub events, CancellationToken cancel)
+    {
+        var disk = KnownDiskId(id);
+        var body = await JsonBody.ReadAsync<StreamJobRequest>(request, cancel);
+        var jobId = RequestChecks.OptionalId(body.JobId, "jobId");
+        var speed = RequestChecks.Speed(body.Speed);
+        var onError = RequestChecks.OnError(body.OnError);
+        if (body.BackingFile is { Length: 0 })
+        {
+            throw ApiException.InvalidParameter("field 'backingFile' must not be empty");
+        }
+
+        string? top = null;
+        string? @base = null;
+        if (body.Top is not null || body.Base is not null)
+        {
+            var chain = await ChainOfAsync(engine, disk, cancel);
+            top = body.Top is null ? null : ChainImage.Resolve(body.Top, chain);
+            @base = body.Base is null ? null : ChainImage.Resolve(body.Base, chain);
+        }
+
+        var streamRequest = new StreamRequest
+        {
+            JobId = jobId is null ? null : new JobId(jobId),
+            Top = top,
+            Base = @base,
+            BackingFile = body.BackingFile,
+            Speed = speed,
+            OnError = onError,
+            AutoDismiss = body.AutoDismiss ?? true,
+        };
+        return await StartJobAsync(new DiskCommands.Stream(disk, streamRequest), response, engine, events, cancel);
+    }
+
+    private static async Task<IResult> BlockCopyAsync(string id, HttpRequest request, HttpResponse response, EngineGateway engine, NodeOptions options, EventHub events, CancellationToken cancel)
+    {
+        var disk = KnownDiskId(id);
+        var body = await JsonBody.ReadAsync<BlockCopyJobRequest>(request, cancel);
+        var destination = RequestChecks.InsideStorageRoots(body.Destination, "destination", options.StorageRoots);
+        var jobId = RequestChecks.OptionalId(body.JobId, "jobId");
+        var streamRequest = new StreamRequest
+        {
+            JobId = jobId is null ? null : new JobId(jobId),
+            Speed = RequestChecks.Speed(body.Speed),
+            OnError = RequestChecks.OnError(body.OnError),
+            AutoDismiss = body.AutoDismiss ?? true,
+        };
+        return await StartJobAsync(new DiskCommands.BlockCopy(disk, destination, streamRequest), response, engine, events, cancel);
+    }
+
+    private static async Task<IResult> StartJobAsync(IDiskCommand command, HttpResponse response, EngineGateway engine, EventHub events, CancellationToken cancel)
+    {
+        // Read before asking: every event of the new job is published after this sequence.
+        var sequence = events.LastSequence();
+        var reply = await engine.AskAsync(command, cancel);
+        if (reply is not DiskReplies.JobStarted started)
+        {
+            return ApiResults.Unexpected(reply);
+        }
+
+        response.Headers[ApiHeaders.EventSequence] = sequence.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Results.Created($"/jobs/{started.Job.Device}", JobView.From(started.Job));
+    }
+
+    private static async Task<IReadOnlyList<string>> ChainOfAsync(EngineGateway engine, DiskId disk, CancellationToken cancel)
+    {
+        var reply = await engine.AskAsync(new DiskCommands.Show(disk), cancel);
+        return reply switch
+        {
+            DiskReplies.DiskInfo info => info.Chain,
+            DiskReplies.Refused refused => throw new ApiException(ApiResults.StatusOf(refused.Error.Code), refused.Error.Code, refused.Error.Message),
+            _ => throw new InvalidOperationException($"unexpected answer to Show: {reply.GetType().Name}"),
+        };
+    }
+
+    private static async Task<IResult> ShowAfterAsync(EngineGateway engine, string id, DiskReplies.Done done, bool created, CancellationToken cancel)
+    {
+        var reply = await engine.AskAsync(new DiskCommands.Show(new DiskId(id)), cancel);
+        object body = reply is DiskReplies.DiskInfo info ? DiskView.From(info) : new MessageResponse(done.Message);
+        return created ? Results.Created($"/disks/{id}", body) : Results.Ok(body);
+    }
+
+    /// <summary>An id that cannot have been registered is simply not found (the engine is not asked about it).</summary>
+    private static DiskId KnownDiskId(string id)
+    {
+        try
+        {
+            return new DiskId(RequestChecks.Id(id, "id"));
+        }
+        catch (ApiException)
+        {
+            throw new ApiException(StatusCodes.Status404NotFound, ErrorCodes.NotFound, $"disk '{id}' is not registered");
+        }
+    }
+}

@@ -1,0 +1,137 @@
+using System.Net;
+using System.Text.Json.Serialization;
+using Akka.Hosting;
+using Akka.Persistence.Sql.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orchestrator.Engine;
+using Orchestrator.Node.Api;
+using Orchestrator.Node.Hosting;
+
+namespace Orchestrator.Node;
+
+/// <summary>
+/// The node process: the engine (Akka, journal in SQLite in the data folder) behind the HTTP API. Every request
+/// needs the bearer token kept in the data folder; the URL is published in the data folder's endpoint file.
+/// </summary>
+public static partial class NodeHost
+{
+    /// <summary>The Akka.Persistence.Sql provider for Microsoft.Data.Sqlite (linq2db's name).</summary>
+    public const string SqliteProvider = "SQLite.MS";
+
+    /// <summary>Runs the node until <paramref name="cancel"/> fires or the process is told to stop (SIGINT, SIGTERM).</summary>
+    /// <exception cref="IOException">The data folder is held by another node, or the address is in use.</exception>
+    public static async Task RunAsync(NodeOptions options, CancellationToken cancel = default)
+    {
+        using var data = DataFolder.Open(options.DataDirectory);
+        await using var app = Build(options, data);
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orchestrator.Node");
+        await app.StartAsync(cancel);
+        try
+        {
+            var url = ListeningUrl(app, options.Http);
+            data.WriteEndpoint(url);
+            LogListening(logger, url, options.DataDirectory, string.Join(", ", options.StorageRoots), data.TokenPath);
+            if (data.TokenCreated)
+            {
+                LogTokenCreated(logger, data.TokenPath);
+            }
+            else if (data.TokenReadableByOthers)
+            {
+                LogTokenTooOpen(logger, data.TokenPath);
+            }
+
+            if (!options.Http.IsLoopback)
+            {
+                LogNotLoopback(logger, options.Http.ToString());
+            }
+
+            await app.WaitForShutdownAsync(cancel);
+        }
+        finally
+        {
+            data.RemoveEndpoint();
+            await app.StopAsync(CancellationToken.None);
+        }
+    }
+
+    private static WebApplication Build(NodeOptions options, DataFolder data)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            var address = options.Http.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.Http.Host);
+            kestrel.Listen(address, options.Http.Port);
+            kestrel.Limits.MaxRequestBodySize = 1024 * 1024;
+        });
+
+        // One hub for the engine (publisher) and the API (subscribers).
+        var hub = new EventHub();
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(hub);
+        services.AddSingleton<EngineGateway>();
+
+        // Numbers are numbers: the web defaults also read "123" as 123 and document every integer as integer|string.
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
+        services.AddOpenApi(o =>
+        {
+            o.AddDocumentTransformer<OpenApiDocumentInfo>();
+            o.AddOperationTransformer<JsonRequestBodyTransformer>();
+        });
+        services.AddAkka("orchestrator", (akka, _) =>
+        {
+            akka.ConfigureLoggers(loggers =>
+            {
+                loggers.ClearLoggers();
+                loggers.AddLoggerFactory();
+            });
+            akka.WithSqlPersistence($"Data Source={options.JournalPath}", SqliteProvider, autoInitialize: true);
+            akka.AddOrchestratorEngine(new EngineSettings { StorageRoots = options.StorageRoots, Cache = options.Cache }, hub);
+        });
+
+        var app = builder.Build();
+        app.UseMiddleware<ApiExceptionMiddleware>();
+        app.UseMiddleware<BearerTokenMiddleware>(data.Token);
+        app.MapOpenApi();
+        app.MapDiskEndpoints();
+        app.MapJobEndpoints();
+        app.MapEventEndpoints();
+        app.MapFallback((HttpRequest request) => ApiResults.Error(StatusCodes.Status404NotFound, Api.Contracts.ErrorCodes.NotFound,
+            $"no such endpoint: {request.Method} {request.Path}; see /openapi/v1.json"));
+        return app;
+    }
+
+    /// <summary>The URL clients on this machine use: the bound port (port 0 picks one), a wildcard host made loopback.</summary>
+    private static string ListeningUrl(WebApplication app, HttpEndpoint endpoint)
+    {
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var port = addresses.Select(a => new Uri(a).Port).FirstOrDefault(endpoint.Port);
+        return endpoint.ClientUrl(port);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "orchestrator node listening on {Url}; data folder {DataFolder}; storage roots {Roots}; token in {TokenPath}")]
+    private static partial void LogListening(ILogger logger, string url, string dataFolder, string roots, string tokenPath);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "created a new API token in {TokenPath} (mode 0600)")]
+    private static partial void LogTokenCreated(ILogger logger, string tokenPath);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "the token file {TokenPath} is readable or writable by other users; chmod 600 it")]
+    private static partial void LogTokenTooOpen(ILogger logger, string tokenPath);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "listening on {Endpoint}, which is not a loopback address: the API is plain HTTP and the bearer token crosses the network in clear")]
+    private static partial void LogNotLoopback(ILogger logger, string endpoint);
+}

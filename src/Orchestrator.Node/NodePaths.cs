@@ -1,0 +1,33 @@
+namespace Orchestrator.Node;
+
+/// <summary>The files of a node's data folder, and where that folder is by default.</summary>
+public static class NodePaths
+{
+    /// <summary>The Akka.Persistence journal and snapshot store (SQLite).</summary>
+    public const string JournalFile = "journal.db";
+
+    /// <summary>The API's bearer token, created at first start with mode 0600.</summary>
+    public const string TokenFile = "token";
+
+    /// <summary>The URL the running node listens on, written once it listens, removed when it stops.</summary>
+    public const string EndpointFile = "endpoint";
+
+    /// <summary>Held with an exclusive lock while a node uses the folder: two nodes on one journal would corrupt it.</summary>
+    public const string LockFile = "node.lock";
+
+    /// <summary>$XDG_DATA_HOME/orchestrator, else ~/.local/share/orchestrator (the XDG base directory default).</summary>
+    public static string DefaultDataDirectory
+    {
+        get
+        {
+            var xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
+            if (!string.IsNullOrEmpty(xdg) && Path.IsPathRooted(xdg))
+            {
+                return Path.Combine(xdg, "orchestrator");
+            }
+
+            var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            return Path.Combine(home, ".local", "share", "orchestrator");
+        }
+    }
+}

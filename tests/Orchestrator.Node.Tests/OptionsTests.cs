@@ -1,0 +1,87 @@
+using Orchestrator.Cli;
+using Orchestrator.Node.Api;
+using Orchestrator.Testing;
+
+namespace Orchestrator.Node.Tests;
+
+/// <summary>In-process checks of the pieces the process tests rely on: option parsing, chain names, the flag parser.</summary>
+public sealed class OptionsTests
+{
+    [Theory]
+    [InlineData("127.0.0.1:8080", "127.0.0.1", 8080)]
+    [InlineData("http://127.0.0.1:9000/", "127.0.0.1", 9000)]
+    [InlineData("localhost:0", "localhost", 0)]
+    [InlineData("[::1]:8081", "::1", 8081)]
+    [InlineData("0.0.0.0:80", "0.0.0.0", 80)]
+    public void Http_endpoints_parse(string text, string host, int port)
+    {
+        Assert.True(HttpEndpoint.TryParse(text, out var endpoint));
+        Assert.Equal(host, endpoint!.Host);
+        Assert.Equal(port, endpoint.Port);
+    }
+
+    [Theory]
+    [InlineData("8080")]
+    [InlineData("example.com:80")]
+    [InlineData("127.0.0.1:65536")]
+    [InlineData("127.0.0.1:-1")]
+    [InlineData("::1:80")]
+    public void Bad_http_endpoints_do_not_parse(string text) => Assert.False(HttpEndpoint.TryParse(text, out _));
+
+    [Fact]
+    public void A_wildcard_address_is_published_as_loopback()
+    {
+        Assert.Equal("http://127.0.0.1:5000", new HttpEndpoint("0.0.0.0", 8080).ClientUrl(5000));
+        Assert.Equal("http://[::1]:5000", new HttpEndpoint("::", 8080).ClientUrl(5000));
+    }
+
+    [Fact]
+    public void Flags_replace_a_list_from_lower_sources_whole()
+    {
+        using var folder = new TempDirectory("options");
+        var a = Directory.CreateDirectory(folder.Combine("a")).FullName;
+        var b = Directory.CreateDirectory(folder.Combine("b")).FullName;
+        var c = Directory.CreateDirectory(folder.Combine("c")).FullName;
+        File.WriteAllText(folder.Combine("appsettings.json"), $$"""{ "StorageRoots": [ "{{a}}", "{{b}}" ], "Data": "{{folder.Combine("data")}}" }""");
+
+        var fromFile = NodeOptions.FromConfiguration(NodeConfiguration.Build([], folder.Path));
+        Assert.Equal([a, b], fromFile.StorageRoots);
+        Assert.Equal(folder.Combine("data"), fromFile.DataDirectory);
+        Assert.Equal(HttpEndpoint.Default, fromFile.Http);
+
+        var fromFlags = NodeOptions.FromConfiguration(NodeConfiguration.Build([new("StorageRoots:0", c)], folder.Path));
+        Assert.Equal([c], fromFlags.StorageRoots);
+    }
+
+    [Fact]
+    public void Invalid_options_name_the_flag_and_the_key()
+    {
+        using var folder = new TempDirectory("options");
+        var e = Assert.Throws<NodeConfigurationException>(() => NodeOptions.FromConfiguration(NodeConfiguration.Build([new("Http", "nope")], folder.Path)));
+        Assert.Equal("Http", e.Option);
+        Assert.StartsWith("invalid --http (Http)", e.Message, StringComparison.Ordinal);
+
+        e = Assert.Throws<NodeConfigurationException>(() => new NodeOptions(folder.Path, HttpEndpoint.Default, [folder.Combine("missing")]));
+        Assert.Equal("StorageRoots", e.Option);
+    }
+
+    [Fact]
+    public void Chain_images_are_found_by_path_relative_path_or_unique_file_name()
+    {
+        string[] chain = ["/srv/vm/top.qcow2", "/srv/vm/mid.qcow2", "/srv/base/base.qcow2"];
+        Assert.Equal("/srv/vm/mid.qcow2", ChainImage.Resolve("mid.qcow2", chain));
+        Assert.Equal("/srv/base/base.qcow2", ChainImage.Resolve("../base/base.qcow2", chain));
+        Assert.Equal("/srv/base/base.qcow2", ChainImage.Resolve("base.qcow2", chain));
+        Assert.Equal("/srv/vm/mid.qcow2", ChainImage.Resolve("/srv/vm/./mid.qcow2", chain));
+        Assert.Equal("/srv/vm/other.qcow2", ChainImage.Resolve("other.qcow2", chain));
+    }
+
+    [Fact]
+    public void Repeated_value_options_keep_every_value()
+    {
+        var cl = new CommandLine(["serve", "--storage-root", "/a", "--storage-root=/b", "--http", "x:1", "--http", "y:2"], ["--storage-root", "--http"], []);
+        Assert.Equal(["/a", "/b"], cl.Values("--storage-root"));
+        Assert.Equal("y:2", cl.Value("--http"));
+        Assert.Empty(cl.Values("--data"));
+    }
+}
