@@ -34,11 +34,7 @@ public sealed partial class DiskChainActor
             return;
         }
 
-        if (!TryResolveRequestPaths(request, out var resolved, out var pathError))
-        {
-            Sender.Tell(new DiskReplies.Refused(pathError!));
-            return;
-        }
+        var resolved = ResolveRequestPaths(request);
 
         var events = new List<IDomainEvent>();
         var state = _state;
@@ -103,31 +99,21 @@ public sealed partial class DiskChainActor
         return after.DecideStream(request with { Top = path }, _live!.VirtualSize, type);
     }
 
-    private bool TryResolveRequestPaths(StreamRequest request, out StreamRequest resolved, out DomainError? error)
+    private StreamRequest ResolveRequestPaths(StreamRequest request) => request with
     {
-        resolved = request;
-        error = null;
-        try
-        {
-            resolved = request with
-            {
-                Top = request.Top is null ? null : ResolveChainPath(request.Top),
-                Base = request.Base is null ? null : ResolveChainPath(request.Base),
-            };
-            return true;
-        }
-        catch (StorageRootException e)
-        {
-            error = ErrorFor(e);
-            return false;
-        }
-    }
+        Top = request.Top is null ? null : ResolveChainPath(request.Top),
+        Base = request.Base is null ? null : ResolveChainPath(request.Base),
+    };
 
-    /// <summary>A base or top may be named by full path, by a path relative to the current folder, or by file name.</summary>
+    /// <summary>
+    /// A base or top may be named by full path, by a path relative to the current folder, or by file name. It must be
+    /// an image of the chain (whose paths were checked against the storage roots at registration), so a name that is
+    /// not gets QEMU's "not a backing image" refusal from the decision, whatever folder it points into.
+    /// </summary>
     private string ResolveChainPath(string name)
     {
         var byName = _state.Chain.Where(p => Path.GetFileName(p) == name).ToList();
-        return byName.Count == 1 && !name.Contains('/') ? byName[0] : StoragePolicy.Resolve(name, _settings.StorageRoots);
+        return byName.Count == 1 && !name.Contains('/') ? byName[0] : Path.GetFullPath(name);
     }
 
     private void StartRunner(JobId id)

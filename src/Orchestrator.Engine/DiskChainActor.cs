@@ -219,6 +219,12 @@ public sealed partial class DiskChainActor : ReceivePersistentActor
         }
 
         var job = _state.Jobs.GetValueOrDefault(jobEvent.JobId) ?? before.Jobs.GetValueOrDefault(jobEvent.JobId);
+        if (job is not null && _runners.TryGetValue(job.Id, out var runner))
+        {
+            // QEMU reports where the copy is, not where it was last persisted.
+            job = job with { Offset = Math.Max(job.Offset, runner.Offset) };
+        }
+
         if (job is not null && JobEventTranslator.Translate(jobEvent, job, DateTimeOffset.UtcNow) is { } qmp)
         {
             _events.Publish(qmp);

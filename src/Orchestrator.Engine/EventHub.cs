@@ -70,6 +70,18 @@ public sealed class EventHub
         }
     }
 
+    /// <summary>The sequence number of the newest event (0 before the first).</summary>
+    public long LastSequence
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _sequence;
+            }
+        }
+    }
+
     /// <summary>A copy of the retained events (for tests and diagnostics).</summary>
     public IReadOnlyList<BlockJobEvent> Retained()
     {
