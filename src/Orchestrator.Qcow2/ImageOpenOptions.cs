@@ -15,6 +15,12 @@ public sealed record ImageOpenOptions
     /// </summary>
     public bool CheckOnWritableOpen { get; init; } = true;
 
+    /// <summary>
+    /// Leave the writes of a writable open (leak repair, autoclear) to <see cref="Qcow2Image.CompleteWritableOpen"/>:
+    /// a chain calls it once every backing file has opened, so a refused open never changes the file.
+    /// </summary>
+    internal bool DeferWritePreparation { get; init; }
+
     public static ImageOpenOptions ReadOnly(CacheMode cache = CacheMode.PageCache) => new() { Cache = cache };
 
     public static ImageOpenOptions ReadWrite(CacheMode cache = CacheMode.PageCache) => new() { Writable = true, Cache = cache };

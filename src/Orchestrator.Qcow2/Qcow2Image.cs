@@ -15,6 +15,7 @@ public sealed partial class Qcow2Image : IDisposable
     private readonly ulong[] _l1;
     private readonly int _l2Entries;
     private RefcountTable? _refcounts;
+    private bool _checkOnWritableOpen;
     private byte[]? _compressedScratch;
 
     private Qcow2Image(ImageFile file, Qcow2Header header, ulong[] l1)
@@ -55,7 +56,12 @@ public sealed partial class Qcow2Image : IDisposable
             var image = new Qcow2Image(file, header, l1);
             if (options.Writable)
             {
-                image.PrepareForWriting(options.CheckOnWritableOpen);
+                image.RefuseUnwritable();
+                image._checkOnWritableOpen = options.CheckOnWritableOpen;
+                if (!options.DeferWritePreparation)
+                {
+                    image.CompleteWritableOpen();
+                }
             }
 
             return image;
@@ -195,8 +201,8 @@ public sealed partial class Qcow2Image : IDisposable
 
     internal RefcountTable Refcounts => _refcounts ??= new RefcountTable(_file, Header, CommitRefcountTable);
 
-    /// <summary>Refuses what we must not write, clears unknown autoclear bits, then checks and repairs leaks.</summary>
-    private void PrepareForWriting(bool check)
+    /// <summary>Refuses, without writing anything, every image we must not write.</summary>
+    private void RefuseUnwritable()
     {
         Refuse(Header.IsCorrupt, Qcow2ErrorKind.Corrupt, "the image is marked corrupt; repair it with 'qemu-img check -r all' before writing");
         Refuse(Header.IsDirty, Qcow2ErrorKind.Corrupt,
@@ -204,12 +210,33 @@ public sealed partial class Qcow2Image : IDisposable
         Refuse(Header.SnapshotCount > 0, Qcow2ErrorKind.UnsupportedFeature,
             $"writing to an image with {Header.SnapshotCount} internal snapshot(s) is not supported (they are left intact; open read-only)");
         Refuse(Header.HasBitmaps, Qcow2ErrorKind.UnsupportedFeature, "writing to an image with persistent dirty bitmaps is not supported");
-
-        if (check)
+        try
         {
-            var result = ImageChecker.Check(this, repairLeaks: true);
+            // Every header update rewrites the whole header cluster; find out now whether that is possible.
+            _ = Header.Serialize();
+        }
+        catch (Qcow2Exception e)
+        {
+            throw new Qcow2Exception(Qcow2ErrorKind.UnsupportedFeature, $"the header cannot be rewritten: {e.Detail}", Path, operation: "opening for writing");
+        }
+
+    }
+
+    /// <summary>
+    /// The writing half of a writable open: check the metadata (refuse a corrupt image, give back clusters a crash
+    /// leaked), then clear unknown autoclear bits, as the specification requires of a writer.
+    /// </summary>
+    internal void CompleteWritableOpen()
+    {
+        if (_checkOnWritableOpen)
+        {
+            var result = ImageChecker.Check(this, repairLeaks: false);
             Refuse(result.Corruptions > 0, Qcow2ErrorKind.Corrupt,
                 $"the image has {result.Corruptions} corruption(s) and will not be written: {result.FirstCorruption}");
+            if (result.Leaks > 0)
+            {
+                ImageChecker.Check(this, repairLeaks: true);
+            }
         }
 
         if (Header.AutoclearFeatures != 0)

@@ -35,7 +35,8 @@ public sealed partial class ImageChain : IDisposable
         var seen = new Dictionary<string, string>();
         try
         {
-            var current = Qcow2Image.Open(topPath, new ImageOpenOptions { Writable = options.WritableTop, Cache = options.TopCache });
+            var current = Qcow2Image.Open(topPath,
+                new ImageOpenOptions { Writable = options.WritableTop, Cache = options.TopCache, DeferWritePreparation = true });
             images.Add(current);
             names.Add(topPath);
             seen[BackingPath.Canonical(topPath)] = topPath;
@@ -67,6 +68,11 @@ public sealed partial class ImageChain : IDisposable
                 current = OpenBacking(path, referring, options);
                 images.Add(current);
                 names.Add(path);
+            }
+
+            if (options.WritableTop)
+            {
+                images[0].CompleteWritableOpen();
             }
 
             return new ImageChain(images, names);

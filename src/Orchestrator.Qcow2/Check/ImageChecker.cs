@@ -48,6 +48,7 @@ public sealed class ImageChecker
             AddRef(0, cs, "the header");
             CountL1(h.L1TableOffset, h.L1Size, active: true);
             CountSnapshots();
+            CountBitmaps();
             CountRefcountStructures();
         }
         catch (Qcow2Exception e) when (e.Kind is Qcow2ErrorKind.Corrupt or Qcow2ErrorKind.OutOfBounds or Qcow2ErrorKind.InvalidFormat)
@@ -94,7 +95,11 @@ public sealed class ImageChecker
             return;
         }
 
-        AddMetadataRef(l1Offset, (long)l1Size * 8, "an L1 table");
+        if (!AddMetadataRef(l1Offset, (long)l1Size * 8, "an L1 table"))
+        {
+            return;
+        }
+
         var raw = new byte[l1Size * 8];
         _image.File.Read(raw, l1Offset);
         var seen = new HashSet<long>();
@@ -188,6 +193,21 @@ public sealed class ImageChecker
         }
     }
 
+    /// <summary>Persistent dirty bitmaps: the directory, each bitmap table, and the data clusters those tables point at.</summary>
+    private void CountBitmaps()
+    {
+        var extension = _image.Header.OtherExtensions.FirstOrDefault(e => e.Type == Qcow2Constants.ExtBitmaps);
+        if (extension is null || extension.Data.Length < 24)
+        {
+            return;
+        }
+
+        foreach (var (offset, length, what) in BitmapDirectory.References(_image.File, extension.Data, _fileLength))
+        {
+            AddRef(offset, length, what);
+        }
+    }
+
     private void CountRefcountStructures()
     {
         var refcounts = _image.Refcounts;
@@ -201,7 +221,7 @@ public sealed class ImageChecker
                 continue;
             }
 
-            if (offset % _image.ClusterSize != 0 || offset >= _fileLength)
+            if (offset % _image.ClusterSize != 0 || offset < 0 || offset >= _fileLength)
             {
                 Corruption($"refcount block {i} at offset {offset} is {(offset >= _fileLength ? "outside the image" : "not cluster aligned")}");
                 continue;
@@ -304,9 +324,21 @@ public sealed class ImageChecker
                 continue;
             }
 
-            for (var c = Math.Max(rangeStart, _fileClusters); c < Math.Min(rangeEnd, scanEnd); c++)
+            Metadata.RefcountBlock? block;
+            try
             {
-                if (!_refsBeyondEnd.ContainsKey(c))
+                block = refcounts.BlockAt(b);
+            }
+            catch (Qcow2Exception e)
+            {
+                // One corrupt table entry is one corruption, not one per cluster it would cover.
+                Corruption($"refcount block {b}: {e.Detail}");
+                continue;
+            }
+
+            for (var c = Math.Max(rangeStart, _fileClusters); block is not null && c < Math.Min(rangeEnd, scanEnd); c++)
+            {
+                if (!_refsBeyondEnd.ContainsKey(c) && block.Get((int)(c - rangeStart)) > 0)
                 {
                     Compare(c, 0, leaked, refcounts);
                 }

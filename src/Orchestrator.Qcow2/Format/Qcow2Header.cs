@@ -119,6 +119,8 @@ public sealed record Qcow2Header
         if ((incompat & IncompatCompressionType) != 0 || h.CompressionType != 0)
         {
             v.Require(h.CompressionType != 1, Qcow2ErrorKind.UnsupportedFeature, "zstd compression is not supported (only zlib)");
+            v.Require(h.CompressionType != 0, Qcow2ErrorKind.InvalidFormat,
+                "the compression type incompatible feature bit must not be set when the compression type is zlib");
             v.Require(false, Qcow2ErrorKind.InvalidFormat, $"unknown compression type {h.CompressionType}");
         }
 
@@ -137,9 +139,10 @@ public sealed record Qcow2Header
             $"refcount table offset {h.RefcountTableOffset} is not a valid cluster offset");
         v.Require(h.RefcountTableClusters > 0 && (long)h.RefcountTableClusters * clusterSize <= MaxRefcountTableBytes,
             Qcow2ErrorKind.InvalidFormat, $"refcount table size of {h.RefcountTableClusters} clusters is invalid");
-        v.Require(h.RefcountTableOffset + ((long)h.RefcountTableClusters * clusterSize) <= fileLength + clusterSize,
+        // Unsigned sums: offsets are at most long.MaxValue and sizes at most 32 MiB, so these cannot wrap.
+        v.Require((ulong)h.RefcountTableOffset + ((ulong)h.RefcountTableClusters * (ulong)clusterSize) <= (ulong)(fileLength + clusterSize),
             Qcow2ErrorKind.Corrupt, $"refcount table at {h.RefcountTableOffset} lies beyond the end of the file");
-        v.Require(h.L1TableOffset + ((long)h.L1Size * 8) <= fileLength + clusterSize, Qcow2ErrorKind.Corrupt,
+        v.Require((ulong)h.L1TableOffset + ((ulong)h.L1Size * 8) <= (ulong)(fileLength + clusterSize), Qcow2ErrorKind.Corrupt,
             $"L1 table at {h.L1TableOffset} lies beyond the end of the file");
 
         v.Require(h.SnapshotCount <= MaxSnapshots, Qcow2ErrorKind.InvalidFormat, $"{h.SnapshotCount} internal snapshots is too many");
@@ -148,8 +151,8 @@ public sealed record Qcow2Header
 
         v.Require(f.BackingFileSize <= MaxBackingFileNameLength, Qcow2ErrorKind.InvalidFormat,
             $"backing file name length {f.BackingFileSize} is longer than 1023 bytes");
-        v.Require(f.BackingFileOffset == 0 || f.BackingFileOffset + f.BackingFileSize <= (ulong)clusterSize, Qcow2ErrorKind.InvalidFormat,
-            "backing file name does not fit in the header cluster");
+        v.Require(f.BackingFileOffset == 0 || (f.BackingFileOffset <= (ulong)clusterSize && f.BackingFileSize <= (ulong)clusterSize - f.BackingFileOffset),
+            Qcow2ErrorKind.InvalidFormat, "backing file name does not fit in the header cluster");
     }
 
     private static (string? BackingFormat, List<HeaderExtension> Others) ReadExtensions(ReadOnlySpan<byte> area, int start, HeaderValidator v)

@@ -41,6 +41,12 @@ internal sealed class RefcountTable
         _table = ReadTable(header.RefcountTableOffset, header.RefcountTableClusters);
     }
 
+    /// <summary>Host offsets use bits 9-55 of table entries; anything larger is a corrupt entry, not a place to read.</summary>
+    public const long MaxHostOffset = 1L << 56;
+
+    /// <summary>The refcount block of table slot <paramref name="blockIndex"/>, or null if the slot is empty.</summary>
+    internal RefcountBlock? BlockAt(long blockIndex) => TryGetBlock(blockIndex);
+
     public ulong MaxRefcount => _refcountOrder == 6 ? ulong.MaxValue : (1UL << (1 << _refcountOrder)) - 1;
 
     public int EntriesPerBlock => _entriesPerBlock;
@@ -181,9 +187,9 @@ internal sealed class RefcountTable
             return null;
         }
 
-        if (offset % _clusterSize != 0)
+        if (offset % _clusterSize != 0 || offset < 0 || offset >= MaxHostOffset)
         {
-            throw new Qcow2Exception(Qcow2ErrorKind.Corrupt, $"refcount block {blockIndex} has unaligned offset {offset}", _file.Path);
+            throw new Qcow2Exception(Qcow2ErrorKind.Corrupt, $"refcount block {blockIndex} has invalid offset 0x{(ulong)offset:x}", _file.Path);
         }
 
         var data = new byte[_clusterSize];
