@@ -155,15 +155,30 @@ public sealed record Job
     public Decision<JobEvent> Dismiss() =>
         JobTransitions.Accepts(Status, JobVerb.Dismiss) ? Accept([Changed(Null)]) : RefuseVerb(JobVerb.Dismiss);
 
-    /// <summary>The copy reached the end without error and the new backing file is committed: waiting, pending, concluded.</summary>
+    /// <summary>
+    /// The copy reached the end without error and the new backing file is committed: waiting, pending, concluded.
+    /// A pause that arrived after the copy's last pause point does not hold it back (as in QEMU, where pausing only
+    /// acts at pause points): the commit has happened, so the job resumes and completes.
+    /// </summary>
     public Decision<JobEvent> Succeed()
     {
-        if (Status != Running)
+        if (Status is not (Running or Paused))
         {
             return Refuse(DomainError.WrongState($"Job '{Id}' in state '{QemuNames.Of(Status)}' cannot complete"));
         }
 
-        List<JobEvent> events = [new JobCheckpointed(Id, Length), Changed(Waiting), Changed(Pending), new JobFinished(Id, null, false), Changed(Concluded)];
+        var events = new List<JobEvent>();
+        if (UserPaused)
+        {
+            events.Add(new JobUserPauseChanged(Id, false));
+        }
+
+        if (Status == Paused)
+        {
+            events.Add(Changed(Running));
+        }
+
+        events.AddRange([new JobCheckpointed(Id, Length), Changed(Waiting), Changed(Pending), new JobFinished(Id, null, false), Changed(Concluded)]);
         if (AutoDismiss)
         {
             events.Add(Changed(Null));

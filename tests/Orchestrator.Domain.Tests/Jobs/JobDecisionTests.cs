@@ -85,10 +85,18 @@ public sealed class JobDecisionTests
     }
 
     [Fact]
-    public void SucceedIsRefusedUnlessRunning()
+    public void SucceedIsRefusedBeforeTheJobRan()
     {
         Assert.Equal("wrong-state", Refuse(NewJob(), j => j.Succeed()).Code);
-        Assert.Equal("wrong-state", Refuse(PausedJob(), j => j.Succeed()).Code);
+    }
+
+    [Fact]
+    public void APauseAfterTheLastPausePointDoesNotHoldBackACommittedJob()
+    {
+        // The copy finished and the header was rewritten just as the user paused: the job still completes.
+        var job = Accept(PausedJob(), j => j.Succeed());
+        Assert.Equal(JobStatus.Null, job.Status);
+        Assert.False(job.UserPaused);
     }
 
     [Fact]
