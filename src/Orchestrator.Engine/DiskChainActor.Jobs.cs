@@ -10,16 +10,32 @@ public sealed partial class DiskChainActor
 {
     private void CommandRunnerMessages()
     {
-        Command<StreamRunnerMessages.Checkpointed>(m => OnJob(m.Job, job => job.Checkpoint(m.Offset)));
-        Command<StreamRunnerMessages.Committed>(OnCommitted);
-        Command<StreamRunnerMessages.EndedWithError>(m => FinishRunner(m.Job, job => job.Fail(m.Error)));
-        Command<StreamRunnerMessages.Cancelled>(m =>
+        Command<StreamRunnerMessages.Checkpointed>(m => FromCurrent(m.Job, m.Runner, () => OnJob(m.Job, job => job.Checkpoint(m.Offset))));
+        Command<StreamRunnerMessages.Committed>(m => FromCurrent(m.Job, m.Runner, () => OnCommitted(m)));
+        Command<StreamRunnerMessages.EndedWithError>(m => FromCurrent(m.Job, m.Runner, () => FinishRunner(m.Job, job => job.Fail(m.Error))));
+        Command<StreamRunnerMessages.Cancelled>(m => FromCurrent(m.Job, m.Runner, () =>
         {
             // The cancel itself was persisted when the user asked; the runner has now stopped.
             OnJob(m.Job, job => job.Checkpoint(m.Offset));
             DisposeRunner(m.Job);
-        });
-        Command<StreamRunnerMessages.IoFailed>(OnIoFailed);
+        }));
+        Command<StreamRunnerMessages.IoFailed>(m => FromCurrent(m.Job, m.Runner, () => OnIoFailed(m)));
+    }
+
+    /// <summary>
+    /// Handles a runner's report only if that runner still serves the job; a stopped runner's late report (after a
+    /// cancel, a new job may reuse the id) only lets that runner go.
+    /// </summary>
+    private void FromCurrent(JobId job, StreamRunner runner, Action handle)
+    {
+        if (_runners.TryGetValue(job, out var current) && ReferenceEquals(current, runner))
+        {
+            handle();
+            return;
+        }
+
+        _retiredRunners.Remove(runner);
+        Task.Run(runner.Dispose);
     }
 
     /// <summary>
@@ -204,6 +220,8 @@ public sealed partial class DiskChainActor
                 break;
             case JobVerb.Cancel:
                 runner.Cancel();
+                _runners.Remove(command.Job);
+                _retiredRunners.Add(runner);
                 break;
             case JobVerb.SetSpeed:
                 runner.SetSpeed(command.Speed);
@@ -230,7 +248,7 @@ public sealed partial class DiskChainActor
         PersistEvents([.. chain.Events, .. success.Events], () =>
         {
             DisposeRunner(message.Job);
-            _live?.Reopen();
+            ReopenWhenFree();
         });
     }
 
@@ -287,6 +305,24 @@ public sealed partial class DiskChainActor
         {
             // The runner's thread has already sent its last message; this only waits for it to exit.
             Task.Run(runner.Dispose);
+        }
+
+        if (_reopenPending)
+        {
+            ReopenWhenFree();
+        }
+    }
+
+    /// <summary>
+    /// Reopens the live chain after a commit changed it, but never under a runner that copies through it (that would
+    /// dispose the images its copier reads); until then the old chain's view stays correct, only longer.
+    /// </summary>
+    private void ReopenWhenFree()
+    {
+        _reopenPending = _runners.Values.Any(r => r.UsesLiveChain);
+        if (!_reopenPending)
+        {
+            _live?.Reopen();
         }
     }
 }

@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Akka.Event;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
@@ -20,6 +21,7 @@ public sealed partial class DiskChainActor
             return;
         }
 
+        Context.Parent.Tell(new EngineMessages.ChainUpdated(_id, _state.Chain));
         try
         {
             _live = new LiveDisk(_state.ActivePath!, _settings.Cache);

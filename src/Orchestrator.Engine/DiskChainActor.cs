@@ -21,6 +21,10 @@ public sealed partial class DiskChainActor : ReceivePersistentActor
     private readonly EventHub _events;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<JobId, StreamRunner> _runners = [];
+
+    // Runners told to stop (cancel) that have not reported back yet.
+    private readonly HashSet<StreamRunner> _retiredRunners = [];
+    private bool _reopenPending;
     private DiskState _state;
     private LiveDisk? _live;
 
@@ -34,7 +38,8 @@ public sealed partial class DiskChainActor : ReceivePersistentActor
         Recover<IDomainEvent>(e => _state = _state.Apply(e));
         Recover<RecoveryCompleted>(_ => OnRecovered());
 
-        Command<DiskCommands.Register>(Handle);
+        Command<DiskCommands.Register>(c => Handle(c, new Dictionary<string, IReadOnlyList<string>>()));
+        Command<EngineMessages.RegisterAmong>(c => Handle(c.Register, c.OtherChains));
         Command<DiskCommands.Unregister>(_ => Handle());
         Command<DiskCommands.Show>(_ => Sender.Tell(Describe()));
         Command<DiskCommands.Snapshot>(Handle);
@@ -51,7 +56,7 @@ public sealed partial class DiskChainActor : ReceivePersistentActor
     public static Props Props(DiskId id, EngineSettings settings, EventHub events) =>
         Akka.Actor.Props.Create(() => new DiskChainActor(id, settings, events));
 
-    private void Handle(DiskCommands.Register command)
+    private void Handle(DiskCommands.Register command, IReadOnlyDictionary<string, IReadOnlyList<string>> otherChains)
     {
         IReadOnlyList<string> chain;
         try
@@ -62,6 +67,12 @@ public sealed partial class DiskChainActor : ReceivePersistentActor
         catch (Exception e) when (e is StorageRootException or Qcow2Exception or IOException)
         {
             Sender.Tell(new DiskReplies.Refused(ErrorFor(e)));
+            return;
+        }
+
+        if (!_state.Registered && CollisionWith(chain, otherChains) is { } collision)
+        {
+            Sender.Tell(new DiskReplies.Refused(collision));
             return;
         }
 
@@ -136,6 +147,28 @@ public sealed partial class DiskChainActor : ReceivePersistentActor
         }
     }
 
+    /// <summary>
+    /// QEMU's image locking, between disks: an image another disk writes (its active image) may not appear in this
+    /// chain, and this disk's active image may not be part of another disk's chain. Shared read-only bases are fine.
+    /// </summary>
+    private static DomainError? CollisionWith(IReadOnlyList<string> chain, IReadOnlyDictionary<string, IReadOnlyList<string>> others)
+    {
+        foreach (var (disk, otherChain) in others)
+        {
+            if (otherChain.Contains(chain[0]))
+            {
+                return DomainError.Busy($"image '{chain[0]}' is already used by disk '{disk}'; a disk's active image must not be another disk's image");
+            }
+
+            if (chain.Contains(otherChain[0]))
+            {
+                return DomainError.Busy($"image '{otherChain[0]}' is the active image of disk '{disk}' and cannot be a backing file of another disk");
+            }
+        }
+
+        return null;
+    }
+
     private DiskReplies.DiskInfo Describe()
     {
         var images = _live?.WithChain(chain => chain.Images.Select((image, i) => Summarize(image, chain.DisplayNames[i])).ToList())
@@ -162,7 +195,7 @@ public sealed partial class DiskChainActor : ReceivePersistentActor
 
     private List<JobInfo> JobInfos() =>
         _state.Jobs.Values.Select(j => JobInfo.From(j with { Offset = Math.Max(j.Offset, _runners.GetValueOrDefault(j.Id)?.Offset ?? 0) },
-            busy: _runners.ContainsKey(j.Id) && j.ShouldCopy)).ToList();
+            busy: _runners.TryGetValue(j.Id, out var runner) && runner.Busy && j.ShouldCopy)).ToList();
 
     /// <summary>Opens the chain below an active image and checks that every image in it lies under a storage root.</summary>
     private IReadOnlyList<string> DiscoverChain(string activePath)
@@ -204,6 +237,10 @@ public sealed partial class DiskChainActor : ReceivePersistentActor
             var before = _state;
             _state = _state.Apply(e);
             Publish(before, e);
+            if (e is DiskEvent)
+            {
+                Context.Parent.Tell(new EngineMessages.ChainUpdated(_id, _state.Chain));
+            }
             if (ReferenceEquals(e, last))
             {
                 after();
@@ -252,12 +289,13 @@ public sealed partial class DiskChainActor : ReceivePersistentActor
 
     protected override void PostStop()
     {
-        foreach (var runner in _runners.Values)
+        foreach (var runner in _runners.Values.Concat(_retiredRunners))
         {
             runner.Dispose();
         }
 
         _runners.Clear();
+        _retiredRunners.Clear();
         _live?.Dispose();
         base.PostStop();
     }

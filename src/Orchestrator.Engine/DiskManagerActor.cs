@@ -19,6 +19,9 @@ public sealed partial class DiskManagerActor : ReceivePersistentActor
     private readonly EventHub _events;
     private readonly HashSet<string> _disks = [];
 
+    // Every disk's chain as its actor last reported it: what a new registration must not collide with.
+    private readonly Dictionary<string, IReadOnlyList<string>> _chains = [];
+
     public DiskManagerActor(EngineSettings settings, EventHub events)
     {
         _settings = settings;
@@ -35,6 +38,17 @@ public sealed partial class DiskManagerActor : ReceivePersistentActor
         });
 
         Command<EngineMessages.DiskRegistered>(_ => { });
+        Command<EngineMessages.ChainUpdated>(m =>
+        {
+            if (m.Chain.Count == 0)
+            {
+                _chains.Remove(m.Disk.Value);
+            }
+            else
+            {
+                _chains[m.Disk.Value] = m.Chain;
+            }
+        });
         Command<EngineMessages.DiskUnregistered>(m => Persist(new ManagerEvents.DiskRemoved(m.Disk.Value), e => _disks.Remove(e.Disk)));
         Command<DiskCommands.Register>(Route);
         Command<IDiskCommand>(RouteToKnown);
@@ -60,9 +74,11 @@ public sealed partial class DiskManagerActor : ReceivePersistentActor
             return;
         }
 
+        var among = new EngineMessages.RegisterAmong(command,
+            _chains.Where(kv => kv.Key != command.Disk.Value).ToDictionary(kv => kv.Key, kv => kv.Value));
         if (_disks.Contains(command.Disk.Value))
         {
-            ChildFor(command.Disk).Forward(command);
+            ChildFor(command.Disk).Forward(among);
             return;
         }
 
@@ -71,7 +87,7 @@ public sealed partial class DiskManagerActor : ReceivePersistentActor
         Persist(new ManagerEvents.DiskAdded(command.Disk.Value), e =>
         {
             _disks.Add(e.Disk);
-            ChildFor(command.Disk).Forward(command);
+            ChildFor(command.Disk).Forward(among);
         });
     }
 

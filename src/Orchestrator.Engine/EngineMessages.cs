@@ -1,4 +1,5 @@
 using Orchestrator.Domain;
+using Orchestrator.Domain.Disks;
 
 namespace Orchestrator.Engine;
 
@@ -11,4 +12,13 @@ public static class EngineMessages
     public sealed record DiskRegistered(DiskId Disk);
 
     public sealed record DiskUnregistered(DiskId Disk);
+
+    /// <summary>A disk actor tells the manager its chain (active image first; empty once unregistered).</summary>
+    public sealed record ChainUpdated(DiskId Disk, IReadOnlyList<string> Chain);
+
+    /// <summary>A registration forwarded with the other disks' chains, so one image never gets two writers.</summary>
+    public sealed record RegisterAmong(DiskCommands.Register Register, IReadOnlyDictionary<string, IReadOnlyList<string>> OtherChains) : IDiskCommand
+    {
+        public DiskId Disk => Register.Disk;
+    }
 }

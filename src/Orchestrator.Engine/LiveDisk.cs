@@ -129,9 +129,14 @@ public sealed class LiveDisk : IDisposable
         }
     }
 
-    /// <summary>Opens the new chain before closing the old one, so a failure leaves the guest on the old chain. Caller holds the lock.</summary>
+    /// <summary>
+    /// Commits and flushes the old chain first: its deferred metadata must be on disk before another handle opens the
+    /// same file (whose writable open checks and repairs refcounts). Then opens the new chain before closing the old
+    /// one, so a failure leaves the guest on the old chain. Caller holds the lock.
+    /// </summary>
     private void SwitchTo(string activePath)
     {
+        _chain.Flush();
         var next = OpenChain(activePath, _cache);
         _chain.Dispose();
         _chain = next;

@@ -88,7 +88,7 @@ internal sealed class StreamRunner : IDisposable
     private void Loop()
     {
         StreamCopier? copier = null;
-        string? ignoredError = null;
+        var ignoredError = _job.IgnoredError;
         try
         {
             copier = WithChain(chain => new StreamCopier(chain, BaseIndex(chain), _settings.BatchBytes, _job.Offset, long.MaxValue, prefetch: false));
@@ -99,11 +99,18 @@ internal sealed class StreamRunner : IDisposable
                 if (!WaitUntilRunnable())
                 {
                     WithChain(_ => { copier.Checkpoint(); return 0; });
-                    _actor.Tell(new StreamRunnerMessages.Cancelled(_job.Id, copier.CheckpointOffset));
+                    _actor.Tell(new StreamRunnerMessages.Cancelled(_job.Id, copier.CheckpointOffset, this));
                     return;
                 }
 
                 ThrottleFor(_settings.BatchBytes);
+
+                // The rate-limit sleep is a pause point too: a pause or cancel during it takes effect before copying.
+                if (!IsRunnable())
+                {
+                    continue;
+                }
+
                 var before = copier.BytesCopied;
                 if (!TryStep(copier, ref ignoredError))
                 {
@@ -116,22 +123,23 @@ internal sealed class StreamRunner : IDisposable
                 {
                     WithChain(_ => { copier.Checkpoint(); return 0; });
                     lastCheckpoint = copier.CheckpointOffset;
-                    _actor.Tell(new StreamRunnerMessages.Checkpointed(_job.Id, lastCheckpoint));
+                    _actor.Tell(new StreamRunnerMessages.Checkpointed(_job.Id, lastCheckpoint, this));
                 }
             }
 
             if (ignoredError is not null)
             {
-                _actor.Tell(new StreamRunnerMessages.EndedWithError(_job.Id, ignoredError));
+                _actor.Tell(new StreamRunnerMessages.EndedWithError(_job.Id, ignoredError, this));
                 return;
             }
 
             var newBacking = WithChain(chain => Commit(chain));
-            _actor.Tell(new StreamRunnerMessages.Committed(_job.Id, newBacking));
+            _actor.Tell(new StreamRunnerMessages.Committed(_job.Id, newBacking, this));
         }
-        catch (Exception e) when (e is Qcow2Exception or IOException)
+        catch (Exception e)
         {
-            _actor.Tell(new StreamRunnerMessages.EndedWithError(_job.Id, e.Message));
+            // Whatever stops the loop is reported: a runner must never die silently and leave its job "running".
+            _actor.Tell(new StreamRunnerMessages.EndedWithError(_job.Id, e is Qcow2Exception ? e.Message : $"internal error: {e.Message}", this));
         }
         finally
         {
@@ -159,8 +167,8 @@ internal sealed class StreamRunner : IDisposable
                     continue;
                 }
 
-                var operation = e.Operation == "writing" ? "write" : "read";
-                var decision = AwaitErrorDecision(new StreamRunnerMessages.IoFailed(_job.Id, e.Detail, operation, e.Kind == Qcow2ErrorKind.NoSpace));
+                var operation = e.Operation is "write" or "writing" or "flushing" ? "write" : "read";
+                var decision = AwaitErrorDecision(new StreamRunnerMessages.IoFailed(_job.Id, e.Detail, operation, e.Kind == Qcow2ErrorKind.NoSpace, this));
                 if (decision == ErrorDecision.Skip)
                 {
                     ignoredError ??= e.Detail;
@@ -201,6 +209,20 @@ internal sealed class StreamRunner : IDisposable
             _wake.Wait(TimeSpan.FromSeconds(1));
         }
     }
+
+    private bool IsRunnable()
+    {
+        lock (_gate)
+        {
+            return !_paused && !_cancelled;
+        }
+    }
+
+    /// <summary>True while the copy loop is not paused or stopping (the query's busy).</summary>
+    public bool Busy => IsRunnable();
+
+    /// <summary>Whether this runner copies through the live chain (its top is the active image).</summary>
+    public bool UsesLiveChain => _ownChain is null;
 
     /// <summary>Blocks while paused; false when cancelled (QEMU's job_pause_point).</summary>
     private bool WaitUntilRunnable()

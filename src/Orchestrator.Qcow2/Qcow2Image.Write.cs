@@ -6,8 +6,9 @@ namespace Orchestrator.Qcow2;
 
 public sealed partial class Qcow2Image
 {
-    // Writes staged but not yet committed: L2 updates, L1 entries of new L2 tables, clusters to free.
-    private readonly List<(L2Table Table, int Index, L2Entry Entry)> _staged = [];
+    // Writes staged but not yet committed: L2 updates (with the entry the slot held when planned), L1 entries of new
+    // L2 tables, clusters to free. Guest writes apply their L2 entries in memory at once and only defer the disk writes.
+    private readonly List<(L2Table Table, int Index, L2Entry Expected, L2Entry Entry)> _staged = [];
     private readonly List<long> _stagedL1 = [];
     private readonly List<long> _stagedFrees = [];
 
@@ -25,13 +26,29 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>
+    /// A guest write: the clusters are allocated and written, and their new L2 entries take effect in memory at once
+    /// (reads see them); the L2/L1 updates reach the disk, in the same order, at the next <see cref="CommitStaged"/>,
+    /// as QEMU's metadata caches do. Without a flush a crash may lose the write, never the image's consistency.
+    /// </summary>
+    public void WriteClustersDeferred(IReadOnlyList<ClusterRun> runs, ReadOnlySpan<byte> data, ReadOnlySpan<bool> zero) =>
+        StageCore(runs, data, zero, applyNow: true);
+
+    /// <summary>Clusters whose metadata is written but not yet committed (staged copies, deferred guest writes).</summary>
+    public int PendingClusters => _staged.Count + _deferredClusters;
+
+    private int _deferredClusters;
+
+    /// <summary>
     /// Step 1 of the write order: allocates clusters, writes their refcount blocks and the data. Nothing points at
     /// the new clusters until <see cref="CommitStaged"/> (a crash before it only leaks them). <paramref name="data"/> and
     /// <paramref name="zero"/> hold the clusters of all runs back to back; <paramref name="zero"/> marks all-zero clusters,
     /// which become zero clusters on version 3 with no data written. The runs must not overlap clusters staged since
     /// the last commit (a stream stages disjoint batches).
     /// </summary>
-    public void StageClusters(IReadOnlyList<ClusterRun> runs, ReadOnlySpan<byte> data, ReadOnlySpan<bool> zero)
+    public void StageClusters(IReadOnlyList<ClusterRun> runs, ReadOnlySpan<byte> data, ReadOnlySpan<bool> zero) =>
+        StageCore(runs, data, zero, applyNow: false);
+
+    private void StageCore(IReadOnlyList<ClusterRun> runs, ReadOnlySpan<byte> data, ReadOnlySpan<bool> zero, bool applyNow)
     {
         RequireWritable();
         var clusters = ExpandRuns(runs);
@@ -52,7 +69,20 @@ public sealed partial class Qcow2Image
         WriteDataRuns(plan, data);
         for (var i = 0; i < count; i++)
         {
-            _staged.Add((tables[i].Table, tables[i].Index, plan[i].Entry));
+            var (table, index) = tables[i];
+            if (applyNow)
+            {
+                table[index] = plan[i].Entry;
+            }
+            else
+            {
+                _staged.Add((table, index, table[index], plan[i].Entry));
+            }
+        }
+
+        if (applyNow)
+        {
+            _deferredClusters += count;
         }
     }
 
@@ -64,18 +94,28 @@ public sealed partial class Qcow2Image
     /// </summary>
     public void CommitStaged()
     {
-        if (_staged.Count == 0 && _stagedL1.Count == 0 && _stagedFrees.Count == 0)
+        if (_staged.Count == 0 && _stagedL1.Count == 0 && _stagedFrees.Count == 0 && !_l2Cache.HasDirty)
         {
             return;
         }
 
         _file.Flush();
-        foreach (var (table, index, entry) in _staged)
+        foreach (var (table, index, expected, entry) in _staged)
         {
-            table[index] = entry;
+            if (table[index] == expected)
+            {
+                table[index] = entry;
+            }
+            else if (entry.HostOffset != 0 && entry.HostOffset != expected.HostOffset)
+            {
+                // The guest wrote this cluster after the copy read its source: the guest's data wins (QEMU's
+                // copy-on-read rule) and the cluster the copy allocated, which nothing references, is given back.
+                _stagedFrees.Add(entry.HostOffset >> Header.ClusterBits);
+            }
         }
 
         _staged.Clear();
+        _deferredClusters = 0;
         _l2Cache.WriteDirty();
 
         if (_stagedL1.Count > 0)

@@ -254,5 +254,24 @@ public sealed partial class Qcow2Image : IDisposable
         }
     }
 
-    public void Dispose() => _file.Dispose();
+    /// <summary>Commits deferred metadata (a clean close leaves nothing pending), then closes the file.</summary>
+    public void Dispose()
+    {
+        try
+        {
+            if (Writable && (PendingClusters > 0 || _stagedL1.Count > 0 || _stagedFrees.Count > 0 || _l2Cache.HasDirty))
+            {
+                CommitStaged();
+                _file.Flush();
+            }
+        }
+        catch (Qcow2Exception)
+        {
+            // Closing must not throw; the image is as consistent as after a crash (at worst leaked clusters).
+        }
+        finally
+        {
+            _file.Dispose();
+        }
+    }
 }

@@ -10,8 +10,8 @@ namespace Orchestrator.Engine.Tests;
 /// <summary>Helpers shared by the engine tests: an actor system on a SQLite journal in a temp folder, and chains built with our writer.</summary>
 internal static class EngineFixture
 {
-    public static Config SqliteConfig(string databasePath) => ConfigurationFactory.ParseString($$"""
-        akka.loglevel = INFO
+    public static Config SqliteConfig(string databasePath, string logLevel = "INFO") => ConfigurationFactory.ParseString($$"""
+        akka.loglevel = {{logLevel}}
         akka.persistence {
           journal {
             plugin = "akka.persistence.journal.sql"
@@ -34,15 +34,18 @@ internal static class EngineFixture
         }
         """);
 
-    /// <summary>A chain A &lt;- B &lt;- C &lt;- D of <paramref name="size"/> bytes with seeded data in every layer; returns the paths, bottom first.</summary>
-    public static IReadOnlyList<string> BuildChain(string dir, long size, int seed, int layers = 4, int clusterSize = 65536)
+    /// <summary>
+    /// A chain A &lt;- B &lt;- C &lt;- D of <paramref name="size"/> bytes with seeded data in every layer; returns the paths, bottom first.
+    /// <paramref name="prefix"/> makes file names unique across tests (fault injection matches by file name).
+    /// </summary>
+    public static IReadOnlyList<string> BuildChain(string dir, long size, int seed, int layers = 4, int clusterSize = 65536, string prefix = "")
     {
         var random = new Random(seed);
         var paths = new List<string>();
         var buffer = new byte[8 * clusterSize];
         for (var i = 0; i < layers; i++)
         {
-            var path = Path.Combine(dir, $"{(char)('A' + i)}.qcow2");
+            var path = Path.Combine(dir, $"{prefix}{(char)('A' + i)}.qcow2");
             Qcow2Image.Create(path, new ImageCreateOptions
             {
                 Size = size,
@@ -61,6 +64,46 @@ internal static class EngineFixture
 
             chain.Flush();
             paths.Add(path);
+        }
+
+        return paths;
+    }
+
+    /// <summary>
+    /// A &lt;- B &lt;- C: A sparse, B fully allocated with random data, C an empty overlay. A stream into C (no base, or base A)
+    /// copies every cluster, so the scanned offset equals the bytes copied (what the rate limit accounts) and a checkpoint
+    /// falls every CheckpointBytes exactly.
+    /// </summary>
+    public static IReadOnlyList<string> BuildDenseChain(string dir, long size, int seed, string prefix = "")
+    {
+        var random = new Random(seed);
+        var paths = new[] { "A", "B", "C" }.Select(n => Path.Combine(dir, $"{prefix}{n}.qcow2")).ToList();
+        var buffer = new byte[1024 * 1024];
+        for (var i = 0; i < paths.Count; i++)
+        {
+            Qcow2Image.Create(paths[i], new ImageCreateOptions
+            {
+                Size = size,
+                ClusterSize = 65536,
+                BackingFile = i == 0 ? null : Path.GetFileName(paths[i - 1]),
+                BackingFormat = "qcow2",
+            }).Dispose();
+            using var chain = ImageChain.Open(paths[i], new ChainOpenOptions { WritableTop = true });
+            if (i == 0)
+            {
+                random.NextBytes(buffer.AsSpan(0, 65536));
+                chain.Write(size / 2, buffer.AsSpan(0, 65536));
+            }
+            else if (i == 1)
+            {
+                for (var offset = 0L; offset < size; offset += buffer.Length)
+                {
+                    random.NextBytes(buffer);
+                    chain.Write(offset, buffer.AsSpan(0, (int)Math.Min(buffer.Length, size - offset)));
+                }
+            }
+
+            chain.Flush();
         }
 
         return paths;

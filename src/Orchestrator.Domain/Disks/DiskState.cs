@@ -51,7 +51,8 @@ public sealed record DiskState
             return Refuse(DomainError.Conflict($"disk '{disk}' is already registered (active image '{ActivePath}')"));
         }
 
-        return Decision<IDomainEvent>.Accept(new DiskRegistered(disk, discoveredChain));
+        // Persist a concrete List whatever the caller passed: the journal must be able to read the type back.
+        return Decision<IDomainEvent>.Accept(new DiskRegistered(disk, new List<string>(discoveredChain)));
     }
 
     public Decision<IDomainEvent> DecideUnregister()
@@ -85,7 +86,8 @@ public sealed record DiskState
             return Refuse(Busy(ActivePath!, holder));
         }
 
-        return Decision<IDomainEvent>.Accept(new ChainChanged(Disk!, [newPath, .. Chain], "snapshot"));
+        // A concrete List: a collection expression would give the journal a compiler-internal type it cannot read back.
+        return Decision<IDomainEvent>.Accept(new ChainChanged(Disk!, new List<string>(Chain.Prepend(newPath)), "snapshot"));
     }
 
     /// <summary>

@@ -36,6 +36,12 @@ public sealed record Job
     public string? Error { get; init; }
     public bool Cancelled { get; init; }
 
+    /// <summary>
+    /// An error met under on-error ignore: not shown until the job finishes (as QEMU), but remembered across a restart,
+    /// so a resumed job still ends with it and never commits a top with skipped ranges.
+    /// </summary>
+    public string? IgnoredError { get; init; }
+
     /// <summary>True while the job holds images: from creation until it concludes.</summary>
     public bool IsLive => Status is not (Concluded or Null);
 
@@ -50,7 +56,12 @@ public sealed record Job
         JobSpeedChanged s => this with { Speed = s.Speed },
         JobCheckpointed c => this with { Offset = Math.Max(Offset, c.Offset) },
         // QEMU sets io-status only when the action is stop; the job's error appears only when it finishes with one.
-        JobIoErrorRecorded r => r.Action == "stop" ? this with { IoStatus = r.IoStatus } : this,
+        JobIoErrorRecorded r => r.Action switch
+        {
+            "stop" => this with { IoStatus = r.IoStatus },
+            "ignore" => this with { IgnoredError = IgnoredError ?? r.Error },
+            _ => this,
+        },
         JobIoStatusCleared => this with { IoStatus = IoStatus.Ok },
         JobFinished f => this with { Error = f.Error ?? Error, Cancelled = f.Cancelled },
         _ => this,

@@ -16,7 +16,15 @@ public sealed partial class ImageChain
     /// <summary>Makes a range read as zeros: zero clusters on version 3 for whole clusters, zero data otherwise.</summary>
     public void WriteZeroes(long offset, long length) => WriteCore(offset, length, default, zeroes: true);
 
-    public void Flush() => Top.Flush();
+    /// <summary>Makes every write so far durable: commit the deferred metadata in order, then flush.</summary>
+    public void Flush()
+    {
+        Top.CommitStaged();
+        Top.Flush();
+    }
+
+    /// <summary>Deferred guest metadata is committed at a flush, or once this many clusters are pending.</summary>
+    private const int MaxPendingClusters = 4096;
 
     private void WriteCore(long offset, long length, ReadOnlySpan<byte> data, bool zeroes)
     {
@@ -76,7 +84,12 @@ public sealed partial class ImageChain
                 }
             }
 
-            top.WriteClusters(firstCluster, count, buffer, zeroHints);
+            top.WriteClustersDeferred([new ClusterRun(firstCluster, count)], buffer, zeroHints);
+            if (top.PendingClusters >= MaxPendingClusters)
+            {
+                top.CommitStaged();
+            }
+
             offset = writeEnd;
         }
     }

@@ -1,0 +1,97 @@
+using Akka.Actor;
+using Orchestrator.Domain.Disks;
+using Orchestrator.Domain.Jobs;
+
+namespace Orchestrator.Engine.Tests;
+
+/// <summary>
+/// One engine process as the tests see it: its own actor system on a SQLite journal, a disk manager and an event hub.
+/// Stopping it and starting another on the same journal is a node restart.
+/// </summary>
+internal sealed class EngineNode : IAsyncDisposable
+{
+    public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(15);
+    private bool _stopped;
+
+    private EngineNode(ActorSystem system, IActorRef manager, EventHub events)
+    {
+        System = system;
+        Manager = manager;
+        Events = events;
+    }
+
+    public ActorSystem System { get; }
+
+    public IActorRef Manager { get; }
+
+    public EventHub Events { get; }
+
+    public static EngineNode Start(string journalPath, EngineSettings settings)
+    {
+        // WARNING keeps Akka's console logger quiet; failures show in assertions, not logs.
+        var system = ActorSystem.Create("engine", EngineFixture.SqliteConfig(journalPath, "WARNING"));
+        var events = new EventHub();
+        var manager = system.ActorOf(DiskManagerActor.Props(settings, events), "disks");
+        return new EngineNode(system, manager, events);
+    }
+
+    public async Task<object> Ask(object message) => await Manager.Ask<object>(message, AskTimeout);
+
+    /// <summary>Asks and expects <typeparamref name="T"/>; a refusal fails with its code and message.</summary>
+    public async Task<T> AskOk<T>(object message) => EngineFixture.Expect<T>(await Ask(message));
+
+    /// <summary>Asks and expects a refusal.</summary>
+    public async Task<DiskReplies.Refused> AskRefused(object message)
+    {
+        var reply = await Ask(message);
+        return reply as DiskReplies.Refused ?? throw new InvalidOperationException($"expected a refusal, got {reply}");
+    }
+
+    /// <summary>The first event (retained or live) that matches; fails after <paramref name="timeout"/> listing what was seen.</summary>
+    public async Task<T> WaitForEvent<T>(Func<T, bool> match, TimeSpan timeout)
+        where T : BlockJobEvent
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await foreach (var e in Events.Subscribe(0, cts.Token))
+            {
+                if (e is T typed && match(typed))
+                {
+                    return typed;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Reported below with the events seen.
+        }
+
+        throw new TimeoutException($"no {typeof(T).Name} matched within {timeout}; events: {DescribeEvents()}");
+    }
+
+    public string DescribeEvents() => string.Join("; ", Events.Retained().Select(Describe));
+
+    public static string Describe(BlockJobEvent e) => e switch
+    {
+        JobStatusChangeEvent s => $"{s.Id}:{s.Status}",
+        BlockJobCompletedEvent c => $"COMPLETED({c.Device} offset={c.Offset}/{c.Len} error={c.Error ?? "-"})",
+        BlockJobCancelledEvent c => $"CANCELLED({c.Device} offset={c.Offset}/{c.Len})",
+        BlockJobErrorEvent x => $"ERROR({x.Device} {x.Operation} {x.Action})",
+        _ => e.Event,
+    };
+
+    /// <summary>Stops the actor system: actors stop where they are, nothing more is persisted.</summary>
+    public async Task StopAsync()
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _stopped = true;
+        await System.Terminate().WaitAsync(TimeSpan.FromSeconds(60));
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync();
+}
