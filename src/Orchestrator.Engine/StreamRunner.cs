@@ -121,6 +121,8 @@ internal sealed class StreamRunner : IDisposable
                 Offset = copier.Offset;
                 if (copier.Offset - lastCheckpoint >= _settings.CheckpointBytes || copier.Done)
                 {
+                    // The long fdatasync happens outside the disk's lock, so guest requests do not wait for it.
+                    copier.FlushData();
                     WithChain(_ => { copier.Checkpoint(); return 0; });
                     lastCheckpoint = copier.CheckpointOffset;
                     _actor.Tell(new StreamRunnerMessages.Checkpointed(_job.Id, lastCheckpoint, this));

@@ -140,6 +140,12 @@ public sealed class StreamCopier : IDisposable
         Offset = scannedTo;
     }
 
+    /// <summary>
+    /// Makes the copied data and refcounts durable without touching metadata, so it needs no lock: a live stream calls
+    /// it before <see cref="Checkpoint"/>, whose own flush (under the disk's lock) then has almost nothing left to write.
+    /// </summary>
+    public void FlushData() => _top.Flush();
+
     /// <summary>Commits what was copied and flushes it: <see cref="CheckpointOffset"/> catches up with <see cref="Offset"/>.</summary>
     public void Checkpoint()
     {
