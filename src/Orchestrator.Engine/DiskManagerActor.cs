@@ -14,7 +14,9 @@ namespace Orchestrator.Engine;
 /// </summary>
 public sealed partial class DiskManagerActor : ReceivePersistentActor
 {
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
+    // A question to every disk waits this long per disk; a disk that cannot answer (its journal failed to replay,
+    // say) is left out instead of failing the answer for all the others.
+    private static readonly TimeSpan FanOutTimeout = TimeSpan.FromSeconds(5);
     private readonly EngineSettings _settings;
     private readonly EventHub _events;
     private readonly HashSet<string> _disks = [];
@@ -112,7 +114,7 @@ public sealed partial class DiskManagerActor : ReceivePersistentActor
     private void ListDisks()
     {
         var children = _disks.Select(d => ChildFor(new DiskId(d))).ToList();
-        Task.WhenAll(children.Select(c => c.Ask<object>(new DiskCommands.Show(new DiskId("?")), AskTimeout)))
+        Task.WhenAll(children.Select(c => AskOrNull(c, new DiskCommands.Show(new DiskId("?")))))
             .ContinueWith(t => (object)new ManagerCommands.DiskList(t.Result.OfType<DiskReplies.DiskInfo>().Where(i => i.Chain.Count > 0)
                 .Select(i => new ManagerCommands.DiskSummary(i.Disk.Value, i.ActivePath, i.Chain.Count, i.Jobs.Count(j => j.Status is not ("concluded" or "null"))))
                 .OrderBy(s => s.Disk, StringComparer.Ordinal).ToList()), TaskContinuationOptions.ExecuteSynchronously)
@@ -122,10 +124,13 @@ public sealed partial class DiskManagerActor : ReceivePersistentActor
     private Task<object> AllJobs()
     {
         var children = _disks.Select(d => ChildFor(new DiskId(d))).ToList();
-        return Task.WhenAll(children.Select(c => c.Ask<object>(new DiskCommands.QueryJobs(new DiskId("?")), AskTimeout)))
+        return Task.WhenAll(children.Select(c => AskOrNull(c, new DiskCommands.QueryJobs(new DiskId("?")))))
             .ContinueWith(t => (object)new DiskReplies.JobList(t.Result.OfType<DiskReplies.JobList>().SelectMany(l => l.Jobs)
                 .OrderBy(j => j.Device, StringComparer.Ordinal).ToList()), TaskContinuationOptions.ExecuteSynchronously);
     }
+
+    private static Task<object?> AskOrNull(IActorRef disk, object question) =>
+        disk.Ask<object>(question, FanOutTimeout).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null, TaskContinuationOptions.ExecuteSynchronously);
 
     private void FindJob(JobId job, Func<string, JobInfo, object> found)
     {

@@ -96,6 +96,16 @@ internal sealed class StreamRunner : IDisposable
             var lastCheckpoint = copier.CheckpointOffset;
             while (!copier.Done)
             {
+                if (!IsRunnable() && copier.Offset > lastCheckpoint)
+                {
+                    // A pause point: make what was copied durable and recorded before waiting, so a crash while
+                    // paused resumes from here and the offset a user saw never goes back.
+                    copier.FlushData();
+                    WithChain(_ => { copier.Checkpoint(); return 0; });
+                    lastCheckpoint = copier.CheckpointOffset;
+                    _actor.Tell(new StreamRunnerMessages.Checkpointed(_job.Id, lastCheckpoint, this));
+                }
+
                 if (!WaitUntilRunnable())
                 {
                     WithChain(_ => { copier.Checkpoint(); return 0; });

@@ -100,7 +100,7 @@ public static partial class NodeHost
                 loggers.AddLoggerFactory();
             });
             akka.WithSqlPersistence($"Data Source={options.JournalPath}", SqliteProvider, autoInitialize: true);
-            akka.AddOrchestratorEngine(new EngineSettings { StorageRoots = options.StorageRoots, Cache = options.Cache }, hub);
+            akka.AddOrchestratorEngine(options.ToEngineSettings(), hub);
         });
 
         var app = builder.Build();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
+using Orchestrator.Engine;
 using Orchestrator.Qcow2.IO;
 
 namespace Orchestrator.Node;
@@ -17,10 +18,23 @@ public sealed class NodeOptions
     public const string StorageRootsKey = "StorageRoots";
     public const string CacheKey = "Cache";
     public const string RequestTimeoutKey = "RequestTimeout";
+    public const string BatchSizeKey = "BatchSize";
+    public const string CheckpointSizeKey = "CheckpointSize";
+
+    /// <summary>The engine's limits for <see cref="EngineSettings.BatchBytes"/> and <see cref="EngineSettings.CheckpointBytes"/>.</summary>
+    public const int MinBatchBytes = 64 * 1024;
+    public const int MaxBatchBytes = 256 * 1024 * 1024;
+    public const long MinCheckpointBytes = 64 * 1024;
 
     public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(30);
 
-    public NodeOptions(string dataDirectory, HttpEndpoint http, IReadOnlyList<string> storageRoots, CacheMode cache = CacheMode.PageCache, TimeSpan? requestTimeout = null)
+    /// <summary>The engine's defaults (1 MiB and 64 MiB today), kept when the options are not given.</summary>
+    public static readonly int DefaultBatchBytes = new EngineSettings().BatchBytes;
+
+    public static readonly long DefaultCheckpointBytes = new EngineSettings().CheckpointBytes;
+
+    public NodeOptions(string dataDirectory, HttpEndpoint http, IReadOnlyList<string> storageRoots, CacheMode cache = CacheMode.PageCache, TimeSpan? requestTimeout = null,
+        long? batchBytes = null, long? checkpointBytes = null)
     {
         if (string.IsNullOrWhiteSpace(dataDirectory))
         {
@@ -55,11 +69,25 @@ public sealed class NodeOptions
             throw Invalid(RequestTimeoutKey, "--request-timeout", $"the request timeout must be between 1 s and 1 h, not {timeout}");
         }
 
+        var batch = batchBytes ?? DefaultBatchBytes;
+        if (batch is < MinBatchBytes or > MaxBatchBytes)
+        {
+            throw Invalid(BatchSizeKey, "--batch-size", $"the batch size must be between 64K and 256M, not {batch} bytes");
+        }
+
+        var checkpoint = checkpointBytes ?? DefaultCheckpointBytes;
+        if (checkpoint < MinCheckpointBytes)
+        {
+            throw Invalid(CheckpointSizeKey, "--checkpoint-size", $"the checkpoint size must be at least 64K, not {checkpoint} bytes");
+        }
+
         DataDirectory = Path.GetFullPath(dataDirectory);
         Http = http;
         StorageRoots = roots.Distinct(StringComparer.Ordinal).ToList();
         Cache = cache;
         RequestTimeout = timeout;
+        BatchBytes = (int)batch;
+        CheckpointBytes = checkpoint;
     }
 
     /// <summary>Holds journal.db, token and endpoint.</summary>
@@ -75,6 +103,21 @@ public sealed class NodeOptions
 
     /// <summary>How long an API request waits for the engine's answer.</summary>
     public TimeSpan RequestTimeout { get; }
+
+    /// <summary>Bytes a stream copies per step while holding the disk's I/O lock (<see cref="EngineSettings.BatchBytes"/>).</summary>
+    public int BatchBytes { get; }
+
+    /// <summary>Bytes a stream copies between persisted checkpoints (<see cref="EngineSettings.CheckpointBytes"/>).</summary>
+    public long CheckpointBytes { get; }
+
+    /// <summary>The engine's settings that come from these options.</summary>
+    public EngineSettings ToEngineSettings() => new()
+    {
+        StorageRoots = StorageRoots,
+        Cache = Cache,
+        BatchBytes = BatchBytes,
+        CheckpointBytes = CheckpointBytes,
+    };
 
     public string JournalPath => Path.Combine(DataDirectory, NodePaths.JournalFile);
 
@@ -115,7 +158,43 @@ public sealed class NodeOptions
                 ?? throw Invalid(RequestTimeoutKey, "--request-timeout", $"'{timeoutText}' is not a duration (seconds, or hh:mm:ss)");
         }
 
-        return new NodeOptions(string.IsNullOrWhiteSpace(data) ? NodePaths.DefaultDataDirectory : data, http!, roots, cache, timeout);
+        var batch = ReadSize(configuration, BatchSizeKey, "--batch-size");
+        var checkpoint = ReadSize(configuration, CheckpointSizeKey, "--checkpoint-size");
+
+        return new NodeOptions(string.IsNullOrWhiteSpace(data) ? NodePaths.DefaultDataDirectory : data, http!, roots, cache, timeout, batch, checkpoint);
+    }
+
+    /// <summary>A size in bytes, with an optional binary suffix as qemu-img reads sizes (k, M, G; b for bytes); null when unset.</summary>
+    private static long? ReadSize(IConfiguration configuration, string key, string flag)
+    {
+        var text = configuration[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        return ParseSize(text) ?? throw Invalid(key, flag, $"'{text}' is not a size in bytes (examples: 1048576, 512K, 8M)");
+    }
+
+    private static long? ParseSize(string text)
+    {
+        var trimmed = text.Trim();
+        var shift = char.ToUpperInvariant(trimmed[^1]) switch { 'B' => 0, 'K' => 10, 'M' => 20, 'G' => 30, _ => -1 };
+        var number = shift >= 0 ? trimmed[..^1] : trimmed;
+        if (!decimal.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value))
+        {
+            return null;
+        }
+
+        try
+        {
+            var bytes = value * (1L << Math.Max(shift, 0));
+            return bytes == decimal.Truncate(bytes) && bytes <= long.MaxValue ? (long)bytes : null;
+        }
+        catch (OverflowException)
+        {
+            return null;
+        }
     }
 
     /// <summary>A list key accepts an array (StorageRoots:0, StorageRoots:1 / ORCHESTRATOR_STORAGEROOTS__0) or one ':'-separated string.</summary>

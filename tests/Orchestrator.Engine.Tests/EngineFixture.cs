@@ -10,29 +10,7 @@ namespace Orchestrator.Engine.Tests;
 /// <summary>Helpers shared by the engine tests: an actor system on a SQLite journal in a temp folder, and chains built with our writer.</summary>
 internal static class EngineFixture
 {
-    public static Config SqliteConfig(string databasePath, string logLevel = "INFO") => ConfigurationFactory.ParseString($$"""
-        akka.loglevel = {{logLevel}}
-        akka.persistence {
-          journal {
-            plugin = "akka.persistence.journal.sql"
-            sql {
-              class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
-              connection-string = "Data Source={{databasePath}}"
-              provider-name = "SQLite.MS"
-              auto-initialize = true
-            }
-          }
-          snapshot-store {
-            plugin = "akka.persistence.snapshot-store.sql"
-            sql {
-              class = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql"
-              connection-string = "Data Source={{databasePath}}"
-              provider-name = "SQLite.MS"
-              auto-initialize = true
-            }
-          }
-        }
-        """);
+    public static Config SqliteConfig(string databasePath, string logLevel = "INFO") => SqliteJournalConfig.For(databasePath, logLevel);
 
     /// <summary>
     /// A chain A &lt;- B &lt;- C &lt;- D of <paramref name="size"/> bytes with seeded data in every layer; returns the paths, bottom first.

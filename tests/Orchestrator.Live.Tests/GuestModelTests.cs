@@ -213,23 +213,7 @@ public sealed class GuestModelTests(ITestOutputHelper output) : IDisposable
         return data;
     }
 
-    private static Config SqliteConfig(string db) => ConfigurationFactory.ParseString($$"""
-        akka.loglevel = WARNING
-        akka.persistence.journal.plugin = "akka.persistence.journal.sql"
-        akka.persistence.journal.sql {
-          class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
-          connection-string = "Data Source={{db}}"
-          provider-name = "SQLite.MS"
-          auto-initialize = true
-        }
-        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.sql"
-        akka.persistence.snapshot-store.sql {
-          class = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql"
-          connection-string = "Data Source={{db}}"
-          provider-name = "SQLite.MS"
-          auto-initialize = true
-        }
-        """);
+    private static Config SqliteConfig(string db) => SqliteJournalConfig.For(db);
 
     public void Dispose() => _dir.Dispose();
 }

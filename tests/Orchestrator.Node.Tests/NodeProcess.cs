@@ -64,14 +64,17 @@ public sealed class NodeProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
 
     /// <summary>Starts a node in <paramref name="root"/> (data/ and images/ under it) and waits until it answers.</summary>
-    public static async Task<NodeProcess> StartAsync(string root, params string[] extraArgs)
+    public static Task<NodeProcess> StartAsync(string root, params string[] extraArgs) => StartAsync(root, _startTimeout, extraArgs);
+
+    /// <summary>The same, giving up when the node does not answer GET /disks within <paramref name="readyTimeout"/>.</summary>
+    public static async Task<NodeProcess> StartAsync(string root, TimeSpan readyTimeout, params string[] extraArgs)
     {
         // The free port is only free when we looked: another process may take it first, so try a few.
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await StartOnceAsync(root, extraArgs);
+                return await StartOnceAsync(root, readyTimeout, extraArgs);
             }
             catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
             {
@@ -79,7 +82,7 @@ public sealed class NodeProcess : IAsyncDisposable
         }
     }
 
-    private static async Task<NodeProcess> StartOnceAsync(string root, string[] extraArgs)
+    private static async Task<NodeProcess> StartOnceAsync(string root, TimeSpan readyTimeout, string[] extraArgs)
     {
         var data = Path.Combine(root, "data");
         var images = Directory.CreateDirectory(Path.Combine(root, "images")).FullName;
@@ -113,7 +116,7 @@ public sealed class NodeProcess : IAsyncDisposable
         var node = new NodeProcess(process, root, data, images, port);
         try
         {
-            await node.WaitUntilReadyAsync();
+            await node.WaitUntilReadyAsync(readyTimeout);
         }
         catch
         {
@@ -155,6 +158,24 @@ public sealed class NodeProcess : IAsyncDisposable
         _process.Dispose();
     }
 
+    /// <summary>SIGKILL to the node (and anything it started), without waiting: for a kill that must follow an observation at once.</summary>
+    public void KillNow()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+    }
+
+    /// <summary>A crash: SIGKILL to the node (and anything it started), then wait until it is gone. No cleanup runs.</summary>
+    public async Task KillAsync()
+    {
+        KillNow();
+
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _process.WaitForExitAsync(wait.Token);
+    }
+
     /// <summary>Waits for the process to end by itself (after a SIGTERM sent elsewhere, or a start failure).</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
@@ -169,12 +190,12 @@ public sealed class NodeProcess : IAsyncDisposable
         kill.WaitForExit();
     }
 
-    private async Task WaitUntilReadyAsync()
+    private async Task WaitUntilReadyAsync(TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
         var endpointFile = Path.Combine(DataDirectory, NodePaths.EndpointFile);
         var tokenFile = Path.Combine(DataDirectory, NodePaths.TokenFile);
-        while (clock.Elapsed < _startTimeout)
+        while (clock.Elapsed < timeout)
         {
             if (_process.HasExited)
             {
@@ -204,7 +225,7 @@ public sealed class NodeProcess : IAsyncDisposable
             await Task.Delay(100);
         }
 
-        throw new TimeoutException($"orchestrator serve was not ready within {_startTimeout.TotalSeconds} s:\n{Output}");
+        throw new TimeoutException($"orchestrator serve was not ready within {timeout.TotalSeconds} s:\n{Output}");
     }
 
     private void Append(string? line)

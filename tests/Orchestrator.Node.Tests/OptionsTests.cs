@@ -66,6 +66,44 @@ public sealed class OptionsTests
     }
 
     [Fact]
+    public void Batch_and_checkpoint_sizes_come_from_flags_environment_or_appsettings_and_default_to_the_engine_s()
+    {
+        using var folder = new TempDirectory("options");
+        var defaults = NodeOptions.FromConfiguration(NodeConfiguration.Build([], folder.Path));
+        var engineDefaults = new global::Orchestrator.Engine.EngineSettings();
+        Assert.Equal(engineDefaults.BatchBytes, defaults.BatchBytes);
+        Assert.Equal(engineDefaults.CheckpointBytes, defaults.CheckpointBytes);
+        Assert.Equal(engineDefaults.BatchBytes, defaults.ToEngineSettings().BatchBytes);
+
+        var flags = NodeOptions.FromConfiguration(NodeConfiguration.Build([new("BatchSize", "1M"), new("CheckpointSize", "4194304")], folder.Path));
+        Assert.Equal(1024 * 1024, flags.BatchBytes);
+        Assert.Equal(4L * 1024 * 1024, flags.CheckpointBytes);
+        var engine = flags.ToEngineSettings();
+        Assert.Equal((1024 * 1024, 4L * 1024 * 1024), (engine.BatchBytes, engine.CheckpointBytes));
+        Assert.Equal(flags.StorageRoots, engine.StorageRoots);
+
+        File.WriteAllText(folder.Combine("appsettings.json"), """{ "BatchSize": "512K", "CheckpointSize": "2G" }""");
+        var fromFile = NodeOptions.FromConfiguration(NodeConfiguration.Build([], folder.Path));
+        Assert.Equal((512 * 1024, 2L * 1024 * 1024 * 1024), (fromFile.BatchBytes, fromFile.CheckpointBytes));
+    }
+
+    [Theory]
+    [InlineData("BatchSize", "32K", "--batch-size")]
+    [InlineData("BatchSize", "512M", "--batch-size")]
+    [InlineData("BatchSize", "lots", "--batch-size")]
+    [InlineData("BatchSize", "-1", "--batch-size")]
+    [InlineData("CheckpointSize", "1K", "--checkpoint-size")]
+    [InlineData("CheckpointSize", "1.5", "--checkpoint-size")]
+    [InlineData("CheckpointSize", "99999999999999999999999999G", "--checkpoint-size")]
+    public void Bad_batch_and_checkpoint_sizes_name_the_flag_and_the_key(string key, string value, string flag)
+    {
+        using var folder = new TempDirectory("options");
+        var e = Assert.Throws<NodeConfigurationException>(() => NodeOptions.FromConfiguration(NodeConfiguration.Build([new(key, value)], folder.Path)));
+        Assert.Equal(key, e.Option);
+        Assert.StartsWith($"invalid {flag} ({key})", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Chain_images_are_found_by_path_relative_path_or_unique_file_name()
     {
         string[] chain = ["/srv/vm/top.qcow2", "/srv/vm/mid.qcow2", "/srv/base/base.qcow2"];

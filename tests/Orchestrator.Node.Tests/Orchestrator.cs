@@ -47,6 +47,8 @@ internal static class Orchestrator
         ["ORCHESTRATOR_DATA"] = null,
         ["ORCHESTRATOR_HTTP"] = null,
         ["ORCHESTRATOR_STORAGEROOTS"] = null,
+        ["ORCHESTRATOR_BATCHSIZE"] = null,
+        ["ORCHESTRATOR_CHECKPOINTSIZE"] = null,
         ["XDG_DATA_HOME"] = Path.Combine(home, "xdg"),
         ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
     };
