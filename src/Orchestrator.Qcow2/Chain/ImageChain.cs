@@ -177,6 +177,56 @@ public sealed partial class ImageChain : IDisposable
         }
     }
 
+    /// <summary>
+    /// Like <see cref="ReadFrom"/>, but data clusters are not read: they are appended to <paramref name="reads"/> (merged
+    /// when contiguous) so the caller can issue them in parallel. Zeros and compressed clusters are filled in at once.
+    /// Metadata is resolved here, on one thread; the planned reads touch only file descriptors.
+    /// </summary>
+    public void PlanRead(int layer, long offset, Span<byte> buffer, int bufferOffset, List<RawRead> reads)
+    {
+        var position = 0;
+        while (position < buffer.Length)
+        {
+            var part = buffer[position..];
+            if (layer >= _images.Count || offset >= _images[layer].VirtualSize)
+            {
+                part.Clear();
+                return;
+            }
+
+            var image = _images[layer];
+            var extent = image.GetExtent(offset, Math.Min(part.Length, image.VirtualSize - offset));
+            var n = (int)extent.Length;
+            switch (extent.Kind)
+            {
+                case ClusterKind.Data:
+                    var read = new RawRead(image, extent.HostOffset, n, bufferOffset + position);
+                    if (reads.Count > 0 && reads[^1].IsFollowedBy(read))
+                    {
+                        reads[^1] = reads[^1] with { Length = reads[^1].Length + n };
+                    }
+                    else
+                    {
+                        reads.Add(read);
+                    }
+
+                    break;
+                case ClusterKind.Zero or ClusterKind.ZeroAllocated:
+                    part[..n].Clear();
+                    break;
+                case ClusterKind.Compressed:
+                    Decompressed(layer, extent.RawEntry).AsSpan((int)(offset & (image.ClusterSize - 1)), n).CopyTo(part);
+                    break;
+                default:
+                    PlanRead(layer + 1, offset, part[..n], bufferOffset + position, reads);
+                    break;
+            }
+
+            offset += n;
+            position += n;
+        }
+    }
+
     private byte[] Decompressed(int layer, ulong entry)
     {
         if (_lastDecompressed is { } last && last.Layer == layer && last.Entry == entry)

@@ -231,28 +231,53 @@ public sealed class StreamCopier : IDisposable
         return runs;
     }
 
+    /// <summary>Reads planned in parallel: random extents of the backing files at queue depth 1 leave the disk idle.</summary>
+    private const int ParallelReads = 8;
+
     private Batch ReadRuns(List<ClusterRun> runs, AlignedBuffer buffer, long scannedTo)
     {
         var cs = _top.ClusterSize;
         var data = buffer.Span;
         var zero = new bool[runs.Sum(r => r.Count)];
+        var reads = new List<RawRead>();
         var position = 0;
         foreach (var run in runs)
         {
             var start = run.FirstCluster * cs;
             var bytes = (int)Math.Min((long)run.Count * cs, Length - start);
             var target = data.Slice(position * cs, run.Count * cs);
-            _chain.ReadFrom(1, start, target[..bytes]);
+            _chain.PlanRead(1, start, target[..bytes], position * cs, reads);
             target[bytes..].Clear();
-            for (var i = 0; i < run.Count; i++)
-            {
-                zero[position + i] = target.Slice(i * cs, cs).IndexOfAnyExcept((byte)0) < 0;
-            }
-
             position += run.Count;
         }
 
+        ExecuteReads(reads, buffer);
+        for (var i = 0; i < position; i++)
+        {
+            zero[i] = data.Slice(i * cs, cs).IndexOfAnyExcept((byte)0) < 0;
+        }
+
         return new Batch(runs, position, buffer, zero, scannedTo);
+    }
+
+    /// <summary>Aligned reads run in parallel (pread on one descriptor is safe); the rest, which may need a bounce buffer, one by one.</summary>
+    private static void ExecuteReads(List<RawRead> reads, AlignedBuffer buffer)
+    {
+        try
+        {
+            Parallel.ForEach(reads.Where(r => r.IsAligned), new ParallelOptions { MaxDegreeOfParallelism = ParallelReads },
+                r => r.Image.ReadHost(buffer.Span.Slice(r.BufferOffset, r.Length), r.HostOffset));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.FirstOrDefault() is Qcow2Exception first)
+        {
+            // Callers decide on the I/O error itself (retry, on-error policy), not on the parallel wrapper.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
+        }
+
+        foreach (var r in reads.Where(r => !r.IsAligned))
+        {
+            r.Image.ReadHost(buffer.Span.Slice(r.BufferOffset, r.Length), r.HostOffset);
+        }
     }
 
     public void Dispose()
