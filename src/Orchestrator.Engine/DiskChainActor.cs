@@ -80,7 +80,6 @@ public sealed partial class DiskChainActor : ReceivePersistentActor
         PersistDecision(decision, () =>
         {
             _live ??= new LiveDisk(chain[0], _settings.Cache);
-            Context.Parent.Tell(new EngineMessages.DiskRegistered(_id));
             return Describe();
         });
     }

@@ -39,7 +39,6 @@ public sealed partial class DiskManagerActor : ReceivePersistentActor
             }
         });
 
-        Command<EngineMessages.DiskRegistered>(_ => { });
         Command<EngineMessages.ChainUpdated>(m =>
         {
             if (m.Chain.Count == 0)

@@ -9,8 +9,6 @@ public static class EngineMessages
     /// <summary>In-process access to a disk's guest I/O path; answered with the <see cref="LiveDisk"/>.</summary>
     public sealed record GetLiveDisk(DiskId Disk) : Domain.Disks.IDiskCommand;
 
-    public sealed record DiskRegistered(DiskId Disk);
-
     public sealed record DiskUnregistered(DiskId Disk);
 
     /// <summary>A disk actor tells the manager its chain (active image first; empty once unregistered).</summary>
