@@ -15,9 +15,9 @@ public sealed partial class DiskChainActor
         Command<StreamRunnerMessages.EndedWithError>(m => FromCurrent(m.Job, m.Runner, () => FinishRunner(m.Job, job => job.Fail(m.Error))));
         Command<StreamRunnerMessages.Cancelled>(m => FromCurrent(m.Job, m.Runner, () =>
         {
-            // The cancel itself was persisted when the user asked; the runner has now stopped.
+            // The copy has really stopped: only now is the job cancelled (BLOCK_JOB_CANCELLED), as in QEMU.
             OnJob(m.Job, job => job.Checkpoint(m.Offset));
-            DisposeRunner(m.Job);
+            FinishRunner(m.Job, job => job.CancelStopped());
         }));
         Command<StreamRunnerMessages.IoFailed>(m => FromCurrent(m.Job, m.Runner, () => OnIoFailed(m)));
     }
@@ -34,7 +34,6 @@ public sealed partial class DiskChainActor
             return;
         }
 
-        _retiredRunners.Remove(runner);
         Task.Run(runner.Dispose);
     }
 
@@ -201,6 +200,11 @@ public sealed partial class DiskChainActor
             {
                 LaunchRunner(command.Job);
             }
+            else if (command.Verb == JobVerb.Cancel)
+            {
+                // No copy is running, so nothing has to stop first.
+                OnJob(command.Job, job => job.CancelStopped());
+            }
 
             return;
         }
@@ -220,8 +224,6 @@ public sealed partial class DiskChainActor
                 break;
             case JobVerb.Cancel:
                 runner.Cancel();
-                _runners.Remove(command.Job);
-                _retiredRunners.Add(runner);
                 break;
             case JobVerb.SetSpeed:
                 runner.SetSpeed(command.Speed);

@@ -36,7 +36,16 @@ public sealed partial class DiskChainActor
         var state = _state;
         foreach (var job in state.LiveJobs.ToList())
         {
-            if (CommitLanded(job))
+            if (job.Status == JobStatus.Aborting)
+            {
+                // Cancelled before the crash, and its copy is certainly stopped now: finish the cancel.
+                foreach (var e in job.CancelStopped().Events)
+                {
+                    events.Add(e);
+                    state = state.Apply(e);
+                }
+            }
+            else if (CommitLanded(job))
             {
                 var commit = state.DecideCommitted(job);
                 var success = (job.Status == JobStatus.Created ? job.ApplyAll(job.Start().Events) : job).Succeed();

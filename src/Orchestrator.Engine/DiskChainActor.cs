@@ -21,9 +21,6 @@ public sealed partial class DiskChainActor : ReceivePersistentActor
     private readonly EventHub _events;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<JobId, StreamRunner> _runners = [];
-
-    // Runners told to stop (cancel) that have not reported back yet.
-    private readonly HashSet<StreamRunner> _retiredRunners = [];
     private bool _reopenPending;
     private DiskState _state;
     private LiveDisk? _live;
@@ -288,13 +285,12 @@ public sealed partial class DiskChainActor : ReceivePersistentActor
 
     protected override void PostStop()
     {
-        foreach (var runner in _runners.Values.Concat(_retiredRunners))
+        foreach (var runner in _runners.Values)
         {
             runner.Dispose();
         }
 
         _runners.Clear();
-        _retiredRunners.Clear();
         _live?.Dispose();
         base.PostStop();
     }

@@ -16,11 +16,13 @@ public sealed class LiveDisk : IDisposable
     private readonly FairLock _gate = new();
     private readonly CacheMode _cache;
     private ImageChain _chain;
+    private long _virtualSize;
 
     public LiveDisk(string activePath, CacheMode cache)
     {
         _cache = cache;
         _chain = OpenChain(activePath, cache);
+        _virtualSize = _chain.VirtualSize;
     }
 
     public string ActivePath
@@ -34,16 +36,8 @@ public sealed class LiveDisk : IDisposable
         }
     }
 
-    public long VirtualSize
-    {
-        get
-        {
-            using (_gate.Enter())
-            {
-                return _chain.VirtualSize;
-            }
-        }
-    }
+    /// <summary>The guest disk's size; fixed while the disk is open, so the actor reads it without waiting for the lock.</summary>
+    public long VirtualSize => Volatile.Read(ref _virtualSize);
 
     /// <summary>The chain's image paths, active image first.</summary>
     public IReadOnlyList<string> ChainPaths
@@ -140,6 +134,7 @@ public sealed class LiveDisk : IDisposable
         var next = OpenChain(activePath, _cache);
         _chain.Dispose();
         _chain = next;
+        Volatile.Write(ref _virtualSize, next.VirtualSize);
     }
 
     /// <summary>Runs <paramref name="action"/> with the chain under the lock (copy steps, commits).</summary>

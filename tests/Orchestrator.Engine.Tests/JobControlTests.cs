@@ -235,15 +235,20 @@ public sealed class JobControlTests : EngineTestBase
         }));
         held.Wait();
         await Verb(Disk, "vm1", JobVerb.Cancel);
+
+        // As in QEMU, the job only aborts while its copy is still stopping: no BLOCK_JOB_CANCELLED yet, the id still taken.
+        await Task.Delay(300);
+        Assert.Equal("aborting", StatusesOf("vm1")[^1]);
+        var early = await Node.Ask(new DiskCommands.Stream(Disk, new StreamRequest()));
+        Assert.Equal("conflict", Assert.IsType<DiskReplies.Refused>(early).Error.Code);
+
+        release.Set();
+        await guestRequest;
         await Node.WaitForEvent<BlockJobCancelledEvent>(e => e.Device == "vm1", JobTimeout);
         Assert.Equal("null", StatusesOf("vm1")[^1]);
 
         // What a client does on BLOCK_JOB_CANCELLED: the id is free (status null), so it starts again at once.
-        var restart = Node.Ask(new DiskCommands.Stream(Disk, new StreamRequest()));
-        await Task.Delay(200);
-        release.Set();
-        await guestRequest;
-        Expect<DiskReplies.JobStarted>(await restart);
+        Expect<DiskReplies.JobStarted>(await Node.Ask(new DiskCommands.Stream(Disk, new StreamRequest())));
         var completed = await WaitCompleted("vm1");
 
         Assert.Null(completed.Error);

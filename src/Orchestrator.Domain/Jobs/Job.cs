@@ -133,7 +133,10 @@ public sealed record Job
             : Accept([new JobSpeedChanged(Id, speed)]);
     }
 
-    /// <summary>Cancel: a paused job is resumed first (as QEMU's job_cancel does), then aborts; the chain stays untouched.</summary>
+    /// <summary>
+    /// Cancel: a paused job is resumed first (as QEMU's job_cancel does), then aborts. The job stays aborting until its
+    /// copy has really stopped (<see cref="CancelStopped"/>): only then BLOCK_JOB_CANCELLED, as in QEMU. The chain is untouched.
+    /// </summary>
     public Decision<JobEvent> Cancel()
     {
         if (!JobTransitions.Accepts(Status, JobVerb.Cancel))
@@ -153,8 +156,18 @@ public sealed record Job
         }
 
         events.Add(Changed(Aborting));
-        events.Add(new JobFinished(Id, null, Cancelled: true));
-        events.Add(Changed(Concluded));
+        return Accept(events);
+    }
+
+    /// <summary>The cancelled job's copy has stopped (or never ran): cancelled, concluded, and null with auto-dismiss.</summary>
+    public Decision<JobEvent> CancelStopped()
+    {
+        if (Status != Aborting)
+        {
+            return Refuse(DomainError.WrongState($"Job '{Id}' in state '{QemuNames.Of(Status)}' is not being cancelled"));
+        }
+
+        List<JobEvent> events = [new JobFinished(Id, null, Cancelled: true), Changed(Concluded)];
         if (AutoDismiss)
         {
             events.Add(Changed(Null));

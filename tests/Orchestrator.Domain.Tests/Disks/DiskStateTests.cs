@@ -293,6 +293,7 @@ public sealed class DiskStateTests
     {
         var state = Stream(Registered("D", "C", "B", "A"), null, "B", jobId: "job1");
         state = Drive(state, "job1", j => j.Cancel());
+        state = Drive(state, "job1", j => j.CancelStopped());
 
         state = Accept(state, s => s.DecideUnregister());
 
@@ -336,6 +337,7 @@ public sealed class DiskStateTests
     {
         var state = Stream(Registered("D", "C", "B", "A"), null, "B", jobId: "job1", autoDismiss: false);
         state = Drive(state, "job1", j => j.Cancel());
+        state = Drive(state, "job1", j => j.CancelStopped());
 
         Assert.Equal(JobStatus.Concluded, state.Jobs[new JobId("job1")].Status);
         Assert.Empty(state.LiveJobs);

@@ -209,9 +209,13 @@ public sealed class JobDecisionTests
     [Fact]
     public void CancelOfRunningJobAbortsAndConcludes()
     {
-        var job = Accept(RunningJob(), j => j.Cancel(), out var events);
+        var job = Accept(RunningJob(), j => j.Cancel(), out var cancelled);
+        Assert.Equal([Aborting], Statuses(cancelled));
+        Assert.Empty(cancelled.OfType<JobFinished>());
 
-        Assert.Equal([Aborting, Concluded, Null], Statuses(events));
+        // BLOCK_JOB_CANCELLED only once the copy has really stopped, as in QEMU.
+        job = Accept(job, j => j.CancelStopped(), out var events);
+        Assert.Equal([Concluded, Null], Statuses(events));
         Assert.Equal(Null, job.Status);
         Assert.True(job.Cancelled);
         Assert.Null(job.Error);
@@ -222,8 +226,10 @@ public sealed class JobDecisionTests
     public void CancelOfPausedJobResumesItThenAborts()
     {
         var job = Accept(PausedJob(), j => j.Cancel(), out var events);
+        job = Accept(job, j => j.CancelStopped(), out var stopped);
 
-        Assert.Equal([Running, Aborting, Concluded, Null], Statuses(events));
+        Assert.Equal([Running, Aborting], Statuses(events));
+        Assert.Equal([Concluded, Null], Statuses(stopped));
         Assert.True(job.Cancelled);
         Assert.False(job.UserPaused);
         Assert.Null(job.Error);
@@ -233,8 +239,10 @@ public sealed class JobDecisionTests
     public void CancelOfCreatedJobAbortsWithoutRunning()
     {
         var job = Accept(NewJob(), j => j.Cancel(), out var events);
+        job = Accept(job, j => j.CancelStopped());
 
-        Assert.Equal([Aborting, Concluded, Null], Statuses(events));
+        Assert.Equal([Aborting], Statuses(events));
+        Assert.Equal(Null, job.Status);
         Assert.True(job.Cancelled);
     }
 
@@ -242,12 +250,19 @@ public sealed class JobDecisionTests
     public void CancelWithoutAutoDismissStaysConcludedUntilDismiss()
     {
         var job = Accept(PausedJob(autoDismiss: false), j => j.Cancel(), out var events);
+        job = Accept(job, j => j.CancelStopped());
 
-        Assert.Equal([Running, Aborting, Concluded], Statuses(events));
+        Assert.Equal([Running, Aborting], Statuses(events));
         Assert.Equal(Concluded, job.Status);
         Assert.True(job.Cancelled);
         Assert.Null(job.Error);
         Assert.Equal(Null, Accept(job, j => j.Dismiss()).Status);
+    }
+
+    [Fact]
+    public void CancelStoppedIsRefusedUnlessTheJobIsAborting()
+    {
+        Assert.Equal("wrong-state", Refuse(RunningJob(), j => j.CancelStopped()).Code);
     }
 
     public static TheoryData<string> LiveStates() => ["created", "running", "paused"];
