@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Configuration;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
@@ -10,7 +9,7 @@ using Orchestrator.Testing;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace Orchestrator.Live.Tests;
+namespace Orchestrator.Engine.Tests;
 
 /// <summary>
 /// The correctness core of the live engine: guest writers and readers race a stream job (with pauses, speed changes
@@ -31,11 +30,11 @@ public sealed class GuestModelTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"seed {seed} (set ORCH_TEST_SEED to reproduce), cluster size {clusterSize}");
         var random = new Random(seed);
         const long size = 24L * 1024 * 1024;
-        var chain = BuildChain(_dir.Path, size, clusterSize, random);
-        var model = GuestView(chain[^1]);
+        var chain = EngineFixture.BuildChain(_dir.Path, size, random.Next(), clusterSize: clusterSize);
+        var model = EngineFixture.GuestView(chain[^1]);
 
         var settings = new EngineSettings { StorageRoots = [_dir.Path], BatchBytes = 256 * 1024, CheckpointBytes = 1024 * 1024 };
-        using var system = ActorSystem.Create("live", SqliteConfig(Path.Combine(_dir.Path, "journal.db")));
+        using var system = ActorSystem.Create("live", SqliteJournalConfig.For(Path.Combine(_dir.Path, "journal.db")));
         var events = new EventHub();
         var manager = system.ActorOf(DiskManagerActor.Props(settings, events), "disks");
         var disk = new DiskId("guest");
@@ -175,45 +174,7 @@ public sealed class GuestModelTests(ITestOutputHelper output) : IDisposable
             : (T)reply;
     }
 
-    private static IReadOnlyList<string> BuildChain(string dir, long size, int clusterSize, Random random)
-    {
-        var paths = new List<string>();
-        var buffer = new byte[16 * clusterSize];
-        foreach (var name in new[] { "A", "B", "C", "D" })
-        {
-            var path = Path.Combine(dir, name + ".qcow2");
-            Qcow2Image.Create(path, new ImageCreateOptions
-            {
-                Size = size,
-                ClusterSize = clusterSize,
-                BackingFile = paths.Count == 0 ? null : Path.GetFileName(paths[^1]),
-                BackingFormat = "qcow2",
-            }).Dispose();
-            using var chain = ImageChain.Open(path, new ChainOpenOptions { WritableTop = true });
-            for (var w = 0; w < 40; w++)
-            {
-                var length = random.Next(1, 17) * clusterSize;
-                var offset = random.NextInt64(0, (size - length) / 512) * 512;
-                random.NextBytes(buffer.AsSpan(0, length));
-                chain.Write(offset, buffer.AsSpan(0, length));
-            }
 
-            chain.Flush();
-            paths.Add(path);
-        }
-
-        return paths;
-    }
-
-    private static byte[] GuestView(string top)
-    {
-        using var chain = ImageChain.Open(top, new ChainOpenOptions());
-        var data = new byte[chain.VirtualSize];
-        chain.Read(0, data);
-        return data;
-    }
-
-    private static Config SqliteConfig(string db) => SqliteJournalConfig.For(db);
 
     public void Dispose() => _dir.Dispose();
 }
