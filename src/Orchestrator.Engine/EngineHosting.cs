@@ -15,13 +15,4 @@ public static class EngineHosting
             var manager = system.ActorOf(DiskManagerActor.Props(settings, events), "disks");
             registry.Register<DiskManagerKey>(manager);
         });
-
-    /// <summary>The same, for callers that resolve the hub from DI.</summary>
-    public static AkkaConfigurationBuilder AddOrchestratorEngine(this AkkaConfigurationBuilder builder, EngineSettings settings) =>
-        builder.WithActors((system, registry, resolver) =>
-        {
-            var events = resolver.GetService<EventHub>();
-            var manager = system.ActorOf(DiskManagerActor.Props(settings, events), "disks");
-            registry.Register<DiskManagerKey>(manager);
-        });
 }

@@ -115,14 +115,6 @@ public sealed class LiveDisk : IDisposable
         }
     }
 
-    private void Reopen(string activePath)
-    {
-        using (_gate.Enter())
-        {
-            SwitchTo(activePath);
-        }
-    }
-
     /// <summary>
     /// Commits and flushes the old chain first: its deferred metadata must be on disk before another handle opens the
     /// same file (whose writable open checks and repairs refcounts). Then opens the new chain before closing the old

@@ -244,7 +244,7 @@ public sealed partial class ImageChain : IDisposable
     /// The layer that decides guest bytes at <paramref name="offset"/> (QEMU's block-status "depth") and for how many bytes;
     /// descends through unallocated layers, stopping at the bottom or where the next layer is shorter.
     /// </summary>
-    public (int Depth, Extent Extent, bool PastBackingEnd) Resolve(long offset, long maxLength)
+    public (int Depth, Extent Extent) Resolve(long offset, long maxLength)
     {
         var layer = 0;
         maxLength = Math.Min(maxLength, VirtualSize - offset);
@@ -254,13 +254,13 @@ public sealed partial class ImageChain : IDisposable
             var extent = image.GetExtent(offset, maxLength);
             if (extent.IsAllocated || layer == _images.Count - 1)
             {
-                return (layer, extent, false);
+                return (layer, extent);
             }
 
             var below = _images[layer + 1];
             if (offset >= below.VirtualSize)
             {
-                return (layer, extent, true);
+                return (layer, extent);
             }
 
             maxLength = Math.Min(extent.Length, below.VirtualSize - offset);

@@ -54,7 +54,7 @@ public static class ChainMapper
         var size = chain.VirtualSize;
         while (offset < size)
         {
-            var (depth, extent, _) = chain.Resolve(offset, size - offset);
+            var (depth, extent) = chain.Resolve(offset, size - offset);
             var image = chain.Images[depth];
             var entry = extent.Kind switch
             {
