@@ -7,9 +7,11 @@ namespace Orchestrator.Engine;
 
 /// <summary>
 /// The guest I/O path of one disk: the open chain of its active image and the lock that orders guest requests,
-/// copy steps and snapshots. Guest calls come from any thread without a mailbox round trip. A copy step reads its
-/// source and writes the top under the lock, so a guest write can never land between the copy's read and its write
-/// (QEMU's copy-on-read rule); a step is bounded (EngineSettings.BatchBytes) so guest waits are bounded too.
+/// a copy's metadata steps and snapshots. Guest calls come from any thread without a mailbox round trip. A copy reads
+/// its source and writes its data outside the lock, into clusters nothing references yet; under the lock it reserves
+/// them (leaving out clusters the guest has written) and stages them, and the commit applies each one only if the
+/// guest has not written that cluster meanwhile (QEMU's copy-on-read rule). Guest requests thus wait for metadata
+/// updates, never for a copy's data I/O.
 /// </summary>
 public sealed class LiveDisk : IDisposable
 {
@@ -135,6 +137,15 @@ public sealed class LiveDisk : IDisposable
         using (_gate.Enter())
         {
             return action(_chain);
+        }
+    }
+
+    /// <summary>Runs <paramref name="action"/> under the lock (a copy's metadata steps).</summary>
+    public void WithLock(Action action)
+    {
+        using (_gate.Enter())
+        {
+            action();
         }
     }
 

@@ -88,10 +88,13 @@ internal sealed class StreamRunner : IDisposable
     private void Loop()
     {
         StreamCopier? copier = null;
+        ImageChain? source = null;
         var ignoredError = _job.IgnoredError;
         try
         {
-            copier = WithChain(chain => new StreamCopier(chain, BaseIndex(chain), _settings.BatchBytes, _job.Offset, long.MaxValue, prefetch: false));
+            copier = _ownChain is not null
+                ? new StreamCopier(_ownChain, BaseIndex(_ownChain), _settings.BatchBytes, _job.Offset, long.MaxValue)
+                : CreateLiveCopier(out source);
             Offset = copier.Offset;
             var lastCheckpoint = copier.CheckpointOffset;
             while (!copier.Done)
@@ -101,14 +104,14 @@ internal sealed class StreamRunner : IDisposable
                     // A pause point: make what was copied durable and recorded before waiting, so a crash while
                     // paused resumes from here and the offset a user saw never goes back.
                     copier.FlushData();
-                    WithChain(_ => { copier.Checkpoint(); return 0; });
+                    copier.Checkpoint();
                     lastCheckpoint = copier.CheckpointOffset;
                     _actor.Tell(new StreamRunnerMessages.Checkpointed(_job.Id, lastCheckpoint, this));
                 }
 
                 if (!WaitUntilRunnable())
                 {
-                    WithChain(_ => { copier.Checkpoint(); return 0; });
+                    copier.Checkpoint();
                     _actor.Tell(new StreamRunnerMessages.Cancelled(_job.Id, copier.CheckpointOffset, this));
                     return;
                 }
@@ -133,7 +136,7 @@ internal sealed class StreamRunner : IDisposable
                 {
                     // The long fdatasync happens outside the disk's lock, so guest requests do not wait for it.
                     copier.FlushData();
-                    WithChain(_ => { copier.Checkpoint(); return 0; });
+                    copier.Checkpoint();
                     lastCheckpoint = copier.CheckpointOffset;
                     _actor.Tell(new StreamRunnerMessages.Checkpointed(_job.Id, lastCheckpoint, this));
                 }
@@ -156,7 +159,21 @@ internal sealed class StreamRunner : IDisposable
         finally
         {
             copier?.Dispose();
+            source?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// A copier into the live top: it reads from a read-only chain of its own (the live chain's caches belong to the
+    /// guest path) and takes the disk's lock only for the top's metadata, never for its reads or data writes.
+    /// </summary>
+    private StreamCopier CreateLiveCopier(out ImageChain source)
+    {
+        source = ImageChain.Open(_job.TopPath, new ChainOpenOptions { WritableTop = false, TopCache = _settings.Cache, BackingCache = _settings.Cache });
+        var baseIndex = BaseIndex(source);
+        var privateSource = source;
+        return _disk.WithChain(chain => new StreamCopier(chain, baseIndex, _settings.BatchBytes, _job.Offset, long.MaxValue,
+            prefetch: true, source: privateSource, underLock: _disk.WithLock));
     }
 
     /// <summary>One batch, retried with doubling backoff; then the on-error policy decides through the actor.</summary>
@@ -167,7 +184,7 @@ internal sealed class StreamRunner : IDisposable
         {
             try
             {
-                WithChain(_ => copier.Step());
+                copier.Step();
                 return true;
             }
             catch (Qcow2Exception e) when (e.Kind is Qcow2ErrorKind.Io or Qcow2ErrorKind.NoSpace)
@@ -184,7 +201,7 @@ internal sealed class StreamRunner : IDisposable
                 if (decision == ErrorDecision.Skip)
                 {
                     ignoredError ??= e.Detail;
-                    WithChain(_ => { copier.SkipBatch(); return 0; });
+                    copier.SkipBatch();
                     return false;
                 }
 

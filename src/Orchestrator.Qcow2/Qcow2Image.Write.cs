@@ -8,7 +8,9 @@ public sealed partial class Qcow2Image
 {
     // Writes staged but not yet committed: L2 updates (with the entry the slot held when planned), L1 entries of new
     // L2 tables, clusters to free. Guest writes apply their L2 entries in memory at once and only defer the disk writes.
-    private readonly List<(L2Table Table, int Index, L2Entry Expected, L2Entry Entry)> _staged = [];
+    // A staged update names its table by host offset, not by object: a clean table may leave the cache before the
+    // commit, and an update made to the dropped copy would never reach the disk.
+    private readonly List<(long L2Offset, int Index, L2Entry Expected, L2Entry Entry)> _staged = [];
     private readonly List<long> _stagedL1 = [];
     private readonly List<long> _stagedFrees = [];
 
@@ -76,7 +78,7 @@ public sealed partial class Qcow2Image
             }
             else
             {
-                _staged.Add((table, index, table[index], plan[i].Entry));
+                _staged.Add((table.HostOffset, index, table[index], plan[i].Entry));
             }
         }
 
@@ -100,8 +102,9 @@ public sealed partial class Qcow2Image
         }
 
         _file.Flush();
-        foreach (var (table, index, expected, entry) in _staged)
+        foreach (var (l2Offset, index, expected, entry) in _staged)
         {
+            var table = _l2Cache.Get(l2Offset);
             if (table[index] == expected)
             {
                 table[index] = entry;

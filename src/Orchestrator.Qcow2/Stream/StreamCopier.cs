@@ -11,8 +11,9 @@ namespace Orchestrator.Qcow2.Stream;
 /// </summary>
 public sealed class StreamCopier : IDisposable
 {
-    private readonly ImageChain _chain;
+    private readonly ImageChain _source;
     private readonly Qcow2Image _top;
+    private readonly Action<Action> _underLock;
     private readonly BitArray _allocatedAbove;
     private readonly int _batchClusters;
     private readonly long _checkpointBytes;
@@ -27,23 +28,34 @@ public sealed class StreamCopier : IDisposable
     /// Bytes copied between commits (flush, L2 updates, flush). Larger means fewer flushes and more work redone after a
     /// crash; at most one batch of data is ever lost, as leaked clusters that the next writable open gives back.
     /// </param>
-    /// <param name="prefetch">
-    /// Read the next batch on another thread while one is written. Only when nothing else reads the chain's backing
-    /// images meanwhile (offline); a live disk shares them with guest reads and copies one batch at a time.
+    /// <param name="prefetch">Read the next batch on another thread while one is written.</param>
+    /// <param name="source">
+    /// Where the data is read from: a chain of the same images opened apart from <paramref name="chain"/> (a live
+    /// disk's chain is shared with guest requests, whose metadata caches are not thread-safe); default the chain itself.
+    /// </param>
+    /// <param name="underLock">
+    /// Runs the steps that touch the top's metadata (gathering, reserving, staging, committing) under the lock the
+    /// guest path takes; reads and data writes run outside it. Default: no lock (nothing else uses the chain).
     /// </param>
     public StreamCopier(ImageChain chain, int baseIndex, int batchBytes = 64 * 1024 * 1024, long startOffset = 0,
-        long checkpointBytes = 64 * 1024 * 1024, bool prefetch = true)
+        long checkpointBytes = 64 * 1024 * 1024, bool prefetch = true, ImageChain? source = null, Action<Action>? underLock = null)
     {
         if (baseIndex < 1 || baseIndex > chain.Images.Count)
         {
             throw new Qcow2Exception(Qcow2ErrorKind.InvalidArgument, $"base index {baseIndex} is not below the top of a chain of {chain.Images.Count}");
         }
 
-        _chain = chain;
+        _source = source ?? chain;
+        if (_source.Images.Count != chain.Images.Count)
+        {
+            throw new Qcow2Exception(Qcow2ErrorKind.InvalidArgument, "the source chain does not have the same images as the chain streamed into");
+        }
+
         _top = chain.Top;
+        _underLock = underLock ?? (action => action());
         _batchClusters = Math.Max(1, batchBytes / _top.ClusterSize);
         _buffers = [new AlignedBuffer(_batchClusters * _top.ClusterSize), new AlignedBuffer(_batchClusters * _top.ClusterSize)];
-        _allocatedAbove = MarkAllocatedAbove(chain, baseIndex);
+        _allocatedAbove = MarkAllocatedAbove(_source, baseIndex);
         Offset = Math.Clamp(startOffset / _top.ClusterSize * _top.ClusterSize, 0, Length);
         CheckpointOffset = Offset;
         _checkpointBytes = Math.Max(checkpointBytes, 1);
@@ -100,9 +112,9 @@ public sealed class StreamCopier : IDisposable
     }
 
     /// <summary>
-    /// Copies one batch and flushes it; returns false when the whole range has been scanned. While a batch is written
-    /// and flushed, the next one is read from the backing files on another thread: the reader touches only the
-    /// read-only images below the top and the writer only the top, so they share no state.
+    /// Copies one batch; returns false when the whole range has been scanned. The next batch is read (from the source
+    /// chain, on another thread) while this one is written. Only the metadata steps hold the lock: a guest request
+    /// waits for an allocation or an L2 update, never for the batch's reads or data write.
     /// </summary>
     public bool Step()
     {
@@ -111,13 +123,24 @@ public sealed class StreamCopier : IDisposable
             return false;
         }
 
-        var current = (_pending ?? StartRead(Offset)).GetAwaiter().GetResult();
+        // A failed batch leaves no read-ahead behind: a retry (or a skip) starts again from this batch.
+        var read = _pending ?? StartRead(Offset);
+        _pending = null;
+        var current = read.GetAwaiter().GetResult();
         _pending = _prefetch && current.ScannedTo < Length ? StartRead(current.ScannedTo) : null;
         if (current.Runs.Count > 0)
         {
-            _top.StageClusters(current.Runs, current.Buffer.Span[..(current.Clusters * _top.ClusterSize)], current.Zero);
-            BytesCopied += (long)current.Clusters * _top.ClusterSize;
-            _uncommittedBytes += (long)current.Clusters * _top.ClusterSize;
+            try
+            {
+                var copied = CopyBatch(current);
+                BytesCopied += copied;
+                _uncommittedBytes += copied;
+            }
+            catch
+            {
+                DropReadAhead();
+                throw;
+            }
         }
 
         Offset = current.ScannedTo;
@@ -130,14 +153,53 @@ public sealed class StreamCopier : IDisposable
     }
 
     /// <summary>
+    /// Reserve (locked; clusters the guest wrote since the batch was gathered drop out), write the data (unlocked:
+    /// nothing references the new clusters yet), stage (locked). A guest write after the reservation still wins at
+    /// the commit, which frees the copy's cluster instead (QEMU's copy-on-read rule).
+    /// </summary>
+    private long CopyBatch(Batch batch)
+    {
+        CopyReservation? reservation = null;
+        _underLock(() => reservation = _top.ReserveCopy(batch.Runs, batch.Zero));
+        try
+        {
+            _top.WriteReserved(reservation!, batch.Buffer.Span);
+        }
+        catch
+        {
+            _underLock(() => _top.AbandonReserved(reservation!));
+            throw;
+        }
+
+        _underLock(() => _top.StageReserved(reservation!));
+        return (long)reservation!.Count * _top.ClusterSize;
+    }
+
+    /// <summary>
     /// Skips the next batch without copying it (on-error ignore: the job goes on and completes with the error).
     /// The skipped clusters stay unallocated in the top, so the job must not commit a new backing file afterwards.
     /// </summary>
     public void SkipBatch()
     {
-        _pending = null;
-        GatherBatch(Offset, out var scannedTo);
+        DropReadAhead();
+        var scannedTo = Offset;
+        _underLock(() => GatherBatch(Offset, out scannedTo));
         Offset = scannedTo;
+    }
+
+    /// <summary>Waits out a read-ahead in flight (its buffer is reused next) and forgets it, error or not.</summary>
+    private void DropReadAhead()
+    {
+        try
+        {
+            _pending?.Wait();
+        }
+        catch (AggregateException)
+        {
+            // The batch is read again (or skipped) from the current offset; its error, if real, comes back then.
+        }
+
+        _pending = null;
     }
 
     /// <summary>
@@ -146,11 +208,17 @@ public sealed class StreamCopier : IDisposable
     /// </summary>
     public void FlushData() => _top.Flush();
 
-    /// <summary>Commits what was copied and flushes it: <see cref="CheckpointOffset"/> catches up with <see cref="Offset"/>.</summary>
+    /// <summary>
+    /// Commits what was copied and flushes it (under the lock): <see cref="CheckpointOffset"/> catches up with
+    /// <see cref="Offset"/>.
+    /// </summary>
     public void Checkpoint()
     {
-        _top.CommitStaged();
-        _top.Flush();
+        _underLock(() =>
+        {
+            _top.CommitStaged();
+            _top.Flush();
+        });
         _uncommittedBytes = 0;
         CheckpointOffset = Offset;
     }
@@ -176,7 +244,9 @@ public sealed class StreamCopier : IDisposable
 
     private Task<Batch> StartRead(long from)
     {
-        var runs = GatherBatch(from, out var scannedTo);
+        List<ClusterRun> runs = [];
+        var scannedTo = from;
+        _underLock(() => runs = GatherBatch(from, out scannedTo));
         var buffer = _buffers[_nextBuffer];
         _nextBuffer ^= 1;
         if (runs.Count == 0)
@@ -246,7 +316,7 @@ public sealed class StreamCopier : IDisposable
             var start = run.FirstCluster * cs;
             var bytes = (int)Math.Min((long)run.Count * cs, Length - start);
             var target = data.Slice(position * cs, run.Count * cs);
-            _chain.PlanRead(1, start, target[..bytes], position * cs, reads);
+            _source.PlanRead(1, start, target[..bytes], position * cs, reads);
             target[bytes..].Clear();
             position += run.Count;
         }
@@ -283,15 +353,7 @@ public sealed class StreamCopier : IDisposable
     public void Dispose()
     {
         // A read still in flight must finish before its buffer is freed.
-        try
-        {
-            _pending?.Wait();
-        }
-        catch (AggregateException)
-        {
-            // The batch is abandoned; its error was or will be reported by Step.
-        }
-
+        DropReadAhead();
         _buffers[0].Dispose();
         _buffers[1].Dispose();
     }

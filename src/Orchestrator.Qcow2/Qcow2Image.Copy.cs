@@ -1,0 +1,133 @@
+using Orchestrator.Qcow2.Format;
+
+namespace Orchestrator.Qcow2;
+
+/// <summary>
+/// A live copy in three steps, so the long data write needs no lock: <see cref="Qcow2Image.ReserveCopy"/> and
+/// <see cref="Qcow2Image.StageReserved"/> run under the caller's lock (they touch metadata the guest path shares);
+/// <see cref="Qcow2Image.WriteReserved"/> writes only clusters nothing references yet, so it runs beside guest requests.
+/// </summary>
+public sealed class CopyReservation
+{
+    internal CopyReservation(int[] positions, (long L2Offset, int Index)[] slots, L2Entry[] expected, L2Entry[] entries)
+    {
+        Positions = positions;
+        Slots = slots;
+        Expected = expected;
+        Entries = entries;
+    }
+
+    /// <summary>For each kept cluster, its index in the caller's data buffer (clusters the guest took are left out).</summary>
+    internal int[] Positions { get; }
+
+    internal (long L2Offset, int Index)[] Slots { get; }
+
+    /// <summary>The (unallocated) entry each slot held when reserved: the copy applies only if it still does at commit.</summary>
+    internal L2Entry[] Expected { get; }
+
+    internal L2Entry[] Entries { get; }
+
+    /// <summary>Clusters the copy will write (the ones the guest wrote since the caller looked are not among them).</summary>
+    public int Count => Positions.Length;
+}
+
+public sealed partial class Qcow2Image
+{
+    /// <summary>
+    /// Under the caller's lock: allocates host clusters for the clusters of <paramref name="runs"/> that are still
+    /// unallocated here (a guest write since the caller gathered them wins, and that cluster is left out), and writes
+    /// their refcounts. <paramref name="zero"/> marks all-zero clusters (zero flags on version 3, no data).
+    /// </summary>
+    public CopyReservation ReserveCopy(IReadOnlyList<ClusterRun> runs, ReadOnlySpan<bool> zero)
+    {
+        RequireWritable();
+        var clusters = ExpandRuns(runs);
+        if (zero.Length < clusters.Length)
+        {
+            throw new Qcow2Exception(Qcow2ErrorKind.InvalidArgument, $"zero map too small for {clusters.Length} clusters", Path, operation: "writing");
+        }
+
+        var kept = new List<int>(clusters.Length);
+        for (var i = 0; i < clusters.Length; i++)
+        {
+            if (GetExtent(clusters[i] << Header.ClusterBits, ClusterSize).Kind == ClusterKind.Unallocated)
+            {
+                kept.Add(i);
+            }
+        }
+
+        var keptClusters = new long[kept.Count];
+        var keptZero = new bool[kept.Count];
+        for (var k = 0; k < kept.Count; k++)
+        {
+            keptClusters[k] = clusters[kept[k]];
+            keptZero[k] = zero[kept[k]];
+        }
+
+        var tables = EnsureL2Tables(keptClusters, _stagedL1);
+        var plan = PlanTargets(keptClusters, keptZero, tables, _stagedFrees);
+        Refcounts.WriteDirty();
+        return new CopyReservation(
+            [.. kept],
+            tables.Select(t => (t.Table.HostOffset, t.Index)).ToArray(),
+            tables.Select(t => t.Table[t.Index]).ToArray(),
+            plan.Select(p => p.Entry).ToArray());
+    }
+
+    /// <summary>
+    /// No lock needed: writes the reserved clusters' data from <paramref name="data"/> (all gathered clusters back to
+    /// back, as passed to <see cref="ReserveCopy"/>). Nothing references these clusters until <see cref="StageReserved"/>.
+    /// </summary>
+    public void WriteReserved(CopyReservation reservation, ReadOnlySpan<byte> data)
+    {
+        var cs = ClusterSize;
+        var positions = reservation.Positions;
+        var entries = reservation.Entries;
+        var i = 0;
+        while (i < positions.Length)
+        {
+            var host = entries[i].Kind(Header.Version) == ClusterKind.Data ? entries[i].HostOffset : 0;
+            if (host == 0)
+            {
+                i++;
+                continue;
+            }
+
+            // One write per run that is contiguous both in the buffer and on the host.
+            var start = i;
+            while (i + 1 < positions.Length && positions[i + 1] == positions[i] + 1
+                   && entries[i + 1].Kind(Header.Version) == ClusterKind.Data && entries[i + 1].HostOffset == entries[i].HostOffset + cs)
+            {
+                i++;
+            }
+
+            var length = i - start + 1;
+            _file.Write(data.Slice(positions[start] * cs, length * cs), host);
+            i++;
+        }
+    }
+
+    /// <summary>
+    /// Under the caller's lock: the reserved clusters join the staged copies; the next <see cref="CommitStaged"/>
+    /// points their L2 entries at them unless the guest wrote a slot meanwhile (then the copy's cluster is freed).
+    /// </summary>
+    public void StageReserved(CopyReservation reservation)
+    {
+        for (var i = 0; i < reservation.Count; i++)
+        {
+            _staged.Add((reservation.Slots[i].L2Offset, reservation.Slots[i].Index, reservation.Expected[i], reservation.Entries[i]));
+        }
+    }
+
+    /// <summary>Under the caller's lock, after a failed data write: the reserved clusters are freed at the next commit.</summary>
+    public void AbandonReserved(CopyReservation reservation)
+    {
+        foreach (var entry in reservation.Entries)
+        {
+            if (entry.Kind(Header.Version) == ClusterKind.Data)
+            {
+                _stagedFrees.Add(entry.HostOffset >> Header.ClusterBits);
+            }
+        }
+    }
+}
