@@ -103,6 +103,7 @@ public sealed partial class Qcow2Image
 
             var length = i - start + 1;
             _file.Write(data.Slice(positions[start] * cs, length * cs), host);
+            _file.StartWriteback(host, (long)length * cs);
             i++;
         }
     }

@@ -136,6 +136,21 @@ public sealed class ImageFile : IDisposable
     }
 
     /// <summary>
+    /// Through the page cache: starts writing the range back now, without waiting (sync_file_range WRITE). A large
+    /// copy hints each batch, so the disk writes while the copy goes on and the flush at its end finds little left;
+    /// otherwise the kernel holds it all (far below its dirty thresholds on a big host) until that flush. Durability
+    /// still comes only from <see cref="Flush"/>. A no-op with O_DIRECT, whose writes are already on their way.
+    /// </summary>
+    public void StartWriteback(long offset, long length)
+    {
+        if (Cache == CacheMode.PageCache && length > 0)
+        {
+            // Only a hint: a failure here is reported by the flush that follows, if it is real.
+            _ = NativeMethods.SyncFileRange((int)_handle.DangerousGetHandle(), offset, length, NativeMethods.SyncFileRangeWrite);
+        }
+    }
+
+    /// <summary>
     /// Where the next hole (when <paramref name="data"/> is false) or data (when true) starts at or after
     /// <paramref name="offset"/>; the file length when there is none. Used to report sparse data clusters as qemu-img map does.
     /// </summary>

@@ -31,6 +31,11 @@ internal static partial class NativeMethods
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static unsafe partial int Statx(int dirfd, string path, int flags, uint mask, byte* buffer);
 
+    public const uint SyncFileRangeWrite = 2;
+
+    [LibraryImport("libc", EntryPoint = "sync_file_range", SetLastError = true)]
+    public static partial int SyncFileRange(int fd, long offset, long nbytes, uint flags);
+
     [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
     public static partial long LSeek(int fd, long offset, int whence);
 }
