@@ -254,7 +254,10 @@ public sealed partial class DiskChainActor
         });
     }
 
-    /// <summary>The on-error policy decides: ignore skips the batch, stop pauses the job (resume retries), report fails it.</summary>
+    /// <summary>
+    /// The on-error policy decides: ignore skips the batch, stop pauses the job (resume retries), report stops the
+    /// copy, whose end (EndedWithError) then fails the job: BLOCK_JOB_COMPLETED comes only once nothing copies.
+    /// </summary>
     private void OnIoFailed(StreamRunnerMessages.IoFailed failure)
     {
         if (!_state.Jobs.TryGetValue(failure.Job, out var job) || !_runners.TryGetValue(failure.Job, out var runner))
@@ -263,6 +266,7 @@ public sealed partial class DiskChainActor
         }
 
         var decision = job.IoError(failure.Error, failure.Operation, failure.NoSpace);
+        var action = decision.Events.OfType<JobIoErrorRecorded>().FirstOrDefault()?.Action;
         PersistEvents([.. decision.Events], () =>
         {
             var after = _state.Jobs.GetValueOrDefault(failure.Job);
@@ -270,6 +274,10 @@ public sealed partial class DiskChainActor
             {
                 runner.Cancel();
                 DisposeRunner(failure.Job);
+            }
+            else if (action == "report")
+            {
+                runner.StopWithError(failure.Error);
             }
             else if (after.Status == JobStatus.Running)
             {

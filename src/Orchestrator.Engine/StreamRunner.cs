@@ -26,6 +26,7 @@ internal sealed class StreamRunner : IDisposable
     private bool _paused;
     private bool _cancelled;
     private ErrorDecision _errorDecision = ErrorDecision.None;
+    private string? _stopError;
     private Task? _loop;
 
     private enum ErrorDecision
@@ -33,6 +34,7 @@ internal sealed class StreamRunner : IDisposable
         None,
         Retry,
         Skip,
+        Stop,
     }
 
     public StreamRunner(LiveDisk disk, Job job, EngineSettings settings, IActorRef actor, bool startPaused)
@@ -72,6 +74,13 @@ internal sealed class StreamRunner : IDisposable
 
     /// <summary>After an I/O error: skip that batch and go on (on-error ignore).</summary>
     public void SkipAndContinue() => Signal(() => _errorDecision = ErrorDecision.Skip);
+
+    /// <summary>After an I/O error: stop copying and end with it (on-error report).</summary>
+    public void StopWithError(string error) => Signal(() =>
+    {
+        _stopError = error;
+        _errorDecision = ErrorDecision.Stop;
+    });
 
     private void Signal(Action change)
     {
@@ -127,6 +136,14 @@ internal sealed class StreamRunner : IDisposable
                 var before = copier.BytesCopied;
                 if (!TryStep(copier, ref ignoredError))
                 {
+                    if (StopError() is { } error)
+                    {
+                        // Keep what was copied (a later stream skips it), then end: the actor fails the job only now.
+                        TryCheckpoint(copier);
+                        _actor.Tell(new StreamRunnerMessages.EndedWithError(_job.Id, error, this));
+                        return;
+                    }
+
                     continue;
                 }
 
@@ -236,6 +253,27 @@ internal sealed class StreamRunner : IDisposable
             }
 
             _wake.Wait(TimeSpan.FromSeconds(1));
+        }
+    }
+
+    /// <summary>A checkpoint on the way out after an error; its own failure must not hide the error being reported.</summary>
+    private static void TryCheckpoint(StreamCopier copier)
+    {
+        try
+        {
+            copier.Checkpoint();
+        }
+        catch (Qcow2Exception)
+        {
+            // What was copied stays uncommitted: leaked clusters at worst, which the next writable open gives back.
+        }
+    }
+
+    private string? StopError()
+    {
+        lock (_gate)
+        {
+            return _stopError;
         }
     }
 

@@ -260,17 +260,15 @@ public sealed record Job
             _ => "report",
         };
         var recorded = new JobIoErrorRecorded(Id, noSpace ? IoStatus.Nospace : IoStatus.Failed, error, operation, action);
-        switch (action)
+        return action switch
         {
-            case "ignore":
-                return Accept([recorded]);
-            case "stop":
-                // A chunk already in flight may fail after the user paused: the job just stays paused.
-                return Accept(UserPaused ? [recorded] : [recorded, new JobUserPauseChanged(Id, true), Changed(Paused)]);
-            default:
-                var failed = Fail(error);
-                return failed.Refused ? failed : Accept([recorded, .. failed.Events]);
-        }
+            // A chunk already in flight may fail after the user paused: the job just stays paused.
+            "stop" => Accept(UserPaused ? [recorded] : [recorded, new JobUserPauseChanged(Id, true), Changed(Paused)]),
+
+            // ignore goes on; report is recorded (BLOCK_JOB_ERROR) and the job fails only once its copy has stopped
+            // (Fail), as QEMU's job completes only after its coroutine returned.
+            _ => Accept([recorded]),
+        };
     }
 
     public Decision<JobEvent> Checkpoint(long offset) => Accept([new JobCheckpointed(Id, offset)]);

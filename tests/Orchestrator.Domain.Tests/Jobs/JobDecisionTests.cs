@@ -295,16 +295,22 @@ public sealed class JobDecisionTests
     }
 
     [Fact]
-    public void IoErrorWithReportFailsTheJob()
+    public void IoErrorWithReportRecordsTheErrorAndTheCopyStoppingFailsTheJob()
     {
-        var job = Accept(RunningJob(autoDismiss: false), j => j.IoError("Input/output error", "read", noSpace: false), out var events);
+        var reported = Accept(RunningJob(autoDismiss: false), j => j.IoError("Input/output error", "read", noSpace: false), out var recorded);
 
+        // Until the copy has stopped the job is still running (QEMU: BLOCK_JOB_ERROR, then the coroutine returns).
+        Assert.Empty(Statuses(recorded));
+        Assert.Equal(Running, reported.Status);
+        Assert.Equal(IoStatus.Ok, reported.IoStatus);
+        Assert.Equal("report", Assert.Single(recorded.OfType<JobIoErrorRecorded>()).Action);
+
+        var job = Accept(reported, j => j.Fail("Input/output error"), out var events);
         Assert.Equal([Aborting, Concluded], Statuses(events));
         Assert.Equal(Concluded, job.Status);
         Assert.Equal("Input/output error", job.Error);
         Assert.False(job.Cancelled);
         Assert.Equal("Input/output error", Assert.Single(events.OfType<JobFinished>()).Error);
-        Assert.Equal("report", Assert.Single(events.OfType<JobIoErrorRecorded>()).Action);
     }
 
     [Fact]
@@ -416,10 +422,13 @@ public sealed class JobDecisionTests
     }
 
     [Fact]
-    public void IoErrorWithReportOnAPausedJobFailsIt()
+    public void IoErrorWithReportOnAPausedJobFailsItWhenTheCopyStops()
     {
-        var job = Accept(PausedJob(), j => j.IoError("Input/output error", "read", noSpace: false), out var events);
+        var reported = Accept(PausedJob(), j => j.IoError("Input/output error", "read", noSpace: false), out var recorded);
+        Assert.Empty(Statuses(recorded));
+        Assert.Equal(Paused, reported.Status);
 
+        var job = Accept(reported, j => j.Fail("Input/output error"), out var events);
         Assert.Equal([Running, Aborting, Concluded, Null], Statuses(events));
         Assert.Equal("Input/output error", job.Error);
     }
