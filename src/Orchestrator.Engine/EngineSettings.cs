@@ -41,8 +41,8 @@ public sealed record EngineSettings
     }
 
     /// <summary>
-    /// Bytes copied between persisted checkpoints (each one: commit, flush, then persist). Each costs two flushes; at
-    /// 64 MiB they took 17-20 % of a stream's time, at 256 MiB a quarter of that. A crash redoes at most this much.
+    /// Bytes copied (not address space scanned) between persisted checkpoints; each one: flush, commit, flush, then
+    /// persist. A crash redoes at most this much copying.
     /// </summary>
     public long CheckpointBytes
     {

@@ -106,6 +106,7 @@ internal sealed class StreamRunner : IDisposable
                 : CreateLiveCopier(out source);
             Offset = copier.Offset;
             var lastCheckpoint = copier.CheckpointOffset;
+            var copiedAtCheckpoint = copier.BytesCopied;
             while (!copier.Done)
             {
                 if (!IsRunnable() && copier.Offset > lastCheckpoint)
@@ -149,12 +150,15 @@ internal sealed class StreamRunner : IDisposable
 
                 BytesCopied += copier.BytesCopied - before;
                 Offset = copier.Offset;
-                if (copier.Offset - lastCheckpoint >= _settings.CheckpointBytes || copier.Done)
+                // Counted in bytes copied, not address space scanned: the interval bounds the work a crash redoes,
+                // and a sparse chain would otherwise pay a checkpoint for every stretch of nothing to copy.
+                if (copier.BytesCopied - copiedAtCheckpoint >= _settings.CheckpointBytes || copier.Done)
                 {
                     // The long fdatasync happens outside the disk's lock, so guest requests do not wait for it.
                     copier.FlushData();
                     copier.Checkpoint();
                     lastCheckpoint = copier.CheckpointOffset;
+                    copiedAtCheckpoint = copier.BytesCopied;
                     _actor.Tell(new StreamRunnerMessages.Checkpointed(_job.Id, lastCheckpoint, this));
                 }
             }
