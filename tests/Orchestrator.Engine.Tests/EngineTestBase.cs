@@ -17,8 +17,14 @@ public abstract class EngineTestBase : IAsyncLifetime
     private readonly TempDirectory _dir = new("engine");
 
     protected EngineTestBase()
+        : this(settings => settings)
     {
-        Settings = new EngineSettings { StorageRoots = [_dir.Path], BatchBytes = (int)MiB, CheckpointBytes = 2 * MiB };
+    }
+
+    /// <summary>For tests that need other settings: <paramref name="adjust"/> gets the defaults above and returns its own.</summary>
+    protected EngineTestBase(Func<EngineSettings, EngineSettings> adjust)
+    {
+        Settings = adjust(new EngineSettings { StorageRoots = [_dir.Path], BatchBytes = (int)MiB, CheckpointBytes = 2 * MiB });
         Node = EngineNode.Start(JournalPath, Settings);
     }
 
