@@ -1,3 +1,4 @@
+using Akka.Configuration;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
@@ -38,11 +39,14 @@ public abstract class EngineTestBase : IAsyncLifetime
 
     protected string PathOf(string name) => _dir.Combine(name);
 
-    /// <summary>A node restart: stop the actor system, start a new one with a new manager on the same journal.</summary>
-    protected async Task RestartAsync()
+    /// <summary>
+    /// A node restart: stop the actor system, start a new one with a new manager on the same journal (with
+    /// <paramref name="overrides"/> over its configuration, for fault injection).
+    /// </summary>
+    protected async Task RestartAsync(Config? overrides = null)
     {
         await Node.StopAsync();
-        Node = EngineNode.Start(JournalPath, Settings);
+        Node = EngineNode.Start(JournalPath, Settings, overrides);
     }
 
     protected Task<DiskReplies.DiskInfo> Register(DiskId disk, string active) =>

@@ -95,6 +95,34 @@ public sealed class SnapshotRecoveryTests : EngineTestBase
         Assert.Equal("not-found", refused.Error.Code);
     }
 
+    [Fact]
+    public async Task Failed_snapshots_are_not_fatal_and_leave_the_journal_whole()
+    {
+        await RestartAsync(FailingSnapshotStore.Config);
+        var chain = BuildDenseChain(Dir, 8 * MiB, seed: 93);
+        var top = chain[^1];
+        var before = ImageAssert.CaptureRaw(top, PathOf("before.raw"));
+        await Register(Disk, top);
+        await Stream(Disk, new StreamRequest { Base = chain[0] });
+        Assert.Null((await WaitCompleted("vm1")).Error);
+
+        // The job's 8 checkpoints and its statuses crossed several intervals: saves were tried, failed, and the
+        // actor went on; nothing was deleted, so a restart replays the whole journal.
+        Assert.Contains(FailingSnapshotStore.SaveAttempts, a => a.PersistenceId == "disk-vm1");
+        var journal = JournalRows.Read(JournalPath, "disk-vm1");
+        Assert.Empty(journal.Snapshots);
+        Assert.True(journal.Events.Count > 2 * Interval, $"journal: {journal}");
+        Assert.Equal(Enumerable.Range(1, journal.Events.Count).Select(i => ((long)i, false)), journal.Events);
+
+        await RestartAsync(FailingSnapshotStore.Config);
+        Assert.Equal([top, chain[0]], (await Show(Disk)).Chain);
+        await Stream(Disk, new StreamRequest { JobId = new JobId("full") });
+        Assert.Null((await WaitCompleted("full")).Error);
+        Assert.Equal([top], (await Show(Disk)).Chain);
+        ImageAssert.CheckClean(top);
+        ImageAssert.SameGuestView(top, before);
+    }
+
     /// <summary>
     /// Waits until the journal of <paramref name="persistenceId"/> holds exactly one snapshot and no event up to it,
     /// except the one row Akka.Persistence.Sql keeps, marked deleted, to remember the highest sequence number.
