@@ -104,17 +104,6 @@ public sealed class OptionsTests
     }
 
     [Fact]
-    public void Chain_images_are_found_by_path_relative_path_or_unique_file_name()
-    {
-        string[] chain = ["/srv/vm/top.qcow2", "/srv/vm/mid.qcow2", "/srv/base/base.qcow2"];
-        Assert.Equal("/srv/vm/mid.qcow2", ChainImage.Resolve("mid.qcow2", chain));
-        Assert.Equal("/srv/base/base.qcow2", ChainImage.Resolve("../base/base.qcow2", chain));
-        Assert.Equal("/srv/base/base.qcow2", ChainImage.Resolve("base.qcow2", chain));
-        Assert.Equal("/srv/vm/mid.qcow2", ChainImage.Resolve("/srv/vm/./mid.qcow2", chain));
-        Assert.Equal("/srv/vm/other.qcow2", ChainImage.Resolve("other.qcow2", chain));
-    }
-
-    [Fact]
     public void Repeated_value_options_keep_every_value()
     {
         var cl = new CommandLine(["serve", "--storage-root", "/a", "--storage-root=/b", "--http", "x:1", "--http", "y:2"], ["--storage-root", "--http"], []);
