@@ -87,7 +87,24 @@ public sealed class OptionsTests
         Assert.Equal((512 * 1024, 2L * 1024 * 1024 * 1024), (fromFile.BatchBytes, fromFile.CheckpointBytes));
     }
 
+    [Fact]
+    public void Snapshot_interval_comes_from_configuration_and_defaults_to_the_engine_s()
+    {
+        using var folder = new TempDirectory("options");
+        var defaults = NodeOptions.FromConfiguration(NodeConfiguration.Build([], folder.Path));
+        Assert.Equal(new global::Orchestrator.Engine.EngineSettings().SnapshotInterval, defaults.SnapshotInterval);
+
+        var set = NodeOptions.FromConfiguration(NodeConfiguration.Build([new("SnapshotInterval", "7")], folder.Path));
+        Assert.Equal(7, set.SnapshotInterval);
+        Assert.Equal(7, set.ToEngineSettings().SnapshotInterval);
+    }
+
     [Theory]
+    [InlineData("SnapshotInterval", "0", "--snapshot-interval")]
+    [InlineData("SnapshotInterval", "-3", "--snapshot-interval")]
+    [InlineData("SnapshotInterval", "1000001", "--snapshot-interval")]
+    [InlineData("SnapshotInterval", "99999999999999999999", "--snapshot-interval")]
+    [InlineData("SnapshotInterval", "1k", "--snapshot-interval")]
     [InlineData("BatchSize", "32K", "--batch-size")]
     [InlineData("BatchSize", "512M", "--batch-size")]
     [InlineData("BatchSize", "lots", "--batch-size")]
@@ -95,7 +112,7 @@ public sealed class OptionsTests
     [InlineData("CheckpointSize", "1K", "--checkpoint-size")]
     [InlineData("CheckpointSize", "1.5", "--checkpoint-size")]
     [InlineData("CheckpointSize", "99999999999999999999999999G", "--checkpoint-size")]
-    public void Bad_batch_and_checkpoint_sizes_name_the_flag_and_the_key(string key, string value, string flag)
+    public void Bad_sizes_and_counts_name_the_flag_and_the_key(string key, string value, string flag)
     {
         using var folder = new TempDirectory("options");
         var e = Assert.Throws<NodeConfigurationException>(() => NodeOptions.FromConfiguration(NodeConfiguration.Build([new(key, value)], folder.Path)));
