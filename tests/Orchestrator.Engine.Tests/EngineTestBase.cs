@@ -22,7 +22,7 @@ public abstract class EngineTestBase : IAsyncLifetime
     {
     }
 
-    /// <summary>For tests that need other settings: <paramref name="adjust"/> gets the defaults above and returns its own.</summary>
+    /// <summary>For tests that need other settings: <paramref name="adjust"/> gets the usual ones (1 MiB batches, 2 MiB checkpoints) and returns its own.</summary>
     protected EngineTestBase(Func<EngineSettings, EngineSettings> adjust)
     {
         Settings = adjust(new EngineSettings { StorageRoots = [_dir.Path], BatchBytes = (int)MiB, CheckpointBytes = 2 * MiB });
