@@ -41,66 +41,35 @@ export LC_ALL=C          # '.' as decimal separator in $EPOCHREALTIME, awk and n
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(dirname "$BENCH_DIR")
+# shellcheck source=lib.sh
+source "$BENCH_DIR/lib.sh"
 
-SIZE=${SIZE:-4G}
-CLUSTER=${CLUSTER:-65536}
-SEED=${SEED:-42}
-RUNS=${RUNS:-3}
+common_knobs /tmp/orch-live-bench "page direct"
 LAT_RUNS=${LAT_RUNS:-$RUNS}
-MODES=${MODES:-page direct}
-WARMUP=${WARMUP:-1}
 IDLE_S=${IDLE_S:-2}
 GUEST_WARMUP_S=${GUEST_WARMUP_S:-0.5}
 AIO=${AIO:-threads}
 NBD_PORT=${NBD_PORT:-10809}
-WORKDIR=${WORKDIR:-/tmp/orch-live-bench}
 BENCH_GIVEN=${BENCH:+yes}
 BENCH=${BENCH:-$BENCH_DIR/Orchestrator.Bench.Live/bin/Release/net10.0/Orchestrator.Bench.Live}
-
-PRISTINE=$WORKDIR/pristine      # generated chain + ref.raw; never modified after setup
-SCRATCH=$WORKDIR/scratch        # per-run copy the tools modify
-LOGS=$WORKDIR/logs
 RUNS_JSONL=$WORKDIR/runs-current.jsonl   # this invocation's runs, read by summarize
-RESULTS=$WORKDIR/results.jsonl           # appended: history across invocations
-RUN_ID=$(date +%Y%m%d-%H%M%S)
-FAILURES=0
-KEPT_FAILURE=""
-D_BEFORE=0                      # D's own allocated bytes in the pristine chain
-
-log() { echo "[$(date +%H:%M:%S)] $*"; }
-die() { echo "error: $*" >&2; exit 1; }
 
 # ------------------------------------------------------------------ setup checks
 
 require_tools() {
-  command -v qemu-img >/dev/null || die "qemu-img not found: apt-get install qemu-utils"
-  command -v qemu-io >/dev/null || die "qemu-io not found: apt-get install qemu-utils"
-  command -v qemu-storage-daemon >/dev/null || die "qemu-storage-daemon not found: apt-get install qemu-system-common"
-  command -v fio >/dev/null || die "fio not found: apt-get install fio (3.33 or later, built with libnbd)"
+  require_chain_tools
+  need qemu-storage-daemon "apt-get install qemu-system-common"
+  need fio "apt-get install fio (3.33 or later, built with libnbd)"
   fio --enghelp=nbd >/dev/null 2>&1 || die "this fio has no nbd ioengine: install Debian's fio 3.33+ (libnbd0)"
-  command -v python3 >/dev/null || die "python3 not found: apt-get install python3"
-  command -v numfmt >/dev/null || die "numfmt not found: apt-get install coreutils"
-  [[ -f $BENCH_DIR/gen_chain.py ]] || die "$BENCH_DIR/gen_chain.py is missing"
   [[ -f $BENCH_DIR/qsd_stream.py ]] || die "$BENCH_DIR/qsd_stream.py is missing"
 }
 
 validate_knobs() {
-  SIZE_BYTES=$(numfmt --from=iec "$SIZE" 2>/dev/null) || die "SIZE=$SIZE is not a size like 4G or 512M"
-  [[ $CLUSTER =~ ^[0-9]+$ ]] && (( CLUSTER >= 512 && CLUSTER <= 2097152 && (CLUSTER & (CLUSTER - 1)) == 0 )) \
-    || die "CLUSTER=$CLUSTER must be a power of two from 512 to 2M"
-  (( SIZE_BYTES % CLUSTER == 0 )) || die "SIZE=$SIZE must be a multiple of CLUSTER=$CLUSTER"
-  [[ $SEED =~ ^[0-9]+$ ]] || die "SEED=$SEED must be a non-negative integer"
-  [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS=$RUNS must be a positive integer"
+  validate_common_knobs page direct
   [[ $LAT_RUNS =~ ^[0-9]+$ ]] || die "LAT_RUNS=$LAT_RUNS must be a non-negative integer"
-  [[ $WARMUP =~ ^[0-9]+$ ]] || die "WARMUP=$WARMUP must be a non-negative integer"
   [[ $IDLE_S =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "IDLE_S=$IDLE_S must be a number of seconds"
   [[ $GUEST_WARMUP_S =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "GUEST_WARMUP_S=$GUEST_WARMUP_S must be a number of seconds"
   [[ $NBD_PORT =~ ^[0-9]+$ ]] || die "NBD_PORT=$NBD_PORT must be a port number"
-  local m
-  for m in $MODES; do
-    [[ $m == page || $m == direct ]] || die "MODES: unknown mode '$m' (use page and/or direct)"
-  done
-  [[ -n ${MODES// /} ]] || die "MODES is empty"
   # "Checkpoints off": a checkpoint size larger than the disk, so the only commit is the final one.
   CKPT_OFF_BYTES=$(( SIZE_BYTES * 2 ))
 }
@@ -116,51 +85,7 @@ build_bench() {
   [[ -x $BENCH ]] || die "BENCH=$BENCH is not an executable file"
 }
 
-# ------------------------------------------------------------------ the chain
-
-apply_layer() {
-  local layer=$1 args=() cmd
-  while IFS= read -r cmd; do args+=(-c "$cmd"); done < "$PRISTINE/cmds_$layer.txt"
-  qemu-io -f qcow2 "$PRISTINE/$layer.qcow2" "${args[@]}" > "$LOGS/qemu-io_$layer.log" 2>&1 \
-    || { cat "$LOGS/qemu-io_$layer.log" >&2; die "qemu-io failed writing layer $layer"; }
-}
-
-# Backing files are recorded by bare name so a copy of the directory is a working chain.
-generate_chain() {
-  rm -rf "$PRISTINE"
-  mkdir -p "$PRISTINE"
-  python3 "$BENCH_DIR/gen_chain.py" --size "$SIZE_BYTES" --cluster "$CLUSTER" --seed "$SEED" \
-    --outdir "$PRISTINE" > "$PRISTINE/gen.json"
-  log "plan: $(cat "$PRISTINE/gen.json")"
-  local layer prev=""
-  for layer in A B C D; do
-    if [[ -z $prev ]]; then
-      qemu-img create -q -f qcow2 -o cluster_size="$CLUSTER" "$PRISTINE/$layer.qcow2" "$SIZE_BYTES"
-    else
-      qemu-img create -q -f qcow2 -o cluster_size="$CLUSTER" -b "$prev.qcow2" -F qcow2 "$PRISTINE/$layer.qcow2"
-    fi
-    apply_layer "$layer"
-    prev=$layer
-  done
-  qemu-img convert -f qcow2 -O raw "$PRISTINE/D.qcow2" "$PRISTINE/ref.raw"
-}
-
-# Bytes D itself maps (data and zero clusters), not its backing files.
-own_allocated_bytes() {
-  qemu-img map -f qcow2 --output=json "$1" | python3 -c '
-import json, sys
-print(sum(e["length"] for e in json.load(sys.stdin) if e["depth"] == 0 and e.get("present", True)))'
-}
-
 # ------------------------------------------------------------------ one run
-
-# A fresh copy per run (every tool rewrites D in place); sync so one run's writeback does not land in the next.
-fresh_scratch() {
-  rm -rf "$SCRATCH"
-  mkdir -p "$SCRATCH"
-  cp "$PRISTINE"/{A,B,C,D}.qcow2 "$SCRATCH/"
-  sync
-}
 
 # Sets CMD to the job of TOOL (qemu | ours-on | ours-off | qemu-lat | ours-lat) in MODE (page | direct).
 tool_command() {
@@ -182,36 +107,17 @@ tool_command() {
 # Untimed checks of the scratch chain; appends each problem to PROBLEMS. COMPARE=0 skips qemu-img compare
 # (after guest writes D no longer reads like the reference).
 verify_scratch() {
-  local compare=$1 out rc backing
-  rc=0; out=$(qemu-img check -f qcow2 "$SCRATCH/D.qcow2" 2>&1) || rc=$?
-  (( rc == 0 )) || PROBLEMS+=("qemu-img check exit $rc: $(grep -m3 -E 'ERROR|Leaked|corrupt|error' <<< "$out" | tr '\n' ' ')")
-  if [[ $compare == 1 ]]; then
-    rc=0; out=$(qemu-img compare -f qcow2 -F raw "$SCRATCH/D.qcow2" "$PRISTINE/ref.raw" 2>&1) || rc=$?
-    (( rc == 0 )) || PROBLEMS+=("qemu-img compare exit $rc: $(head -1 <<< "$out")")
-  fi
-  backing=$( (cd "$SCRATCH" && qemu-img info --output=json D.qcow2) | python3 -c '
-import json, os, sys
-j = json.load(sys.stdin)
-print(os.path.basename(j.get("backing-filename", "<none>")), j.get("backing-filename-format", "<none>"))') \
-    || { PROBLEMS+=("qemu-img info failed"); return; }
-  [[ ${backing% *} == A.qcow2 ]] || PROBLEMS+=("backing file is '${backing% *}', want 'A.qcow2'")
-  [[ ${backing#* } == qcow2 ]] || PROBLEMS+=("backing format is '${backing#* }', want 'qcow2'")
-}
-
-keep_failure() {
-  [[ -n $KEPT_FAILURE ]] && return
-  KEPT_FAILURE="$WORKDIR/failed-$1"
-  rm -rf "$KEPT_FAILURE"
-  mv "$SCRATCH" "$KEPT_FAILURE"
+  check_scratch_top
+  if [[ $1 == 1 ]]; then compare_scratch_top_to_reference; fi
+  read_scratch_backing || { PROBLEMS+=("qemu-img info failed"); return; }
+  [[ $(basename "$BACKING_NAME") == A.qcow2 ]] || PROBLEMS+=("backing file is '$BACKING_NAME', want 'A.qcow2'")
+  [[ $BACKING_FORMAT == qcow2 ]] || PROBLEMS+=("backing format is '$BACKING_FORMAT', want 'qcow2'")
 }
 
 # Runs CMD in the scratch dir; its one JSON line goes to OUT, the rest to the log. Sets ELAPSED (process wall).
 run_tool() {
-  local log=$1 t0 t1 rc=0
-  t0=$EPOCHREALTIME
-  ( cd "$SCRATCH" && exec "${CMD[@]}" ) < /dev/null > "$log.json" 2> "$log" || rc=$?
-  t1=$EPOCHREALTIME
-  ELAPSED=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+  local log=$1 rc=0
+  time_in_scratch "$log.json" "$log" || rc=$?
   OUT=$(tail -1 "$log.json")
   return $rc
 }
@@ -277,23 +183,10 @@ PYEOF
   fi
 }
 
-# Untimed, unverified passes: the first job on a freshly generated chain runs slower, whichever tool it is.
-warm_up() {
-  local mode=$1 i tool
-  for (( i = 1; i <= WARMUP; i++ )); do
-    for tool in qemu ours-on; do
-      fresh_scratch
-      tool_command "$tool" "$mode"
-      run_tool "$LOGS/$mode-warmup$i-$tool.log" || true
-      echo "[$(printf '%-6s' "$mode")] warm-up $i  $tool  (process ${ELAPSED} s, not counted)"
-    done
-  done
-}
-
 # Rotate the order per run so no tool always inherits another's writeback or a quiet spell on a noisy machine.
 bench_mode() {
   local mode=$1 run i tools=(qemu ours-on ours-off) n
-  warm_up "$mode"
+  warm_up "$mode" qemu ours-on
   for (( run = 1; run <= RUNS; run++ )); do
     for (( i = 0; i < 3; i++ )); do
       n=$(( (run - 1 + i) % 3 ))
@@ -315,7 +208,7 @@ bench_mode() {
 
 summarize() {
   python3 - "$RUNS_JSONL" "$RESULTS" "$RUN_ID" "$SEED" "$SIZE_BYTES" "$CLUSTER" \
-    "$(qemu-img --version | head -1)" "$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo none)" \
+    "$(qemu_version)" "$(repo_commit)" \
     "$PRISTINE/gen.json" "$D_BEFORE" <<'PYEOF'
 import json, statistics, sys
 runs_file, results, run_id, seed, size, cluster, qemu_version, commit, gen, d_before = sys.argv[1:]
@@ -421,19 +314,7 @@ main() {
   log "ours: $BENCH"
   log "qemu: $(qemu-storage-daemon --version | head -1); $(fio --version)"
   : > "$RUNS_JSONL"
-  log "generating chain A <- B <- C <- D and the reference in $PRISTINE"
-  generate_chain
-  D_BEFORE=$(own_allocated_bytes "$PRISTINE/D.qcow2")
-  log "reference ready; D owns $D_BEFORE bytes before the job"
-  local mode
-  for mode in $MODES; do bench_mode "$mode"; done
-  rm -rf "$SCRATCH"
-  summarize
-  log "results appended to $RESULTS; per-run logs in $LOGS"
-  if (( FAILURES )); then
-    echo "*** $FAILURES run(s) FAILED; see the *** lines above" >&2
-    exit 1
-  fi
+  run_modes_and_report
 }
 
 main "$@"

@@ -30,54 +30,15 @@ export LC_ALL=C          # '.' as decimal separator in $EPOCHREALTIME, awk and n
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(dirname "$BENCH_DIR")
+# shellcheck source=lib.sh
+source "$BENCH_DIR/lib.sh"
 
-SIZE=${SIZE:-4G}
-CLUSTER=${CLUSTER:-65536}
-SEED=${SEED:-42}
-RUNS=${RUNS:-3}
-WORKDIR=${WORKDIR:-/tmp/orch-bench}
-MODES=${MODES:-cache direct}
-WARMUP=${WARMUP:-1}
+common_knobs /tmp/orch-bench "cache direct"
 ORCH_GIVEN=${ORCH:+yes}
 ORCH=${ORCH:-$REPO_ROOT/src/Orchestrator.Cli/bin/Release/net10.0/orchestrator}
-
-PRISTINE=$WORKDIR/pristine      # generated chain + ref.raw; never modified after setup
-SCRATCH=$WORKDIR/scratch        # per-run copy the tools modify
-LOGS=$WORKDIR/logs
 RUNS_TSV=$WORKDIR/runs.tsv      # one row per timed run, read by summarize
-RESULTS=$WORKDIR/results.jsonl  # appended: history across invocations
-RUN_ID=$(date +%Y%m%d-%H%M%S)
-FAILURES=0
-KEPT_FAILURE=""
-D_BEFORE=0                      # D's own allocated bytes in the pristine chain
-
-log() { echo "[$(date +%H:%M:%S)] $*"; }
-die() { echo "error: $*" >&2; exit 1; }
 
 # ------------------------------------------------------------------ setup checks
-
-require_tools() {
-  command -v qemu-img >/dev/null || die "qemu-img not found: apt-get install qemu-utils"
-  command -v qemu-io >/dev/null || die "qemu-io not found: apt-get install qemu-utils"
-  command -v python3 >/dev/null || die "python3 not found: apt-get install python3"
-  command -v numfmt >/dev/null || die "numfmt not found: apt-get install coreutils"
-}
-
-# Reject bad knobs before spending minutes on building a chain.
-validate_knobs() {
-  SIZE_BYTES=$(numfmt --from=iec "$SIZE" 2>/dev/null) || die "SIZE=$SIZE is not a size like 4G or 512M"
-  [[ $CLUSTER =~ ^[0-9]+$ ]] && (( CLUSTER >= 512 && CLUSTER <= 2097152 && (CLUSTER & (CLUSTER - 1)) == 0 )) \
-    || die "CLUSTER=$CLUSTER must be a power of two from 512 to 2M"
-  (( SIZE_BYTES % CLUSTER == 0 )) || die "SIZE=$SIZE must be a multiple of CLUSTER=$CLUSTER"
-  [[ $SEED =~ ^[0-9]+$ ]] || die "SEED=$SEED must be a non-negative integer"
-  [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS=$RUNS must be a positive integer"
-  [[ $WARMUP =~ ^[0-9]+$ ]] || die "WARMUP=$WARMUP must be a non-negative integer"
-  local m
-  for m in $MODES; do
-    [[ $m == cache || $m == direct ]] || die "MODES: unknown mode '$m' (use cache and/or direct)"
-  done
-  [[ -n ${MODES// /} ]] || die "MODES is empty"
-}
 
 # Build the CLI unless the caller brought a binary: a stale binary would time old code.
 build_orch() {
@@ -90,58 +51,7 @@ build_orch() {
   [[ -x $ORCH ]] || die "ORCH=$ORCH is not an executable file"
 }
 
-# ------------------------------------------------------------------ the chain
-
-# Feed one layer's planned writes to qemu-io; one process per layer because starting
-# qemu-io per write would dominate the setup time.
-apply_layer() {
-  local layer=$1 args=() cmd
-  while IFS= read -r cmd; do args+=(-c "$cmd"); done < "$PRISTINE/cmds_$layer.txt"
-  qemu-io -f qcow2 "$PRISTINE/$layer.qcow2" "${args[@]}" > "$LOGS/qemu-io_$layer.log" 2>&1 \
-    || { cat "$LOGS/qemu-io_$layer.log" >&2; die "qemu-io failed writing layer $layer"; }
-}
-
-# Backing files are recorded by bare name so a copy of the directory is a working chain.
-generate_chain() {
-  rm -rf "$PRISTINE"
-  mkdir -p "$PRISTINE"
-  python3 "$BENCH_DIR/gen_chain.py" --size "$SIZE_BYTES" --cluster "$CLUSTER" --seed "$SEED" \
-    --outdir "$PRISTINE" > "$PRISTINE/gen.json"
-  log "plan: $(cat "$PRISTINE/gen.json")"
-  local layer prev=""
-  for layer in A B C D; do
-    if [[ -z $prev ]]; then
-      qemu-img create -q -f qcow2 -o cluster_size="$CLUSTER" "$PRISTINE/$layer.qcow2" "$SIZE_BYTES"
-    else
-      qemu-img create -q -f qcow2 -o cluster_size="$CLUSTER" -b "$prev.qcow2" -F qcow2 "$PRISTINE/$layer.qcow2"
-    fi
-    apply_layer "$layer"
-    prev=$layer
-  done
-}
-
-# The guest-visible content of D before the job: every result must read back identical.
-build_reference() {
-  qemu-img convert -f qcow2 -O raw "$PRISTINE/D.qcow2" "$PRISTINE/ref.raw"
-}
-
-# Bytes D itself maps (data and zero clusters), not its backing files.
-own_allocated_bytes() {
-  qemu-img map -f qcow2 --output=json "$1" | python3 -c '
-import json, sys
-print(sum(e["length"] for e in json.load(sys.stdin) if e["depth"] == 0 and e.get("present", True)))'
-}
-
 # ------------------------------------------------------------------ one timed run
-
-# A fresh copy per run: both tools rewrite D in place. sync so one run's writeback
-# does not land inside the next run's timing.
-fresh_scratch() {
-  rm -rf "$SCRATCH"
-  mkdir -p "$SCRATCH"
-  cp "$PRISTINE"/{A,B,C,D}.qcow2 "$SCRATCH/"
-  sync
-}
 
 # Sets the global array CMD to the job for TOOL (qemu|ours) in MODE (cache|direct).
 tool_command() {
@@ -153,40 +63,14 @@ tool_command() {
   esac
 }
 
-# Runs CMD in the scratch dir and sets ELAPSED (seconds). stdin and stdout are not a
-# terminal, so no progress bar is drawn; the output goes to LOG. Returns CMD's status.
-time_in_scratch() {
-  local log=$1 t0 t1 rc=0
-  t0=$EPOCHREALTIME
-  ( cd "$SCRATCH" && exec "${CMD[@]}" ) < /dev/null > "$log" 2>&1 || rc=$?
-  t1=$EPOCHREALTIME
-  ELAPSED=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-  return $rc
-}
-
 # Untimed checks of the scratch chain; appends each problem to PROBLEMS.
 verify_scratch() {
-  local out rc backing
-  rc=0; out=$(qemu-img check -f qcow2 "$SCRATCH/D.qcow2" 2>&1) || rc=$?
-  (( rc == 0 )) || PROBLEMS+=("qemu-img check exit $rc: $(grep -m3 -E 'ERROR|Leaked|corrupt|error' <<< "$out" | tr '\n' ' ')")
-  rc=0; out=$(qemu-img compare -f qcow2 -F raw "$SCRATCH/D.qcow2" "$PRISTINE/ref.raw" 2>&1) || rc=$?
-  (( rc == 0 )) || PROBLEMS+=("qemu-img compare exit $rc: $(head -1 <<< "$out")")
-  backing=$( (cd "$SCRATCH" && qemu-img info --output=json D.qcow2) | python3 -c '
-import json, sys
-j = json.load(sys.stdin)
-print(j.get("backing-filename", "<none>"), j.get("backing-filename-format", "<none>"))') \
-    || { PROBLEMS+=("qemu-img info failed"); return; }
-  [[ ${backing% *} == A.qcow2 ]] || PROBLEMS+=("backing-filename is '${backing% *}', want 'A.qcow2'")
+  check_scratch_top
+  compare_scratch_top_to_reference
+  read_scratch_backing || { PROBLEMS+=("qemu-img info failed"); return; }
+  [[ $BACKING_NAME == A.qcow2 ]] || PROBLEMS+=("backing-filename is '$BACKING_NAME', want 'A.qcow2'")
   # Not a failure by the brief's rules, but a missing format makes QEMU probe the base.
-  [[ ${backing#* } == qcow2 ]] || echo "    warning: backing-filename-format is '${backing#* }', want 'qcow2'"
-}
-
-# Keep the first failing chain for inspection; later runs would overwrite the scratch dir.
-keep_failure() {
-  [[ -n $KEPT_FAILURE ]] && return
-  KEPT_FAILURE="$WORKDIR/failed-$1"
-  rm -rf "$KEPT_FAILURE"
-  mv "$SCRATCH" "$KEPT_FAILURE"
+  [[ $BACKING_FORMAT == qcow2 ]] || echo "    warning: backing-filename-format is '$BACKING_FORMAT', want 'qcow2'"
 }
 
 # One timed run of one tool: fresh chain, time the job, verify, record a TSV row.
@@ -214,25 +98,11 @@ bench_one() {
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$run" "$tool" "$ELAPSED" "$copied" "$ok" >> "$RUNS_TSV"
 }
 
-# Untimed, unverified passes: the first job after setting up a chain ran ~2x slower in
-# trials here (0.23 s vs 0.08 s for the same command at 512M), whichever tool it was.
-warm_up() {
-  local mode=$1 i tool
-  for (( i = 1; i <= WARMUP; i++ )); do
-    for tool in ours qemu; do
-      fresh_scratch
-      tool_command "$tool" "$mode"
-      time_in_scratch "$LOGS/$mode-warmup$i-$tool.log" || true
-      echo "[$(printf '%-6s' "$mode")] warm-up $i  $tool  $ELAPSED s (not counted)"
-    done
-  done
-}
-
 # Alternate who goes first (ours on odd runs, qemu-img on even runs) so neither tool
 # always inherits the other's writeback or a quiet spell on the noisy machine.
 bench_mode() {
   local mode=$1 run
-  warm_up "$mode"
+  warm_up "$mode" ours qemu
   for (( run = 1; run <= RUNS; run++ )); do
     if (( run % 2 == 1 )); then
       bench_one "$mode" "$run" ours
@@ -249,7 +119,7 @@ bench_mode() {
 # Median table per mode from runs.tsv; the same rows go to results.jsonl.
 summarize() {
   python3 - "$RUNS_TSV" "$RESULTS" "$RUN_ID" "$SEED" "$SIZE_BYTES" "$CLUSTER" \
-    "$(qemu-img --version | head -1)" "$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo none)" \
+    "$(qemu_version)" "$(repo_commit)" \
     "$PRISTINE/gen.json" <<'PYEOF'
 import json, statistics, sys
 tsv, results, run_id, seed, size, cluster, qemu_version, commit, gen = sys.argv[1:]
@@ -297,29 +167,16 @@ PYEOF
 }
 
 main() {
-  require_tools
-  validate_knobs
+  require_chain_tools
+  validate_common_knobs cache direct
   echo "seed: $SEED  (rerun this chain with SEED=$SEED)"
   log "size=$SIZE ($SIZE_BYTES B) cluster=$CLUSTER runs=$RUNS modes='$MODES' workdir=$WORKDIR"
   build_orch
   log "ours: $ORCH"
-  log "qemu: $(qemu-img --version | head -1)"
+  log "qemu: $(qemu_version)"
   mkdir -p "$WORKDIR" "$LOGS"
   : > "$RUNS_TSV"
-  log "generating chain A <- B <- C <- D in $PRISTINE"
-  generate_chain
-  build_reference
-  D_BEFORE=$(own_allocated_bytes "$PRISTINE/D.qcow2")
-  log "reference ready; D owns $D_BEFORE bytes before the job"
-  local mode
-  for mode in $MODES; do bench_mode "$mode"; done
-  rm -rf "$SCRATCH"
-  summarize
-  log "results appended to $RESULTS; per-run logs in $LOGS"
-  if (( FAILURES )); then
-    echo "*** $FAILURES run(s) FAILED verification; see the *** lines above" >&2
-    exit 1
-  fi
+  run_modes_and_report
 }
 
 main "$@"

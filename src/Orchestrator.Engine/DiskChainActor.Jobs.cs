@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Akka.Actor;
 using Akka.Event;
 using Orchestrator.Domain;
@@ -49,7 +50,11 @@ public sealed partial class DiskChainActor
             return;
         }
 
-        var resolved = ResolveRequestPaths(request);
+        if (!TryResolveImageNames(request, out var resolved, out var nameError))
+        {
+            Sender.Tell(new DiskReplies.Refused(nameError));
+            return;
+        }
 
         var events = new List<IDomainEvent>();
         var state = _state;
@@ -114,21 +119,21 @@ public sealed partial class DiskChainActor
         return after.DecideStream(request with { Top = path }, _live!.VirtualSize, type);
     }
 
-    private StreamRequest ResolveRequestPaths(StreamRequest request) => request with
+    /// <summary>The request's top and base as chain entries (<see cref="ChainImageName"/>); an ambiguous name is refused.</summary>
+    private bool TryResolveImageNames(StreamRequest request, out StreamRequest resolved, [NotNullWhen(false)] out DomainError? error)
     {
-        Top = request.Top is null ? null : ResolveChainPath(request.Top),
-        Base = request.Base is null ? null : ResolveChainPath(request.Base),
-    };
+        resolved = request;
+        string? top = null;
+        string? @base = null;
+        if ((request.Top is not null && !ChainImageName.TryResolve(request.Top, _state.Chain, out top, out error))
+            || (request.Base is not null && !ChainImageName.TryResolve(request.Base, _state.Chain, out @base, out error)))
+        {
+            return false;
+        }
 
-    /// <summary>
-    /// A base or top may be named by full path, by a path relative to the current folder, or by file name. It must be
-    /// an image of the chain (whose paths were checked against the storage roots at registration), so a name that is
-    /// not gets QEMU's "not a backing image" refusal from the decision, whatever folder it points into.
-    /// </summary>
-    private string ResolveChainPath(string name)
-    {
-        var byName = _state.Chain.Where(p => Path.GetFileName(p) == name).ToList();
-        return byName.Count == 1 && !name.Contains('/') ? byName[0] : Path.GetFullPath(name);
+        resolved = request with { Top = top, Base = @base };
+        error = null;
+        return true;
     }
 
     private void StartRunner(JobId id)

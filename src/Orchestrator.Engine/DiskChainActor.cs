@@ -12,9 +12,10 @@ namespace Orchestrator.Engine;
 /// <summary>
 /// One disk: owns its image files, its live I/O path and its jobs. Every change is decided by the pure
 /// <see cref="DiskState"/>, persisted, applied, and only then answered. Stream runners work on their own threads
-/// and report back here; this actor persists their checkpoints and outcomes.
+/// and report back here; this actor persists their checkpoints and outcomes. Its state is snapshotted every
+/// <see cref="EngineSettings.SnapshotInterval"/> events, so a long-lived disk recovers from a snapshot and a short tail.
 /// </summary>
-public sealed partial class DiskChainActor : ReceivePersistentActor
+public sealed partial class DiskChainActor : SnapshottingPersistentActor
 {
     private readonly DiskId _id;
     private readonly EngineSettings _settings;
@@ -26,12 +27,14 @@ public sealed partial class DiskChainActor : ReceivePersistentActor
     private LiveDisk? _live;
 
     public DiskChainActor(DiskId id, EngineSettings settings, EventHub events)
+        : base(settings.SnapshotInterval)
     {
         _id = id;
         _settings = settings;
         _events = events;
         _state = DiskState.For(id);
 
+        Recover<SnapshotOffer>(offer => _state = DiskState.FromSnapshot((DiskSnapshot)offer.Snapshot));
         Recover<IDomainEvent>(e => _state = _state.Apply(e));
         Recover<RecoveryCompleted>(_ => OnRecovered());
 
@@ -52,6 +55,8 @@ public sealed partial class DiskChainActor : ReceivePersistentActor
 
     public static Props Props(DiskId id, EngineSettings settings, EventHub events) =>
         Akka.Actor.Props.Create(() => new DiskChainActor(id, settings, events));
+
+    protected override object SnapshotState() => _state.ToSnapshot();
 
     private void Handle(DiskCommands.Register command, IReadOnlyDictionary<string, IReadOnlyList<string>> otherChains)
     {
@@ -232,6 +237,7 @@ public sealed partial class DiskChainActor : ReceivePersistentActor
         {
             var before = _state;
             _state = _state.Apply(e);
+            SnapshotIfDue();
             Publish(before, e);
             if (e is DiskEvent)
             {

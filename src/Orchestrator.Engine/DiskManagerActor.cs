@@ -10,9 +10,10 @@ namespace Orchestrator.Engine;
 /// <summary>
 /// Owns the node's disk chain actors: forwards each disk command to its disk's actor (creating it on registration),
 /// answers questions that span disks, and remembers which disks exist so that after a restart every disk actor is
-/// started again, recovers, and resumes its jobs without anyone asking.
+/// started again, recovers, and resumes its jobs without anyone asking. Its set of disks is snapshotted every
+/// <see cref="EngineSettings.SnapshotInterval"/> events.
 /// </summary>
-public sealed partial class DiskManagerActor : ReceivePersistentActor
+public sealed partial class DiskManagerActor : SnapshottingPersistentActor
 {
     // A question to every disk waits this long per disk; a disk that cannot answer (its journal failed to replay,
     // say) is left out instead of failing the answer for all the others.
@@ -25,10 +26,12 @@ public sealed partial class DiskManagerActor : ReceivePersistentActor
     private readonly Dictionary<string, IReadOnlyList<string>> _chains = [];
 
     public DiskManagerActor(EngineSettings settings, EventHub events)
+        : base(settings.SnapshotInterval)
     {
         _settings = settings;
         _events = events;
 
+        Recover<SnapshotOffer>(offer => Restore((ManagerSnapshot)offer.Snapshot));
         Recover<ManagerEvents.DiskAdded>(e => _disks.Add(e.Disk));
         Recover<ManagerEvents.DiskRemoved>(e => _disks.Remove(e.Disk));
         Recover<RecoveryCompleted>(_ =>
@@ -50,7 +53,11 @@ public sealed partial class DiskManagerActor : ReceivePersistentActor
                 _chains[m.Disk.Value] = m.Chain;
             }
         });
-        Command<EngineMessages.DiskUnregistered>(m => Persist(new ManagerEvents.DiskRemoved(m.Disk.Value), e => _disks.Remove(e.Disk)));
+        Command<EngineMessages.DiskUnregistered>(m => Persist(new ManagerEvents.DiskRemoved(m.Disk.Value), e =>
+        {
+            _disks.Remove(e.Disk);
+            SnapshotIfDue();
+        }));
         Command<DiskCommands.Register>(Route);
         Command<IDiskCommand>(RouteToKnown);
         Command<ManagerCommands.ListDisks>(_ => ListDisks());
@@ -62,6 +69,14 @@ public sealed partial class DiskManagerActor : ReceivePersistentActor
     public override string PersistenceId => "disk-manager";
 
     public static Props Props(EngineSettings settings, EventHub events) => Akka.Actor.Props.Create(() => new DiskManagerActor(settings, events));
+
+    protected override object SnapshotState() => new ManagerSnapshot(_disks.Order(StringComparer.Ordinal).ToList());
+
+    private void Restore(ManagerSnapshot snapshot)
+    {
+        _disks.Clear();
+        _disks.UnionWith(snapshot.Disks);
+    }
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     private static partial Regex ValidDiskId();
@@ -88,6 +103,7 @@ public sealed partial class DiskManagerActor : ReceivePersistentActor
         Persist(new ManagerEvents.DiskAdded(command.Disk.Value), e =>
         {
             _disks.Add(e.Disk);
+            SnapshotIfDue();
             ChildFor(command.Disk).Forward(among);
         });
     }

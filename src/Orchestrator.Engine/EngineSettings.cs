@@ -8,6 +8,7 @@ public sealed record EngineSettings
     private readonly IReadOnlyList<string> _storageRoots = [Directory.GetCurrentDirectory()];
     private readonly int _batchBytes = 1024 * 1024;
     private readonly long _checkpointBytes = 256L * 1024 * 1024;
+    private readonly int _snapshotInterval = 100;
 
     /// <summary>Folders that may hold disk images; any path outside them is refused.</summary>
     public IReadOnlyList<string> StorageRoots
@@ -50,6 +51,19 @@ public sealed record EngineSettings
         init => _checkpointBytes = value >= 64 * 1024
             ? value
             : throw new ArgumentOutOfRangeException(nameof(CheckpointBytes), value, "must be at least 64 KiB");
+    }
+
+    /// <summary>
+    /// Persisted events between snapshots of a disk's (and the disk manager's) state; after each snapshot the journal
+    /// up to it is deleted, so recovery replays at most this many events. Every checkpoint is an event: at the default
+    /// 256 MiB checkpoints, 100 events are about 25 GiB of streaming.
+    /// </summary>
+    public int SnapshotInterval
+    {
+        get => _snapshotInterval;
+        init => _snapshotInterval = value is >= 1 and <= 1_000_000
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(SnapshotInterval), value, "must be between 1 and 1000000 events");
     }
 
     /// <summary>Retries of a failed batch before the job's on-error policy decides (supervision with backoff).</summary>

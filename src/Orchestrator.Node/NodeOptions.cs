@@ -20,11 +20,16 @@ public sealed class NodeOptions
     public const string RequestTimeoutKey = "RequestTimeout";
     public const string BatchSizeKey = "BatchSize";
     public const string CheckpointSizeKey = "CheckpointSize";
+    public const string SnapshotIntervalKey = "SnapshotInterval";
 
     /// <summary>The engine's limits for <see cref="EngineSettings.BatchBytes"/> and <see cref="EngineSettings.CheckpointBytes"/>.</summary>
     public const int MinBatchBytes = 64 * 1024;
     public const int MaxBatchBytes = 256 * 1024 * 1024;
     public const long MinCheckpointBytes = 64 * 1024;
+
+    /// <summary>The engine's limits for <see cref="EngineSettings.SnapshotInterval"/>.</summary>
+    public const int MinSnapshotInterval = 1;
+    public const int MaxSnapshotInterval = 1_000_000;
 
     public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(30);
 
@@ -33,8 +38,10 @@ public sealed class NodeOptions
 
     public static readonly long DefaultCheckpointBytes = new EngineSettings().CheckpointBytes;
 
+    public static readonly int DefaultSnapshotInterval = new EngineSettings().SnapshotInterval;
+
     public NodeOptions(string dataDirectory, HttpEndpoint http, IReadOnlyList<string> storageRoots, CacheMode cache = CacheMode.PageCache, TimeSpan? requestTimeout = null,
-        long? batchBytes = null, long? checkpointBytes = null)
+        long? batchBytes = null, long? checkpointBytes = null, long? snapshotInterval = null)
     {
         if (string.IsNullOrWhiteSpace(dataDirectory))
         {
@@ -81,6 +88,12 @@ public sealed class NodeOptions
             throw Invalid(CheckpointSizeKey, "--checkpoint-size", $"the checkpoint size must be at least 64K, not {checkpoint} bytes");
         }
 
+        var interval = snapshotInterval ?? DefaultSnapshotInterval;
+        if (interval is < MinSnapshotInterval or > MaxSnapshotInterval)
+        {
+            throw Invalid(SnapshotIntervalKey, "--snapshot-interval", $"the snapshot interval must be between 1 and 1000000 events, not {interval}");
+        }
+
         DataDirectory = Path.GetFullPath(dataDirectory);
         Http = http;
         StorageRoots = roots.Distinct(StringComparer.Ordinal).ToList();
@@ -88,6 +101,7 @@ public sealed class NodeOptions
         RequestTimeout = timeout;
         BatchBytes = (int)batch;
         CheckpointBytes = checkpoint;
+        SnapshotInterval = (int)interval;
     }
 
     /// <summary>Holds journal.db, token and endpoint.</summary>
@@ -110,6 +124,9 @@ public sealed class NodeOptions
     /// <summary>Bytes a stream copies between persisted checkpoints (<see cref="EngineSettings.CheckpointBytes"/>).</summary>
     public long CheckpointBytes { get; }
 
+    /// <summary>Persisted events between snapshots of each actor's state (<see cref="EngineSettings.SnapshotInterval"/>).</summary>
+    public int SnapshotInterval { get; }
+
     /// <summary>The engine's settings that come from these options.</summary>
     public EngineSettings ToEngineSettings() => new()
     {
@@ -117,6 +134,7 @@ public sealed class NodeOptions
         Cache = Cache,
         BatchBytes = BatchBytes,
         CheckpointBytes = CheckpointBytes,
+        SnapshotInterval = SnapshotInterval,
     };
 
     public string JournalPath => Path.Combine(DataDirectory, NodePaths.JournalFile);
@@ -160,8 +178,24 @@ public sealed class NodeOptions
 
         var batch = ReadSize(configuration, BatchSizeKey, "--batch-size");
         var checkpoint = ReadSize(configuration, CheckpointSizeKey, "--checkpoint-size");
+        var snapshotInterval = ReadCount(configuration, SnapshotIntervalKey, "--snapshot-interval");
 
-        return new NodeOptions(string.IsNullOrWhiteSpace(data) ? NodePaths.DefaultDataDirectory : data, http!, roots, cache, timeout, batch, checkpoint);
+        return new NodeOptions(string.IsNullOrWhiteSpace(data) ? NodePaths.DefaultDataDirectory : data, http!, roots, cache, timeout, batch, checkpoint,
+            snapshotInterval);
+    }
+
+    /// <summary>A whole number (no suffix); null when unset.</summary>
+    private static long? ReadCount(IConfiguration configuration, string key, string flag)
+    {
+        var text = configuration[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        return long.TryParse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw Invalid(key, flag, $"'{text}' is not a whole number");
     }
 
     /// <summary>A size in bytes, with an optional binary suffix as qemu-img reads sizes (k, M, G; b for bytes); null when unset.</summary>

@@ -230,13 +230,10 @@ public sealed partial class Qcow2Image : IDisposable
     {
         if (_checkOnWritableOpen)
         {
-            var result = ImageChecker.Check(this, repairLeaks: false);
+            // One pass: leaks are repaired only when nothing is corrupt, including what the repair itself would make so.
+            var result = ImageChecker.Check(this, repairLeaks: true);
             Refuse(result.Corruptions > 0, Qcow2ErrorKind.Corrupt,
                 $"the image has {result.Corruptions} corruption(s) and will not be written: {result.FirstCorruption}");
-            if (result.Leaks > 0)
-            {
-                ImageChecker.Check(this, repairLeaks: true);
-            }
         }
 
         if (Header.AutoclearFeatures != 0)

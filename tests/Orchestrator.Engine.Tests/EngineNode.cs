@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Configuration;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
 
@@ -26,10 +27,12 @@ internal sealed class EngineNode : IAsyncDisposable
 
     public EventHub Events { get; }
 
-    public static EngineNode Start(string journalPath, EngineSettings settings)
+    /// <param name="overrides">Configuration that wins over the SQLite journal's (fault injection).</param>
+    public static EngineNode Start(string journalPath, EngineSettings settings, Config? overrides = null)
     {
         // WARNING keeps Akka's console logger quiet; failures show in assertions, not logs.
-        var system = ActorSystem.Create("engine", EngineFixture.SqliteConfig(journalPath, "WARNING"));
+        var config = EngineFixture.SqliteConfig(journalPath, "WARNING");
+        var system = ActorSystem.Create("engine", overrides is null ? config : overrides.WithFallback(config));
         var events = new EventHub();
         var manager = system.ActorOf(DiskManagerActor.Props(settings, events), "disks");
         return new EngineNode(system, manager, events);

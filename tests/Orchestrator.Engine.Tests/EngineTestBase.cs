@@ -1,3 +1,4 @@
+using Akka.Configuration;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
@@ -17,8 +18,14 @@ public abstract class EngineTestBase : IAsyncLifetime
     private readonly TempDirectory _dir = new("engine");
 
     protected EngineTestBase()
+        : this(settings => settings)
     {
-        Settings = new EngineSettings { StorageRoots = [_dir.Path], BatchBytes = (int)MiB, CheckpointBytes = 2 * MiB };
+    }
+
+    /// <summary>For tests that need other settings: <paramref name="adjust"/> gets the usual ones (1 MiB batches, 2 MiB checkpoints) and returns its own.</summary>
+    protected EngineTestBase(Func<EngineSettings, EngineSettings> adjust)
+    {
+        Settings = adjust(new EngineSettings { StorageRoots = [_dir.Path], BatchBytes = (int)MiB, CheckpointBytes = 2 * MiB });
         Node = EngineNode.Start(JournalPath, Settings);
     }
 
@@ -32,11 +39,14 @@ public abstract class EngineTestBase : IAsyncLifetime
 
     protected string PathOf(string name) => _dir.Combine(name);
 
-    /// <summary>A node restart: stop the actor system, start a new one with a new manager on the same journal.</summary>
-    protected async Task RestartAsync()
+    /// <summary>
+    /// A node restart: stop the actor system, start a new one with a new manager on the same journal (with
+    /// <paramref name="overrides"/> over its configuration, for fault injection).
+    /// </summary>
+    protected async Task RestartAsync(Config? overrides = null)
     {
         await Node.StopAsync();
-        Node = EngineNode.Start(JournalPath, Settings);
+        Node = EngineNode.Start(JournalPath, Settings, overrides);
     }
 
     protected Task<DiskReplies.DiskInfo> Register(DiskId disk, string active) =>

@@ -7,7 +7,7 @@ using Xunit;
 namespace Orchestrator.Engine.Tests;
 
 /// <summary>
-/// Every persisted event survives Akka's serializer, built the way the decisions build it (a snapshot's chain once
+/// Every persisted event and snapshot survives Akka's serializer, built the way the decisions build it (a snapshot's chain once
 /// came out as a compiler-internal array type the journal could not read back, and the disk could not recover).
 /// </summary>
 public sealed class EventSerializationTests : IDisposable
@@ -31,12 +31,56 @@ public sealed class EventSerializationTests : IDisposable
     {
         var original = Events().ElementAt(index);
         Assert.Equal(name, original.GetType().Name);
-        var serializer = _system.Serialization.FindSerializerFor(original);
-        var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, original);
-        var copy = _system.Serialization.Deserialize(serializer.ToBinary(original), serializer.Identifier, manifest);
+        var copy = RoundTrip(original);
 
         Assert.Equal(original.GetType(), copy.GetType());
         Assert.Equal(Describe(original), Describe(copy));
+    }
+
+    [Fact]
+    public void Disk_snapshot_round_trips_through_the_snapshot_serializer()
+    {
+        var disk = new DiskId("vm1");
+        var state = DiskState.For(disk);
+        var chain = state.DecideRegister(disk, ["/d/D.qcow2", "/d/C.qcow2", "/d/B.qcow2", "/d/A.qcow2"]).Events;
+        state = chain.Aggregate(state, (s, e) => s.Apply(e));
+        state = state.DecideSnapshot("/d/E.qcow2").Events.Aggregate(state, (s, e) => s.Apply(e));
+
+        // A live job with progress and a pause.
+        var job = state.DecideStream(new StreamRequest { Base = "/d/A.qcow2", Speed = 5 }, 1 << 20);
+        state = job.Events.Aggregate(state, (s, e) => s.Apply(e));
+        var id = ((JobCreated)job.Events[0]).Job.Id;
+        foreach (var decide in new Func<Job, Decision<JobEvent>>[] { j => j.Start(), j => j.Checkpoint(65536), j => j.Pause() })
+        {
+            state = decide(state.Jobs[id]).Events.Aggregate(state, (s, e) => s.Apply(e));
+        }
+
+        var original = state.ToSnapshot();
+        var copy = Assert.IsType<DiskSnapshot>(RoundTrip(original));
+
+        Assert.Equal(Describe(original), Describe(copy));
+        var restored = DiskState.FromSnapshot(copy);
+        Assert.Equal(65536, restored.Jobs[id].Offset);
+        Assert.Equal(JobStatus.Paused, restored.Jobs[id].Status);
+        Assert.Equal(["/d/E.qcow2", "/d/D.qcow2", "/d/C.qcow2", "/d/B.qcow2", "/d/A.qcow2"], restored.Chain);
+        Assert.Equal(["/d/D.qcow2", "/d/C.qcow2", "/d/B.qcow2"], restored.Jobs[id].FrozenPaths);
+    }
+
+    [Fact]
+    public void Manager_snapshot_round_trips_through_the_snapshot_serializer()
+    {
+        var original = new ManagerSnapshot(["vm1", "vm2"]);
+
+        var copy = Assert.IsType<ManagerSnapshot>(RoundTrip(original));
+
+        Assert.Equal(original.Disks, copy.Disks);
+    }
+
+    private object RoundTrip(object original)
+    {
+        var serializer = _system.Serialization.FindSerializerFor(original);
+        var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, original);
+        return _system.Serialization.Deserialize(serializer.ToBinary(original), serializer.Identifier, manifest);
     }
 
     /// <summary>One of each persisted event, produced through the real decisions where one exists.</summary>
@@ -68,7 +112,9 @@ public sealed class EventSerializationTests : IDisposable
     {
         DiskRegistered r => $"{r.Disk}:{string.Join(",", r.Chain)}",
         ChainChanged c => $"{c.Disk}:{string.Join(",", c.Chain)}:{c.Reason}",
-        JobCreated c => $"{c.Job with { FrozenPaths = [] }}:{string.Join(",", c.Job.FrozenPaths)}",
+        JobCreated c => Describe(c.Job),
+        Job j => $"{j with { FrozenPaths = [] }}:{string.Join(",", j.FrozenPaths)}",
+        DiskSnapshot d => $"{d.Disk}:{string.Join(",", d.Chain)}:{string.Join(";", d.Jobs.Select(Describe))}",
         _ => e.ToString()!,
     };
 

@@ -124,4 +124,28 @@ public sealed class StreamValidationTests : EngineTestBase
 
         ImageAssert.SameGuestView(top, before);
     }
+
+    [Fact]
+    public async Task Image_names_resolve_against_the_active_image_folder_and_an_ambiguous_file_name_is_refused()
+    {
+        // x/disk.qcow2 <- y/disk.qcow2 <- top.qcow2: two images of the chain share a file name.
+        Directory.CreateDirectory(PathOf("x"));
+        Directory.CreateDirectory(PathOf("y"));
+        QemuTools.Create(PathOf("x/disk.qcow2"), 4 * MiB);
+        QemuTools.Create(PathOf("y/disk.qcow2"), 4 * MiB, backing: "../x/disk.qcow2");
+        QemuTools.Create(PathOf("top.qcow2"), 4 * MiB, backing: "y/disk.qcow2");
+        await Register(Disk, PathOf("top.qcow2"));
+
+        var ambiguous = await Node.AskRefused(new DiskCommands.Stream(Disk, new StreamRequest { Base = "disk.qcow2" }));
+        Assert.Equal("invalid-parameter", ambiguous.Error.Code);
+        Assert.Equal($"image name 'disk.qcow2' is ambiguous: 2 images of the chain have that file name ({PathOf("y/disk.qcow2")}, {PathOf("x/disk.qcow2")}); name it by its path",
+            ambiguous.Error.Message);
+        Assert.Empty(Node.Events.Retained());
+
+        // Relative to the active image's folder, whatever the engine's current folder is.
+        await Stream(Disk, new StreamRequest { Base = "x/disk.qcow2" });
+        Assert.Null((await WaitCompleted("vm1")).Error);
+        Assert.Equal([PathOf("top.qcow2"), PathOf("x/disk.qcow2")], (await Show(Disk)).Chain);
+        Assert.Equal("x/disk.qcow2", ImageAssert.BackingFileOf(PathOf("top.qcow2")));
+    }
 }

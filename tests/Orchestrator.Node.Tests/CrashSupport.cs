@@ -65,7 +65,11 @@ internal sealed record CrashChain(string A, string B, string C, string D, string
     }
 }
 
-/// <summary>What the node's SQLite journal held for one job when the node died (read while no node runs).</summary>
+/// <summary>
+/// What the node's SQLite journal held for one job when the node died (read while no node runs). It reads journal rows
+/// only: right for these runs, whose disks persist fewer events than the snapshot interval (100), after which the
+/// rows before the snapshot are deleted.
+/// </summary>
 internal sealed record JournalFacts(long LastCheckpoint, int Checkpoints, bool Finished, bool Committed)
 {
     public override string ToString() =>

@@ -87,7 +87,24 @@ public sealed class OptionsTests
         Assert.Equal((512 * 1024, 2L * 1024 * 1024 * 1024), (fromFile.BatchBytes, fromFile.CheckpointBytes));
     }
 
+    [Fact]
+    public void Snapshot_interval_comes_from_configuration_and_defaults_to_the_engine_s()
+    {
+        using var folder = new TempDirectory("options");
+        var defaults = NodeOptions.FromConfiguration(NodeConfiguration.Build([], folder.Path));
+        Assert.Equal(new global::Orchestrator.Engine.EngineSettings().SnapshotInterval, defaults.SnapshotInterval);
+
+        var set = NodeOptions.FromConfiguration(NodeConfiguration.Build([new("SnapshotInterval", "7")], folder.Path));
+        Assert.Equal(7, set.SnapshotInterval);
+        Assert.Equal(7, set.ToEngineSettings().SnapshotInterval);
+    }
+
     [Theory]
+    [InlineData("SnapshotInterval", "0", "--snapshot-interval")]
+    [InlineData("SnapshotInterval", "-3", "--snapshot-interval")]
+    [InlineData("SnapshotInterval", "1000001", "--snapshot-interval")]
+    [InlineData("SnapshotInterval", "99999999999999999999", "--snapshot-interval")]
+    [InlineData("SnapshotInterval", "1k", "--snapshot-interval")]
     [InlineData("BatchSize", "32K", "--batch-size")]
     [InlineData("BatchSize", "512M", "--batch-size")]
     [InlineData("BatchSize", "lots", "--batch-size")]
@@ -95,23 +112,12 @@ public sealed class OptionsTests
     [InlineData("CheckpointSize", "1K", "--checkpoint-size")]
     [InlineData("CheckpointSize", "1.5", "--checkpoint-size")]
     [InlineData("CheckpointSize", "99999999999999999999999999G", "--checkpoint-size")]
-    public void Bad_batch_and_checkpoint_sizes_name_the_flag_and_the_key(string key, string value, string flag)
+    public void Bad_sizes_and_counts_name_the_flag_and_the_key(string key, string value, string flag)
     {
         using var folder = new TempDirectory("options");
         var e = Assert.Throws<NodeConfigurationException>(() => NodeOptions.FromConfiguration(NodeConfiguration.Build([new(key, value)], folder.Path)));
         Assert.Equal(key, e.Option);
         Assert.StartsWith($"invalid {flag} ({key})", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Chain_images_are_found_by_path_relative_path_or_unique_file_name()
-    {
-        string[] chain = ["/srv/vm/top.qcow2", "/srv/vm/mid.qcow2", "/srv/base/base.qcow2"];
-        Assert.Equal("/srv/vm/mid.qcow2", ChainImage.Resolve("mid.qcow2", chain));
-        Assert.Equal("/srv/base/base.qcow2", ChainImage.Resolve("../base/base.qcow2", chain));
-        Assert.Equal("/srv/base/base.qcow2", ChainImage.Resolve("base.qcow2", chain));
-        Assert.Equal("/srv/vm/mid.qcow2", ChainImage.Resolve("/srv/vm/./mid.qcow2", chain));
-        Assert.Equal("/srv/vm/other.qcow2", ChainImage.Resolve("other.qcow2", chain));
     }
 
     [Fact]

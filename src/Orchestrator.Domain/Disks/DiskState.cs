@@ -35,6 +35,17 @@ public sealed record DiskState
         _ => this,
     };
 
+    /// <summary>The whole state for the snapshot store: what recovery restores before it replays the later events.</summary>
+    public DiskSnapshot ToSnapshot() =>
+        new(Disk, new List<string>(Chain), Jobs.Values.Select(j => j with { FrozenPaths = new List<string>(j.FrozenPaths) }).ToList());
+
+    public static DiskState FromSnapshot(DiskSnapshot snapshot) => new()
+    {
+        Disk = snapshot.Disk,
+        Chain = snapshot.Chain,
+        Jobs = snapshot.Jobs.ToDictionary(j => j.Id),
+    };
+
     private DiskState WithJob(Job job) => this with { Jobs = new Dictionary<JobId, Job>(Jobs) { [job.Id] = job } };
 
     private DiskState WithoutJob(JobId id)

@@ -124,8 +124,8 @@ public static class DiskEndpoints
         if (body.Top is not null || body.Base is not null)
         {
             var chain = await ChainOfAsync(engine, disk, cancel);
-            top = body.Top is null ? null : ChainImage.Resolve(body.Top, chain);
-            @base = body.Base is null ? null : ChainImage.Resolve(body.Base, chain);
+            top = body.Top is null ? null : ResolveImageName(body.Top, chain);
+            @base = body.Base is null ? null : ResolveImageName(body.Base, chain);
         }
 
         var streamRequest = new StreamRequest
@@ -170,6 +170,11 @@ public static class DiskEndpoints
         response.Headers[ApiHeaders.EventSequence] = sequence.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return Results.Created($"/jobs/{started.Job.Device}", JobView.From(started.Job));
     }
+
+    private static string ResolveImageName(string name, IReadOnlyList<string> chain) =>
+        ChainImageName.TryResolve(name, chain, out var path, out var error)
+            ? path
+            : throw new ApiException(ApiResults.StatusOf(error.Code), error.Code, error.Message);
 
     private static async Task<IReadOnlyList<string>> ChainOfAsync(EngineGateway engine, DiskId disk, CancellationToken cancel)
     {

@@ -60,7 +60,9 @@ public sealed class ImageChecker
         var leaks = CompareRefcounts(out var leaked);
         if (_corruptions == 0)
         {
-            CheckCopiedFlags();
+            // A repair must not make the image corrupt: judge the flags by the refcounts it would leave. A cluster
+            // still referenced but counted too high (a lost snapshot table shared it) drops to 1 and needs the flag.
+            CheckCopiedFlags(repairLeaks ? leaked.ToDictionary(l => l.Cluster, l => l.Refs) : null);
         }
 
         var fixedLeaks = 0;
@@ -370,13 +372,17 @@ public sealed class ImageChecker
         }
     }
 
-    /// <summary>QEMU's OFLAG_COPIED rule: the flag is set exactly when the refcount is 1.</summary>
-    private void CheckCopiedFlags()
+    /// <summary>
+    /// QEMU's OFLAG_COPIED rule: the flag is set exactly when the refcount is 1; with <paramref name="afterRepair"/>,
+    /// the refcounts the leak repair would write stand in for the stored ones.
+    /// </summary>
+    private void CheckCopiedFlags(Dictionary<long, ulong>? afterRepair)
     {
         var refcounts = _image.Refcounts;
+        ulong RefcountOf(long cluster) => afterRepair is not null && afterRepair.TryGetValue(cluster, out var repaired) ? repaired : refcounts.Get(cluster);
         foreach (var (l1Index, l2Offset, l1Entry) in _activeL2)
         {
-            var isOne = refcounts.Get(l2Offset / _image.ClusterSize) == 1;
+            var isOne = RefcountOf(l2Offset / _image.ClusterSize) == 1;
             if (isOne != ((l1Entry & Qcow2Constants.CopiedFlag) != 0))
             {
                 Corruption($"ERROR OFLAG_COPIED L2 cluster: l1_index={l1Index} l1_entry={l1Entry:x} refcount={(isOne ? 1 : 0)}");
@@ -385,7 +391,7 @@ public sealed class ImageChecker
 
         foreach (var (hostCluster, entry, guestCluster) in _activeData)
         {
-            var isOne = refcounts.Get(hostCluster) == 1;
+            var isOne = RefcountOf(hostCluster) == 1;
             if (isOne != ((entry & Qcow2Constants.CopiedFlag) != 0))
             {
                 Corruption($"ERROR OFLAG_COPIED data cluster: guest cluster {guestCluster} l2_entry={entry:x} refcount={(isOne ? 1 : 0)}");

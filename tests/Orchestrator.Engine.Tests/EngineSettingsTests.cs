@@ -1,0 +1,25 @@
+using Xunit;
+
+namespace Orchestrator.Engine.Tests;
+
+/// <summary>Engine options fail at construction, naming the option, when out of range.</summary>
+public sealed class EngineSettingsTests
+{
+    [Fact]
+    public void Snapshot_interval_defaults_to_100_events()
+    {
+        Assert.Equal(100, new EngineSettings().SnapshotInterval);
+        Assert.Equal(1, new EngineSettings { SnapshotInterval = 1 }.SnapshotInterval);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    [InlineData(1_000_001)]
+    public void Snapshot_interval_out_of_range_is_refused_naming_the_option(int interval)
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new EngineSettings { SnapshotInterval = interval });
+
+        Assert.Equal(nameof(EngineSettings.SnapshotInterval), error.ParamName);
+    }
+}
