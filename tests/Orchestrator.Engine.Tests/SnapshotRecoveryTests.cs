@@ -151,8 +151,10 @@ public sealed class SnapshotRecoveryTests : EngineTestBase
             {
                 using var connection = new SqliteConnection($"Data Source={journalPath};Mode=ReadOnly;Pooling=False");
                 connection.Open();
-                var snapshots = Query(connection, "SELECT sequence_number FROM snapshot WHERE persistence_id = $id ORDER BY 1", persistenceId,
-                    r => r.GetInt64(0));
+                // The snapshot table appears when a snapshot store first starts: with only the failing store, never.
+                var snapshots = HasTable(connection, "snapshot")
+                    ? Query(connection, "SELECT sequence_number FROM snapshot WHERE persistence_id = $id ORDER BY 1", persistenceId, r => r.GetInt64(0))
+                    : [];
                 var events = Query(connection, "SELECT sequence_number, deleted FROM journal WHERE persistence_id = $id ORDER BY 1", persistenceId,
                     r => (r.GetInt64(0), r.GetBoolean(1)));
                 return new JournalRows(snapshots, events);
@@ -163,6 +165,9 @@ public sealed class SnapshotRecoveryTests : EngineTestBase
                 return new JournalRows([], []);
             }
         }
+
+        private static bool HasTable(SqliteConnection connection, string table) =>
+            Query(connection, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $id", table, r => r.GetInt64(0))[0] > 0;
 
         private static List<T> Query<T>(SqliteConnection connection, string sql, string persistenceId, Func<SqliteDataReader, T> row)
         {
