@@ -21,7 +21,7 @@ namespace Orchestrator.Cli
               image stream [-t CACHE] [-T CACHE] [--base BASE] [--backing-file STR] [--batch-size N] [--checkpoint-size N] [-q] FILE
               demo [--dir DIR] [--size SIZE] [-t CACHE]
               serve [--data DIR] [--http HOST:PORT] [--storage-root DIR ...] [--cache none|writeback] [--request-timeout SECONDS]
-                    [--batch-size BYTES] [--checkpoint-size BYTES]
+                    [--batch-size BYTES] [--checkpoint-size BYTES] [--nbd HOST:PORT [--nbd-allow-remote]]
               disk add ID PATH | disk list | disk show ID | disk remove ID
               snapshot DISK PATH
               stream DISK [--base B] [--top T] [--backing-file S] [--job-id ID] [--speed N] [--on-error report|ignore|stop|enospc] [--no-auto-dismiss] [--wait]
@@ -38,6 +38,8 @@ namespace Orchestrator.Cli
               bounds a guest request's wait); --checkpoint-size: bytes copied between persisted checkpoints (at least 64K,
               default 64M; a crash redoes at most this much). Also BatchSize / CheckpointSize in appsettings.json,
               ORCHESTRATOR_BATCHSIZE / ORCHESTRATOR_CHECKPOINTSIZE.
+              NBD: every disk is exported under its id on DATA/nbd.sock (mode 0600); --nbd also serves TCP (Nbd,
+              ORCHESTRATOR_NBD), loopback only unless --nbd-allow-remote (NbdAllowRemote): NBD has no authentication.
             Client commands (disk ... events) take [--output json|human] and find the node by --server URL and
             --token-file FILE, else ORCHESTRATOR_SERVER and ORCHESTRATOR_TOKEN, else --data DIR of a local node
             (DIR/endpoint, DIR/token), else the default data folder. Sizes and speeds accept k, M, G suffixes.
