@@ -5,7 +5,7 @@ using static Orchestrator.Nbd.Tests.RawNbdClient;
 namespace Orchestrator.Nbd.Tests;
 
 /// <summary>The fixed-newstyle handshake, option by option, as doc/proto.md describes it.</summary>
-public sealed class HandshakeTests : IAsyncLifetime
+public sealed class HandshakeTests : ServerTestBase
 {
     private const uint OptExportName = 1;
     private const uint OptAbort = 2;
@@ -18,20 +18,10 @@ public sealed class HandshakeTests : IAsyncLifetime
     private const ushort InfoName = 1;
     private const ushort InfoBlockSize = 3;
     private const ushort AdvertisedFlags = 0x01 | 0x04 | 0x08 | 0x40;
-    private ServerUnderTest _server = null!;
-
-    public Task InitializeAsync()
-    {
-        _server = new ServerUnderTest();
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync() => await _server.DisposeAsync();
-
     [Fact]
     public async Task Greeting_is_nbdmagic_ihaveopt_and_fixed_newstyle_with_no_zeroes()
     {
-        await using var client = await _server.ConnectAsync();
+        await using var client = await Server.ConnectAsync();
         var (magic, optionMagic, flags) = await client.ReadGreetingAsync();
         Assert.Equal(NbdMagic, magic);
         Assert.Equal(OptionMagic, optionMagic);
@@ -41,7 +31,7 @@ public sealed class HandshakeTests : IAsyncLifetime
     [Fact]
     public async Task Unknown_client_flags_end_the_handshake()
     {
-        await using var client = await _server.ConnectAsync();
+        await using var client = await Server.ConnectAsync();
         await client.HandshakeAsync(clientFlags: 0x7);
         Assert.True(await client.IsClosedByServerAsync());
     }
@@ -49,7 +39,7 @@ public sealed class HandshakeTests : IAsyncLifetime
     [Fact]
     public async Task List_names_every_export_then_acknowledges()
     {
-        await using var client = await _server.ConnectAsync();
+        await using var client = await Server.ConnectAsync();
         await client.HandshakeAsync();
         await client.SendOptionAsync(OptList);
         var replies = await client.ReadOptionRepliesAsync();
@@ -62,7 +52,7 @@ public sealed class HandshakeTests : IAsyncLifetime
     [Fact]
     public async Task List_with_data_is_invalid_and_the_handshake_goes_on()
     {
-        await using var client = await _server.ConnectAsync();
+        await using var client = await Server.ConnectAsync();
         await client.HandshakeAsync();
         await client.SendOptionAsync(OptList, [1, 2, 3]);
         var reply = await client.ReadOptionReplyAsync();
@@ -76,7 +66,7 @@ public sealed class HandshakeTests : IAsyncLifetime
     [Fact]
     public async Task Info_sends_size_flags_block_sizes_and_the_name_when_asked_and_stays_in_the_handshake()
     {
-        await using var client = await _server.ConnectAsync();
+        await using var client = await Server.ConnectAsync();
         await client.HandshakeAsync();
         await client.SendOptionAsync(OptInfo, InfoData("disk1", InfoName, InfoBlockSize));
         var replies = await client.ReadOptionRepliesAsync();
@@ -100,7 +90,7 @@ public sealed class HandshakeTests : IAsyncLifetime
     [Fact]
     public async Task Go_to_an_unknown_export_is_refused_naming_it_and_a_known_one_then_works()
     {
-        await using var client = await _server.ConnectAsync();
+        await using var client = await Server.ConnectAsync();
         await client.HandshakeAsync();
         await client.SendOptionAsync(OptGo, InfoData("nosuch"));
         var refused = await client.ReadOptionReplyAsync();
@@ -121,7 +111,7 @@ public sealed class HandshakeTests : IAsyncLifetime
     [InlineData(4242u)]
     public async Task Unsupported_options_get_err_unsup_and_the_handshake_goes_on(uint option)
     {
-        await using var client = await _server.ConnectAsync();
+        await using var client = await Server.ConnectAsync();
         await client.HandshakeAsync();
         await client.SendOptionAsync(option, [0, 0, 0, 0]);
         var reply = await client.ReadOptionReplyAsync();
@@ -139,7 +129,7 @@ public sealed class HandshakeTests : IAsyncLifetime
     [InlineData(new byte[] { 0, 0, 0, 1, 0xff, 0, 0 })]
     public async Task Malformed_info_data_is_invalid_and_the_handshake_goes_on(byte[] data)
     {
-        await using var client = await _server.ConnectAsync();
+        await using var client = await Server.ConnectAsync();
         await client.HandshakeAsync();
         await client.SendOptionAsync(OptInfo, data);
         Assert.Equal(ErrInvalid, (await client.ReadOptionReplyAsync()).Type);
@@ -151,7 +141,7 @@ public sealed class HandshakeTests : IAsyncLifetime
     [Fact]
     public async Task Abort_is_acknowledged_and_the_server_hangs_up()
     {
-        await using var client = await _server.ConnectAsync();
+        await using var client = await Server.ConnectAsync();
         await client.HandshakeAsync();
         await client.SendOptionAsync(OptAbort);
         Assert.Equal(RepAck, (await client.ReadOptionReplyAsync()).Type);
@@ -163,7 +153,7 @@ public sealed class HandshakeTests : IAsyncLifetime
     [InlineData(1u, 134)]
     public async Task Export_name_answers_size_and_flags_with_zero_padding_unless_no_zeroes(uint clientFlags, int replyLength)
     {
-        await using var client = await _server.ConnectAsync();
+        await using var client = await Server.ConnectAsync();
         await client.HandshakeAsync(clientFlags);
         await client.SendOptionAsync(OptExportName, Encoding.UTF8.GetBytes("other"));
         var reply = await client.ReadAsync(replyLength);
@@ -179,7 +169,7 @@ public sealed class HandshakeTests : IAsyncLifetime
     [Fact]
     public async Task Export_name_of_an_unknown_export_ends_the_connection()
     {
-        await using var client = await _server.ConnectAsync();
+        await using var client = await Server.ConnectAsync();
         await client.HandshakeAsync();
         await client.SendOptionAsync(OptExportName, Encoding.UTF8.GetBytes("nosuch"));
         Assert.True(await client.IsClosedByServerAsync());
@@ -188,7 +178,7 @@ public sealed class HandshakeTests : IAsyncLifetime
     [Fact]
     public async Task A_client_without_fixed_newstyle_may_only_send_export_name()
     {
-        await using var client = await _server.ConnectAsync();
+        await using var client = await Server.ConnectAsync();
         await client.HandshakeAsync(clientFlags: 0);
         await client.SendOptionAsync(OptList);
         Assert.True(await client.IsClosedByServerAsync());

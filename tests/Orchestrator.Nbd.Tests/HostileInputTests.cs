@@ -6,28 +6,27 @@ namespace Orchestrator.Nbd.Tests;
 /// What a broken or hostile client can send: each case ends that connection cleanly, and a well-behaved client
 /// connected at the same time (and one connecting afterwards) is served as if nothing happened.
 /// </summary>
-public sealed class HostileInputTests : IAsyncLifetime
+public sealed class HostileInputTests : ServerTestBase
 {
-    private ServerUnderTest _server = null!;
     private RawNbdClient _bystander = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _server = new ServerUnderTest();
-        _bystander = await _server.ConnectAsync();
+        await base.InitializeAsync();
+        _bystander = await Server.ConnectAsync();
         await _bystander.GoAsync("disk1");
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         await _bystander.DisposeAsync();
-        await _server.DisposeAsync();
+        await base.DisposeAsync();
     }
 
     [Fact]
     public async Task Bad_option_magic_closes_the_connection()
     {
-        await using var client = await _server.ConnectAsync();
+        await using var client = await Server.ConnectAsync();
         await client.HandshakeAsync();
         await client.SendOptionAsync(0x1122334455667788, 7, 0, null);
         Assert.True(await client.IsClosedByServerAsync());
@@ -39,7 +38,7 @@ public sealed class HostileInputTests : IAsyncLifetime
     [InlineData(uint.MaxValue)]
     public async Task A_huge_option_length_is_answered_too_big_and_the_connection_closed(uint claimed)
     {
-        await using var client = await _server.ConnectAsync();
+        await using var client = await Server.ConnectAsync();
         await client.HandshakeAsync();
         await client.SendOptionAsync(RawNbdClient.OptionMagic, 7, claimed, [1, 2, 3]);
         var reply = await client.ReadOptionReplyAsync();
@@ -51,7 +50,7 @@ public sealed class HostileInputTests : IAsyncLifetime
     [Fact]
     public async Task Bad_request_magic_closes_the_connection()
     {
-        await using var client = await _server.ConnectAsync();
+        await using var client = await Server.ConnectAsync();
         await client.GoAsync("disk1");
         await client.SendRequestAsync(0, 0, 1, 0, 512, magic: 0xdeadbeef);
         Assert.True(await client.IsClosedByServerAsync());
@@ -61,19 +60,19 @@ public sealed class HostileInputTests : IAsyncLifetime
     [Fact]
     public async Task A_client_that_vanishes_mid_request_or_mid_option_is_forgotten()
     {
-        await using (var client = await _server.ConnectAsync())
+        await using (var client = await Server.ConnectAsync())
         {
             await client.GoAsync("disk1");
             await client.SendRequestAsync(0, 1, 1, 0, 65536, new byte[100]);
         }
 
-        await using (var client = await _server.ConnectAsync())
+        await using (var client = await Server.ConnectAsync())
         {
             await client.HandshakeAsync();
             await client.SendOptionAsync(RawNbdClient.OptionMagic, 7, 4000, new byte[10]);
         }
 
-        await TransmissionTests.WaitUntilAsync(() => _server.Server.ConnectionCount == 1);
+        await TransmissionTests.WaitUntilAsync(() => Server.Server.ConnectionCount == 1);
         await AssertOthersServedAsync();
     }
 
@@ -84,7 +83,7 @@ public sealed class HostileInputTests : IAsyncLifetime
         var rng = new Random(seed);
         for (var i = 0; i < 40; i++)
         {
-            await using var client = await _server.ConnectAsync();
+            await using var client = await Server.ConnectAsync();
             var garbage = new byte[rng.Next(1, 2000)];
             rng.NextBytes(garbage);
             try
@@ -108,7 +107,7 @@ public sealed class HostileInputTests : IAsyncLifetime
             }
         }
 
-        await TransmissionTests.WaitUntilAsync(() => _server.Server.ConnectionCount == 1);
+        await TransmissionTests.WaitUntilAsync(() => Server.Server.ConnectionCount == 1);
         await AssertOthersServedAsync($"seed {seed}");
     }
 
@@ -121,7 +120,7 @@ public sealed class HostileInputTests : IAsyncLifetime
         var read = await _bystander.ReadReplyAsync(data.Length);
         Assert.True(data.AsSpan().SequenceEqual(read.Data), context);
 
-        await using var fresh = await _server.ConnectAsync();
+        await using var fresh = await Server.ConnectAsync();
         await fresh.GoAsync("other");
     }
 }

@@ -1,7 +1,7 @@
 namespace Orchestrator.Nbd.Tests;
 
 /// <summary>Requests of the transmission phase: what each does to the export, and the error each refusal carries.</summary>
-public sealed class TransmissionTests : IAsyncLifetime
+public sealed class TransmissionTests : ServerTestBase
 {
     private const ushort Read = 0;
     private const ushort Write = 1;
@@ -15,20 +15,19 @@ public sealed class TransmissionTests : IAsyncLifetime
     private const uint Eio = 5;
     private const uint Einval = 22;
     private const uint Enospc = 28;
-    private ServerUnderTest _server = null!;
     private RawNbdClient _client = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _server = new ServerUnderTest();
-        _client = await _server.ConnectAsync();
+        await base.InitializeAsync();
+        _client = await Server.ConnectAsync();
         await _client.GoAsync("disk1");
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         await _client.DisposeAsync();
-        await _server.DisposeAsync();
+        await base.DisposeAsync();
     }
 
     [Fact]
@@ -38,7 +37,7 @@ public sealed class TransmissionTests : IAsyncLifetime
         await _client.SendRequestAsync(0, Write, cookie: 0x1122334455667788, offset: 12345, (uint)data.Length, data);
         var written = await _client.ReadReplyAsync();
         Assert.Equal((0u, 0x1122334455667788ul), (written.Error, written.Cookie));
-        Assert.Equal(data, _server.Disk.Snapshot().AsSpan(12345, data.Length).ToArray());
+        Assert.Equal(data, Server.Disk.Snapshot().AsSpan(12345, data.Length).ToArray());
 
         await _client.SendRequestAsync(0, Read, cookie: 2, offset: 12345, (uint)data.Length);
         var read = await _client.ReadReplyAsync(data.Length);
@@ -51,15 +50,15 @@ public sealed class TransmissionTests : IAsyncLifetime
     {
         await _client.SendRequestAsync(0, Write, 1, 0, 512, Pattern(512, 1));
         Assert.Equal(0u, (await _client.ReadReplyAsync()).Error);
-        Assert.Equal(0, _server.Disk.Flushes);
+        Assert.Equal(0, Server.Disk.Flushes);
 
         await _client.SendRequestAsync(Fua, Write, 2, 512, 512, Pattern(512, 2));
         Assert.Equal(0u, (await _client.ReadReplyAsync()).Error);
-        Assert.Equal(1, _server.Disk.Flushes);
+        Assert.Equal(1, Server.Disk.Flushes);
 
         await _client.SendRequestAsync(0, Flush, 3, 0, 0);
         Assert.Equal(0u, (await _client.ReadReplyAsync()).Error);
-        Assert.Equal(2, _server.Disk.Flushes);
+        Assert.Equal(2, Server.Disk.Flushes);
     }
 
     [Fact]
@@ -69,11 +68,11 @@ public sealed class TransmissionTests : IAsyncLifetime
         await _client.ReadReplyAsync();
         await _client.SendRequestAsync(NoHole | Fua, WriteZeroes, 2, 1000, 4000);
         Assert.Equal(0u, (await _client.ReadReplyAsync()).Error);
-        var disk = _server.Disk.Snapshot();
+        var disk = Server.Disk.Snapshot();
         Assert.All(disk.AsSpan(1000, 4000).ToArray(), b => Assert.Equal(0, b));
         Assert.NotEqual(0, disk[999]);
         Assert.NotEqual(0, disk[5000]);
-        Assert.Equal(1, _server.Disk.Flushes);
+        Assert.Equal(1, Server.Disk.Flushes);
     }
 
     [Theory]
@@ -96,7 +95,7 @@ public sealed class TransmissionTests : IAsyncLifetime
         var data = Pattern(4096, 8);
         await _client.SendRequestAsync(0, Write, 4, ServerUnderTest.DiskSize - 2048, (uint)data.Length, data);
         Assert.Equal(Einval, (await _client.ReadReplyAsync()).Error);
-        Assert.All(_server.Disk.Snapshot(), b => Assert.Equal(0, b));
+        Assert.All(Server.Disk.Snapshot(), b => Assert.Equal(0, b));
         await AssertUsableAsync();
     }
 
@@ -126,12 +125,12 @@ public sealed class TransmissionTests : IAsyncLifetime
     [Fact]
     public async Task Enospc_from_the_export_reaches_the_client_as_enospc_and_other_failures_as_eio()
     {
-        _server.Disk.FailWritesFrom = 1024 * 1024;
-        _server.Disk.FailWith = () => new NbdExportException(NbdError.NoSpace, "disk full");
+        Server.Disk.FailWritesFrom = 1024 * 1024;
+        Server.Disk.FailWith = () => new NbdExportException(NbdError.NoSpace, "disk full");
         await _client.SendRequestAsync(0, Write, 1, 1024 * 1024, 512, Pattern(512, 1));
         Assert.Equal(Enospc, (await _client.ReadReplyAsync()).Error);
 
-        _server.Disk.FailWith = () => new IOException("device gone");
+        Server.Disk.FailWith = () => new IOException("device gone");
         await _client.SendRequestAsync(0, Write, 2, 1024 * 1024, 512, Pattern(512, 1));
         Assert.Equal(Eio, (await _client.ReadReplyAsync()).Error);
         await AssertUsableAsync();
@@ -140,8 +139,8 @@ public sealed class TransmissionTests : IAsyncLifetime
     [Fact]
     public async Task Shutdown_from_the_export_is_answered_eshutdown_and_the_connection_ends()
     {
-        _server.Disk.FailWritesFrom = 0;
-        _server.Disk.FailWith = () => new NbdExportException(NbdError.Shutdown, "export removed");
+        Server.Disk.FailWritesFrom = 0;
+        Server.Disk.FailWith = () => new NbdExportException(NbdError.Shutdown, "export removed");
         await _client.SendRequestAsync(0, Write, 1, 0, 512, Pattern(512, 1));
         Assert.Equal(108u, (await _client.ReadReplyAsync()).Error);
         Assert.True(await _client.IsClosedByServerAsync());
@@ -152,7 +151,7 @@ public sealed class TransmissionTests : IAsyncLifetime
     {
         await _client.SendRequestAsync(0, Disc, 1, 0, 0);
         Assert.True(await _client.IsClosedByServerAsync());
-        await WaitUntilAsync(() => _server.Server.ConnectionCount == 0);
+        await WaitUntilAsync(() => Server.Server.ConnectionCount == 0);
     }
 
     private async Task AssertUsableAsync()

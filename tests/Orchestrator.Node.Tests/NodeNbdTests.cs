@@ -17,13 +17,19 @@ public sealed class NodeNbdTests(NbdNodeFixture fixture, ITestOutputHelper outpu
 
     private string UnixUri(string disk) => $"nbd+unix:///{disk}?socket={Socket}";
 
+    /// <summary>A base &lt;- mid &lt;- top chain registered as disk <paramref name="id"/>; returns the top's path.</summary>
+    private async Task<string> AddDiskAsync(string id)
+    {
+        var (_, _, top) = Chains.Create(Node.StorageRoot, id);
+        (await Node.CliAsync("disk", "add", id, top)).EnsureSuccess();
+        return top;
+    }
+
     [Fact]
     public async Task Disk_show_gives_the_nbd_uris_and_nbdinfo_lists_every_disk_with_its_size()
     {
-        var (_, _, top) = Chains.Create(Node.StorageRoot, "nl1");
-        var (_, _, top2) = Chains.Create(Node.StorageRoot, "nl2");
-        (await Node.CliAsync("disk", "add", "nl1", top)).EnsureSuccess();
-        (await Node.CliAsync("disk", "add", "nl2", top2)).EnsureSuccess();
+        await AddDiskAsync("nl1");
+        await AddDiskAsync("nl2");
 
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Socket));
         var show = Json.Parse((await Node.CliAsync("disk", "show", "nl1", "--output", "json")).EnsureSuccess().StdOut);
@@ -48,8 +54,7 @@ public sealed class NodeNbdTests(NbdNodeFixture fixture, ITestOutputHelper outpu
     [Fact]
     public async Task Qemu_io_writes_over_the_unix_socket_and_reads_back_over_both_and_the_image_holds_it()
     {
-        var (_, _, top) = Chains.Create(Node.StorageRoot, "nio");
-        (await Node.CliAsync("disk", "add", "nio", top)).EnsureSuccess();
+        var top = await AddDiskAsync("nio");
         var write = QemuTools.Io("-f", "raw", "-c", "write -P 0x5a 6M 2M", "-c", "write -z 40M 1M", "-c", "flush", UnixUri("nio"));
         Assert.True(NbdGuest.Succeeded(write), write.StdOut + write.StdErr);
 
@@ -70,8 +75,7 @@ public sealed class NodeNbdTests(NbdNodeFixture fixture, ITestOutputHelper outpu
     [Fact]
     public async Task Nbdcopy_of_the_export_equals_qemu_img_convert_of_the_chain()
     {
-        var (_, _, top) = Chains.Create(Node.StorageRoot, "ncp");
-        (await Node.CliAsync("disk", "add", "ncp", top)).EnsureSuccess();
+        var top = await AddDiskAsync("ncp");
         var converted = Node.Image("ncp-convert.raw");
         QemuTools.ConvertToRaw(top, converted);
         var copied = Node.Image("ncp-nbdcopy.raw");
@@ -90,10 +94,8 @@ public sealed class NodeNbdTests(NbdNodeFixture fixture, ITestOutputHelper outpu
     [Fact]
     public async Task Removing_a_disk_closes_its_nbd_connections_and_leaves_the_other_disks_served()
     {
-        var (_, _, top) = Chains.Create(Node.StorageRoot, "nrm");
-        var (_, _, other) = Chains.Create(Node.StorageRoot, "nrm2");
-        (await Node.CliAsync("disk", "add", "nrm", top)).EnsureSuccess();
-        (await Node.CliAsync("disk", "add", "nrm2", other)).EnsureSuccess();
+        await AddDiskAsync("nrm");
+        await AddDiskAsync("nrm2");
 
         // One qemu-io attached across the removal: it reads, sleeps while the disk is removed, and reads again.
         var attached = ProcessRunner.RunAsync(QemuTools.QemuIo, ["-f", "raw", "-c", "read -P 0x31 6M 64k", "-c", "sleep 3000", "-c", "read 6M 64k", UnixUri("nrm")]);
@@ -116,11 +118,10 @@ public sealed class NodeNbdTests(NbdNodeFixture fixture, ITestOutputHelper outpu
         var seed = RandomChainBuilder.ChooseSeed();
         var context = $"[seed {seed}]";
         output.WriteLine($"{RandomChainBuilder.SeedVariable}={seed}");
-        var (_, _, top) = Chains.Create(Node.StorageRoot, "ngw");
+        var top = await AddDiskAsync("ngw");
         var model = Node.Image("ngw-model.raw");
         QemuTools.ConvertToRaw(top, model);
         var content = File.ReadAllBytes(model);
-        (await Node.CliAsync("disk", "add", "ngw", top)).EnsureSuccess();
 
         var guest = new NbdGuest(UnixUri("ngw"), Chains.Size, new Random(seed));
         var groups = 0;

@@ -95,7 +95,11 @@ public sealed class OptionsTests
     [InlineData("CheckpointSize", "1K", "--checkpoint-size")]
     [InlineData("CheckpointSize", "1.5", "--checkpoint-size")]
     [InlineData("CheckpointSize", "99999999999999999999999999G", "--checkpoint-size")]
-    public void Bad_batch_and_checkpoint_sizes_name_the_flag_and_the_key(string key, string value, string flag)
+    [InlineData("Nbd", "10809", "--nbd")]
+    [InlineData("Nbd", "nbd://127.0.0.1:10809", "--nbd")]
+    [InlineData("Nbd", "http://127.0.0.1:10809", "--nbd")]
+    [InlineData("NbdAllowRemote", "yes", "--nbd-allow-remote")]
+    public void Bad_sizes_and_nbd_options_name_the_flag_and_the_key(string key, string value, string flag)
     {
         using var folder = new TempDirectory("options");
         var e = Assert.Throws<NodeConfigurationException>(() => NodeOptions.FromConfiguration(NodeConfiguration.Build([new(key, value)], folder.Path)));
@@ -122,19 +126,6 @@ public sealed class OptionsTests
 
         var allowed = NodeOptions.FromConfiguration(NodeConfiguration.Build([new("Nbd", "0.0.0.0:10809"), new("NbdAllowRemote", "true")], folder.Path));
         Assert.Equal("0.0.0.0", allowed.NbdTcp!.Host);
-    }
-
-    [Theory]
-    [InlineData("Nbd", "10809", "--nbd")]
-    [InlineData("Nbd", "nbd://127.0.0.1:10809", "--nbd")]
-    [InlineData("Nbd", "http://127.0.0.1:10809", "--nbd")]
-    [InlineData("NbdAllowRemote", "yes", "--nbd-allow-remote")]
-    public void Bad_nbd_options_name_the_flag_and_the_key(string key, string value, string flag)
-    {
-        using var folder = new TempDirectory("options");
-        var e = Assert.Throws<NodeConfigurationException>(() => NodeOptions.FromConfiguration(NodeConfiguration.Build([new(key, value)], folder.Path)));
-        Assert.Equal(key, e.Option);
-        Assert.StartsWith($"invalid {flag} ({key})", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
