@@ -14,7 +14,9 @@ internal sealed partial class NbdConnection : IDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly CancellationTokenSource _abort = new();
+    private readonly Lock _lifetime = new();
     private volatile string? _exportName;
+    private bool _disposed;
 
     public NbdConnection(Socket socket, INbdExportProvider exports, ILogger logger, string peer)
     {
@@ -66,15 +68,33 @@ internal sealed partial class NbdConnection : IDisposable
         }
     }
 
-    /// <summary>Ends the connection after the request in progress (if any) has been answered.</summary>
-    public void Stop() => _stop.Cancel();
+    /// <summary>Ends the connection after the request in progress (if any) has been answered. A no-op once it has ended.</summary>
+    public void Stop()
+    {
+        // The server may stop a connection that is ending by itself at the same moment.
+        lock (_lifetime)
+        {
+            if (!_disposed)
+            {
+                _stop.Cancel();
+            }
+        }
+    }
 
-    /// <summary>Ends the connection now, even in the middle of a request.</summary>
+    /// <summary>Ends the connection now, even in the middle of a request. A no-op once it has ended.</summary>
     public void Abort()
     {
-        _stop.Cancel();
-        _abort.Cancel();
-        Close();
+        lock (_lifetime)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _stop.Cancel();
+            _abort.Cancel();
+            Close();
+        }
     }
 
     private void Close()
@@ -93,9 +113,13 @@ internal sealed partial class NbdConnection : IDisposable
 
     public void Dispose()
     {
-        _socket.Dispose();
-        _stop.Dispose();
-        _abort.Dispose();
+        lock (_lifetime)
+        {
+            _disposed = true;
+            _socket.Dispose();
+            _stop.Dispose();
+            _abort.Dispose();
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "nbd client {Peer} attached to export {Export} ({Size} bytes)")]

@@ -110,7 +110,9 @@ public sealed partial class NbdServer : IAsyncDisposable
         }
 
         await Task.WhenAll(_listeners.Select(l => l.Loop));
-        var open = _connections.ToList();
+        // ToArray is the dictionary's own atomic snapshot; LINQ's ToList reads Count, then copies, and a connection
+        // ending in between leaves empty entries.
+        var open = _connections.ToArray();
         foreach (var (connection, _) in open)
         {
             connection.Stop();
@@ -125,7 +127,7 @@ public sealed partial class NbdServer : IAsyncDisposable
         _shutdown.Dispose();
     }
 
-    private async Task DrainAsync(List<KeyValuePair<NbdConnection, Task>> connections)
+    private async Task DrainAsync(IReadOnlyCollection<KeyValuePair<NbdConnection, Task>> connections)
     {
         var all = Task.WhenAll(connections.Select(c => c.Value));
         if (await Task.WhenAny(all, Task.Delay(DrainTimeout)) != all)
