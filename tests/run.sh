@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # --- system packages ---------------------------------------------------------
 # The qcow2 tests compare against real QEMU tools; they fail (never skip) without them.
-REQUIRED_TOOLS=(qemu-img qemu-io qemu-nbd nbdinfo)
+REQUIRED_TOOLS=(qemu-img qemu-io qemu-nbd nbdinfo nbdcopy)
 APT_PACKAGES=(qemu-utils qemu-system-common libnbd-bin)
 
 missing_tools() {

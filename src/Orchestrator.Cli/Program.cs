@@ -22,6 +22,7 @@ namespace Orchestrator.Cli
               demo [--dir DIR] [--size SIZE] [-t CACHE]
               serve [--data DIR] [--http HOST:PORT] [--storage-root DIR ...] [--cache none|writeback] [--request-timeout SECONDS]
                     [--batch-size BYTES] [--checkpoint-size BYTES] [--snapshot-interval EVENTS]
+                    [--nbd HOST:PORT [--nbd-allow-remote]]
               disk add ID PATH | disk list | disk show ID | disk remove ID
               snapshot DISK PATH
               stream DISK [--base B] [--top T] [--backing-file S] [--job-id ID] [--speed N] [--on-error report|ignore|stop|enospc] [--no-auto-dismiss] [--wait]
@@ -34,12 +35,14 @@ namespace Orchestrator.Cli
             serve: the node and its HTTP API (default 127.0.0.1:8080, data in $XDG_DATA_HOME/orchestrator or
               ~/.local/share/orchestrator, the current folder as storage root); settings also come from
               appsettings.json in the current folder and ORCHESTRATOR_DATA, ORCHESTRATOR_HTTP, ORCHESTRATOR_STORAGEROOTS.
-              --batch-size: bytes a stream copies per step while it holds the disk's I/O lock (64K..256M, default 1M;
-              bounds a guest request's wait); --checkpoint-size: bytes copied between persisted checkpoints (at least 64K,
+              --batch-size: bytes a stream copies per step (64K..256M, default 1M; the unit of the rate limit and of
+              pause points); --checkpoint-size: bytes copied between persisted checkpoints (at least 64K,
               default 256M; a crash redoes at most this much); --snapshot-interval: journal events between snapshots of
               a disk's state (1..1000000, default 100; a restart replays at most this many per disk). Also BatchSize /
               CheckpointSize / SnapshotInterval in appsettings.json, ORCHESTRATOR_BATCHSIZE / ORCHESTRATOR_CHECKPOINTSIZE /
               ORCHESTRATOR_SNAPSHOTINTERVAL.
+              NBD: every disk is exported under its id on DATA/nbd.sock (mode 0600); --nbd also serves TCP (Nbd,
+              ORCHESTRATOR_NBD), loopback only unless --nbd-allow-remote (NbdAllowRemote): NBD has no authentication.
             Client commands (disk ... events) take [--output json|human] and find the node by --server URL and
             --token-file FILE, else ORCHESTRATOR_SERVER and ORCHESTRATOR_TOKEN, else --data DIR of a local node
             (DIR/endpoint, DIR/token), else the default data folder. Sizes and speeds accept k, M, G suffixes.

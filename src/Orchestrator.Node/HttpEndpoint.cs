@@ -3,7 +3,10 @@ using System.Net;
 
 namespace Orchestrator.Node;
 
-/// <summary>Where the HTTP API listens: an IP address (or localhost) and a port; port 0 lets the system pick one.</summary>
+/// <summary>
+/// A TCP listening address, an IP address (or localhost) and a port; port 0 lets the system pick one. The HTTP API's
+/// address, and the NBD export's when it is served over TCP.
+/// </summary>
 public sealed record HttpEndpoint
 {
     public HttpEndpoint(string host, int port)
@@ -67,7 +70,10 @@ public sealed record HttpEndpoint
     }
 
     /// <summary>The URL a client on this machine uses for <paramref name="port"/> (a wildcard address becomes loopback).</summary>
-    public string ClientUrl(int port)
+    public string ClientUrl(int port) => "http://" + ClientAuthority(port);
+
+    /// <summary>HOST:PORT as a client on this machine writes it in a URI (a wildcard address becomes loopback, IPv6 in brackets).</summary>
+    public string ClientAuthority(int port)
     {
         var host = Host switch
         {
@@ -76,7 +82,7 @@ public sealed record HttpEndpoint
             _ when Host.Contains(':') => $"[{Host}]",
             _ => Host,
         };
-        return string.Create(CultureInfo.InvariantCulture, $"http://{host}:{port}");
+        return string.Create(CultureInfo.InvariantCulture, $"{host}:{port}");
     }
 
     public override string ToString() => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";

@@ -12,13 +12,15 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Engine;
 using Orchestrator.Node.Api;
+using Orchestrator.Node.Exports;
 using Orchestrator.Node.Hosting;
 
 namespace Orchestrator.Node;
 
 /// <summary>
-/// The node process: the engine (Akka, journal in SQLite in the data folder) behind the HTTP API. Every request
-/// needs the bearer token kept in the data folder; the URL is published in the data folder's endpoint file.
+/// The node process: the engine (Akka, journal in SQLite in the data folder) behind the HTTP API, and every disk's
+/// guest I/O path as an NBD export. Every API request needs the bearer token kept in the data folder; the URL is
+/// published in the data folder's endpoint file; the NBD socket is the data folder's nbd.sock.
 /// </summary>
 public static partial class NodeHost
 {
@@ -102,6 +104,12 @@ public static partial class NodeHost
             akka.WithSqlPersistence($"Data Source={options.JournalPath}", SqliteProvider, autoInitialize: true);
             akka.AddOrchestratorEngine(options.ToEngineSettings(), hub);
         });
+
+        // Registered after Akka: hosted services start in order and stop in reverse, so NBD clients are served only
+        // while the engine runs, and their last requests finish before it stops.
+        services.AddSingleton<DiskExports>();
+        services.AddSingleton<NbdService>();
+        services.AddHostedService(sp => sp.GetRequiredService<NbdService>());
 
         var app = builder.Build();
         app.UseMiddleware<ApiExceptionMiddleware>();

@@ -21,6 +21,8 @@ public sealed class NodeOptions
     public const string BatchSizeKey = "BatchSize";
     public const string CheckpointSizeKey = "CheckpointSize";
     public const string SnapshotIntervalKey = "SnapshotInterval";
+    public const string NbdKey = "Nbd";
+    public const string NbdAllowRemoteKey = "NbdAllowRemote";
 
     /// <summary>The engine's limits for <see cref="EngineSettings.BatchBytes"/> and <see cref="EngineSettings.CheckpointBytes"/>.</summary>
     public const int MinBatchBytes = 64 * 1024;
@@ -41,7 +43,8 @@ public sealed class NodeOptions
     public static readonly int DefaultSnapshotInterval = new EngineSettings().SnapshotInterval;
 
     public NodeOptions(string dataDirectory, HttpEndpoint http, IReadOnlyList<string> storageRoots, CacheMode cache = CacheMode.PageCache, TimeSpan? requestTimeout = null,
-        long? batchBytes = null, long? checkpointBytes = null, long? snapshotInterval = null)
+        long? batchBytes = null, long? checkpointBytes = null, long? snapshotInterval = null, HttpEndpoint? nbdTcp = null,
+        bool nbdAllowRemote = false)
     {
         if (string.IsNullOrWhiteSpace(dataDirectory))
         {
@@ -94,6 +97,20 @@ public sealed class NodeOptions
             throw Invalid(SnapshotIntervalKey, "--snapshot-interval", $"the snapshot interval must be between 1 and 1000000 events, not {interval}");
         }
 
+        if (nbdTcp is { IsLoopback: false } && !nbdAllowRemote)
+        {
+            // NBD has no authentication: anyone who reaches the port reads and writes every disk. Serving it beyond
+            // this machine must be a decision, not a typo.
+            throw Invalid(NbdKey, "--nbd", $"{nbdTcp} is not a loopback address, and NBD has no authentication: anyone who can reach it "
+                + $"can read and write every disk. Use 127.0.0.1 or ::1, or pass --nbd-allow-remote ({NbdAllowRemoteKey}=true) on a network you control");
+        }
+
+        var socketPath = Path.Combine(Path.GetFullPath(dataDirectory), NodePaths.NbdSocketFile);
+        if (System.Text.Encoding.UTF8.GetByteCount(socketPath) > MaxUnixSocketPathBytes)
+        {
+            throw Invalid(DataKey, "--data", $"the NBD socket path '{socketPath}' is longer than a Unix socket allows ({MaxUnixSocketPathBytes} bytes); choose a shorter data folder");
+        }
+
         DataDirectory = Path.GetFullPath(dataDirectory);
         Http = http;
         StorageRoots = roots.Distinct(StringComparer.Ordinal).ToList();
@@ -102,7 +119,12 @@ public sealed class NodeOptions
         BatchBytes = (int)batch;
         CheckpointBytes = checkpoint;
         SnapshotInterval = (int)interval;
+        NbdTcp = nbdTcp;
+        NbdAllowRemote = nbdAllowRemote;
     }
+
+    /// <summary>sockaddr_un's sun_path holds 108 bytes on Linux, the terminating NUL included.</summary>
+    public const int MaxUnixSocketPathBytes = 107;
 
     /// <summary>Holds journal.db, token and endpoint.</summary>
     public string DataDirectory { get; }
@@ -126,6 +148,14 @@ public sealed class NodeOptions
 
     /// <summary>Persisted events between snapshots of each actor's state (<see cref="EngineSettings.SnapshotInterval"/>).</summary>
     public int SnapshotInterval { get; }
+    /// <summary>Where the NBD exports are also served over TCP; null (the default) for the Unix socket only.</summary>
+    public HttpEndpoint? NbdTcp { get; }
+
+    /// <summary>True when the operator allowed <see cref="NbdTcp"/> to be a non-loopback address.</summary>
+    public bool NbdAllowRemote { get; }
+
+    /// <summary>The NBD Unix socket in the data folder (always served, mode 0600).</summary>
+    public string NbdSocketPath => Path.Combine(DataDirectory, NodePaths.NbdSocketFile);
 
     /// <summary>The engine's settings that come from these options.</summary>
     public EngineSettings ToEngineSettings() => new()
@@ -180,8 +210,22 @@ public sealed class NodeOptions
         var checkpoint = ReadSize(configuration, CheckpointSizeKey, "--checkpoint-size");
         var snapshotInterval = ReadCount(configuration, SnapshotIntervalKey, "--snapshot-interval");
 
+        var nbdText = configuration[NbdKey];
+        HttpEndpoint? nbd = null;
+        if (!string.IsNullOrWhiteSpace(nbdText) && (nbdText.Contains("://", StringComparison.Ordinal) || !HttpEndpoint.TryParse(nbdText, out nbd)))
+        {
+            throw Invalid(NbdKey, "--nbd", $"'{nbdText}' is not HOST:PORT (for example 127.0.0.1:10809)");
+        }
+
+        var allowText = configuration[NbdAllowRemoteKey];
+        var allowRemote = false;
+        if (!string.IsNullOrWhiteSpace(allowText) && !bool.TryParse(allowText, out allowRemote))
+        {
+            throw Invalid(NbdAllowRemoteKey, "--nbd-allow-remote", $"'{allowText}' is not true or false");
+        }
+
         return new NodeOptions(string.IsNullOrWhiteSpace(data) ? NodePaths.DefaultDataDirectory : data, http!, roots, cache, timeout, batch, checkpoint,
-            snapshotInterval);
+            snapshotInterval, nbd, allowRemote);
     }
 
     /// <summary>A whole number (no suffix); null when unset.</summary>

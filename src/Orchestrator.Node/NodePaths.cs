@@ -12,6 +12,9 @@ public static class NodePaths
     /// <summary>The URL the running node listens on, written once it listens, removed when it stops.</summary>
     public const string EndpointFile = "endpoint";
 
+    /// <summary>The NBD Unix socket serving every registered disk (mode 0600; replaced at start if stale, removed at stop).</summary>
+    public const string NbdSocketFile = "nbd.sock";
+
     /// <summary>Held with an exclusive lock while a node uses the folder: two nodes on one journal would corrupt it.</summary>
     public const string LockFile = "node.lock";
 

@@ -112,12 +112,47 @@ public sealed class OptionsTests
     [InlineData("CheckpointSize", "1K", "--checkpoint-size")]
     [InlineData("CheckpointSize", "1.5", "--checkpoint-size")]
     [InlineData("CheckpointSize", "99999999999999999999999999G", "--checkpoint-size")]
-    public void Bad_sizes_and_counts_name_the_flag_and_the_key(string key, string value, string flag)
+    [InlineData("Nbd", "10809", "--nbd")]
+    [InlineData("Nbd", "nbd://127.0.0.1:10809", "--nbd")]
+    [InlineData("Nbd", "http://127.0.0.1:10809", "--nbd")]
+    [InlineData("NbdAllowRemote", "yes", "--nbd-allow-remote")]
+    public void Bad_sizes_counts_and_nbd_options_name_the_flag_and_the_key(string key, string value, string flag)
     {
         using var folder = new TempDirectory("options");
         var e = Assert.Throws<NodeConfigurationException>(() => NodeOptions.FromConfiguration(NodeConfiguration.Build([new(key, value)], folder.Path)));
         Assert.Equal(key, e.Option);
         Assert.StartsWith($"invalid {flag} ({key})", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Nbd_over_tcp_is_off_by_default_and_loopback_only_unless_allowed()
+    {
+        using var folder = new TempDirectory("options");
+        var defaults = NodeOptions.FromConfiguration(NodeConfiguration.Build([], folder.Path));
+        Assert.Null(defaults.NbdTcp);
+        Assert.Equal(Path.Combine(defaults.DataDirectory, "nbd.sock"), defaults.NbdSocketPath);
+
+        var loopback = NodeOptions.FromConfiguration(NodeConfiguration.Build([new("Nbd", "127.0.0.1:10809")], folder.Path));
+        Assert.Equal(new HttpEndpoint("127.0.0.1", 10809), loopback.NbdTcp);
+        Assert.Equal("[::1]:10809", NodeOptions.FromConfiguration(NodeConfiguration.Build([new("Nbd", "[::1]:10809")], folder.Path)).NbdTcp!.ToString());
+
+        var e = Assert.Throws<NodeConfigurationException>(() => NodeOptions.FromConfiguration(NodeConfiguration.Build([new("Nbd", "0.0.0.0:10809")], folder.Path)));
+        Assert.Equal("Nbd", e.Option);
+        Assert.StartsWith("invalid --nbd (Nbd): 0.0.0.0:10809 is not a loopback address, and NBD has no authentication", e.Message, StringComparison.Ordinal);
+        Assert.Contains("--nbd-allow-remote", e.Message, StringComparison.Ordinal);
+
+        var allowed = NodeOptions.FromConfiguration(NodeConfiguration.Build([new("Nbd", "0.0.0.0:10809"), new("NbdAllowRemote", "true")], folder.Path));
+        Assert.Equal("0.0.0.0", allowed.NbdTcp!.Host);
+    }
+
+    [Fact]
+    public void A_data_folder_too_long_for_the_nbd_socket_is_refused_at_start()
+    {
+        using var folder = new TempDirectory("options");
+        var deep = Path.Combine(folder.Path, new string('d', 120));
+        var e = Assert.Throws<NodeConfigurationException>(() => new NodeOptions(deep, HttpEndpoint.Default, [folder.Path]));
+        Assert.Equal("Data", e.Option);
+        Assert.Contains("longer than a Unix socket allows", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

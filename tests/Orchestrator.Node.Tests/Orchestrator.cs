@@ -49,6 +49,8 @@ internal static class Orchestrator
         ["ORCHESTRATOR_STORAGEROOTS"] = null,
         ["ORCHESTRATOR_BATCHSIZE"] = null,
         ["ORCHESTRATOR_CHECKPOINTSIZE"] = null,
+        ["ORCHESTRATOR_NBD"] = null,
+        ["ORCHESTRATOR_NBDALLOWREMOTE"] = null,
         ["XDG_DATA_HOME"] = Path.Combine(home, "xdg"),
         ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
     };

@@ -54,9 +54,13 @@ public sealed class ServeStartupTests
                 folder.Path, timeout: TimeSpan.FromSeconds(60));
             Assert.Equal(1, second.ExitCode);
             Assert.Contains("already using the data folder", second.StdErr, StringComparison.Ordinal);
+
+            // The refused node never touched the first one's NBD socket.
+            QemuTools.NbdInfoRun("--list", $"nbd+unix://?socket={Path.Combine(first.DataDirectory, NodePaths.NbdSocketFile)}").EnsureSuccess();
         }
 
         Assert.False(File.Exists(Path.Combine(folder.Path, "data", NodePaths.EndpointFile)), "a stopped node must remove its endpoint file");
+        Assert.False(File.Exists(Path.Combine(folder.Path, "data", NodePaths.NbdSocketFile)), "a stopped node must remove its NBD socket");
 
         await using var restarted = await NodeProcess.StartAsync(folder.Path);
         Assert.Equal(token, restarted.Token);
@@ -76,6 +80,25 @@ public sealed class ServeStartupTests
         await using var second = await NodeProcess.StartAsync(folder.Path);
         var show = Json.Parse((await second.CliAsync("disk", "show", "kept", "--output", "json")).EnsureSuccess().StdOut);
         Assert.Equal(3, show.GetProperty("chain").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task The_nbd_socket_a_killed_node_left_is_replaced_at_the_next_start()
+    {
+        using var folder = new TempDirectory("serve-stale-nbd");
+        Directory.CreateDirectory(folder.Combine("images"));
+        var (_, _, top) = Chains.Create(folder.Combine("images"), "stale");
+        var socket = Path.Combine(folder.Path, "data", NodePaths.NbdSocketFile);
+        await using (var first = await NodeProcess.StartAsync(folder.Path))
+        {
+            (await first.CliAsync("disk", "add", "stale", top)).EnsureSuccess();
+            await first.KillAsync();
+        }
+
+        Assert.True(File.Exists(socket), "SIGKILL leaves the socket file behind");
+        await using var second = await NodeProcess.StartAsync(folder.Path);
+        var list = QemuTools.NbdInfoRun("--list", $"nbd+unix://?socket={socket}").EnsureSuccess().StdOut;
+        Assert.Contains("stale", list, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -15,6 +15,7 @@ public static class QemuTools
     private static readonly ExternalTool _qemuIo = new("qemu-io", "qemu-utils");
     private static readonly ExternalTool _qemuNbd = new("qemu-nbd", "qemu-utils");
     private static readonly ExternalTool _nbdInfo = new("nbdinfo", "libnbd-bin");
+    private static readonly ExternalTool _nbdCopy = new("nbdcopy", "libnbd-bin");
 
     /// <summary>Path of qemu-img.</summary>
     public static string QemuImg => _qemuImg.Path;
@@ -28,14 +29,23 @@ public static class QemuTools
     /// <summary>Path of nbdinfo.</summary>
     public static string NbdInfo => _nbdInfo.Path;
 
+    /// <summary>Path of nbdcopy.</summary>
+    public static string NbdCopy => _nbdCopy.Path;
+
     /// <summary>All tools, e.g. for a preflight check that reports every missing one.</summary>
-    public static IReadOnlyList<ExternalTool> All { get; } = [_qemuImg, _qemuIo, _qemuNbd, _nbdInfo];
+    public static IReadOnlyList<ExternalTool> All { get; } = [_qemuImg, _qemuIo, _qemuNbd, _nbdInfo, _nbdCopy];
 
     /// <summary>Runs qemu-img; the exit code is not checked.</summary>
     public static ProcessResult Img(params string[] args) => _qemuImg.Run(args, timeout: DefaultTimeout);
 
     /// <summary>Runs qemu-io; the exit code is not checked (it is 1 if any -c command failed).</summary>
     public static ProcessResult Io(params string[] args) => _qemuIo.Run(args, timeout: DefaultTimeout);
+
+    /// <summary>Runs nbdinfo; the exit code is not checked.</summary>
+    public static ProcessResult NbdInfoRun(params string[] args) => _nbdInfo.Run(args, timeout: DefaultTimeout);
+
+    /// <summary>Runs nbdcopy; the exit code is not checked.</summary>
+    public static ProcessResult NbdCopyRun(params string[] args) => _nbdCopy.Run(args, timeout: DefaultTimeout);
 
     /// <summary>Raw JSON of <c>qemu-img map --output=json -f qcow2</c>; parse it with <see cref="JsonMap.Parse"/>.</summary>
     public static string Map(string path)

@@ -6,6 +6,7 @@ using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
 using Orchestrator.Engine;
 using Orchestrator.Node.Api.Contracts;
+using Orchestrator.Node.Exports;
 
 namespace Orchestrator.Node.Api;
 
@@ -58,7 +59,7 @@ public static class DiskEndpoints
         return app;
     }
 
-    private static async Task<IResult> RegisterAsync(HttpRequest request, EngineGateway engine, NodeOptions options, CancellationToken cancel)
+    private static async Task<IResult> RegisterAsync(HttpRequest request, EngineGateway engine, NodeOptions options, NbdService nbd, CancellationToken cancel)
     {
         var body = await JsonBody.ReadAsync<RegisterDiskRequest>(request, cancel);
         var id = RequestChecks.Id(body.Id, "id");
@@ -66,8 +67,8 @@ public static class DiskEndpoints
         var reply = await engine.AskAsync(new DiskCommands.Register(new DiskId(id), path), cancel);
         return reply switch
         {
-            DiskReplies.DiskInfo info => Results.Created($"/disks/{id}", DiskView.From(info)),
-            DiskReplies.Done done => await ShowAfterAsync(engine, id, done, created: true, cancel),
+            DiskReplies.DiskInfo info => Results.Created($"/disks/{id}", DiskView.From(info, nbd)),
+            DiskReplies.Done done => await ShowAfterAsync(engine, nbd, id, done, created: true, cancel),
             _ => ApiResults.Unexpected(reply),
         };
     }
@@ -80,20 +81,22 @@ public static class DiskEndpoints
             : ApiResults.Unexpected(reply);
     }
 
-    private static async Task<IResult> ShowAsync(string id, EngineGateway engine, CancellationToken cancel)
+    private static async Task<IResult> ShowAsync(string id, EngineGateway engine, NbdService nbd, CancellationToken cancel)
     {
         var disk = KnownDiskId(id);
         var reply = await engine.AskAsync(new DiskCommands.Show(disk), cancel);
-        return reply is DiskReplies.DiskInfo info ? Results.Ok(DiskView.From(info)) : ApiResults.Unexpected(reply);
+        return reply is DiskReplies.DiskInfo info ? Results.Ok(DiskView.From(info, nbd)) : ApiResults.Unexpected(reply);
     }
 
-    private static async Task<IResult> UnregisterAsync(string id, EngineGateway engine, CancellationToken cancel)
+    /// <summary>The disk's NBD requests in progress finish first; once it is unregistered, its NBD connections are closed.</summary>
+    private static async Task<IResult> UnregisterAsync(string id, EngineGateway engine, DiskExports exports, NbdService nbd, CancellationToken cancel)
     {
-        var reply = await engine.AskAsync(new DiskCommands.Unregister(KnownDiskId(id)), cancel);
+        var disk = KnownDiskId(id);
+        var reply = await exports.UnregisterAsync(disk, () => engine.AskAsync(new DiskCommands.Unregister(disk), cancel), () => nbd.CloseConnectionsAsync(disk), cancel);
         return reply is DiskReplies.Done done ? Results.Ok(new MessageResponse(done.Message)) : ApiResults.Unexpected(reply);
     }
 
-    private static async Task<IResult> SnapshotAsync(string id, HttpRequest request, EngineGateway engine, NodeOptions options, CancellationToken cancel)
+    private static async Task<IResult> SnapshotAsync(string id, HttpRequest request, EngineGateway engine, NodeOptions options, NbdService nbd, CancellationToken cancel)
     {
         var disk = KnownDiskId(id);
         var body = await JsonBody.ReadAsync<SnapshotRequest>(request, cancel);
@@ -101,8 +104,8 @@ public static class DiskEndpoints
         var reply = await engine.AskAsync(new DiskCommands.Snapshot(disk, path), cancel);
         return reply switch
         {
-            DiskReplies.DiskInfo info => Results.Ok(DiskView.From(info)),
-            DiskReplies.Done done => await ShowAfterAsync(engine, id, done, created: false, cancel),
+            DiskReplies.DiskInfo info => Results.Ok(DiskView.From(info, nbd)),
+            DiskReplies.Done done => await ShowAfterAsync(engine, nbd, id, done, created: false, cancel),
             _ => ApiResults.Unexpected(reply),
         };
     }
@@ -187,10 +190,10 @@ public static class DiskEndpoints
         };
     }
 
-    private static async Task<IResult> ShowAfterAsync(EngineGateway engine, string id, DiskReplies.Done done, bool created, CancellationToken cancel)
+    private static async Task<IResult> ShowAfterAsync(EngineGateway engine, NbdService nbd, string id, DiskReplies.Done done, bool created, CancellationToken cancel)
     {
         var reply = await engine.AskAsync(new DiskCommands.Show(new DiskId(id)), cancel);
-        object body = reply is DiskReplies.DiskInfo info ? DiskView.From(info) : new MessageResponse(done.Message);
+        object body = reply is DiskReplies.DiskInfo info ? DiskView.From(info, nbd) : new MessageResponse(done.Message);
         return created ? Results.Created($"/disks/{id}", body) : Results.Ok(body);
     }
 

@@ -20,6 +20,12 @@ public static class HumanFormat
         Console.WriteLine($"disk: {disk.Id}");
         Console.WriteLine($"active image: {disk.ActivePath}");
         Console.WriteLine($"chain: {ChainLine(disk.Chain)}");
+        Console.WriteLine($"nbd: {disk.Nbd.Unix}");
+        if (disk.Nbd.Tcp is { } tcp)
+        {
+            Console.WriteLine($"nbd (tcp): {tcp}");
+        }
+
         Console.WriteLine("images (active first):");
         foreach (var image in disk.Images)
         {

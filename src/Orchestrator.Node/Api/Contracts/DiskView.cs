@@ -1,10 +1,11 @@
 using Orchestrator.Domain.Disks;
+using Orchestrator.Node.Exports;
 
 namespace Orchestrator.Node.Api.Contracts;
 
-/// <summary>GET /disks/{id}: the chain, active image first, with each image's size and allocation, and the disk's jobs.</summary>
-public sealed record DiskView(string Id, string ActivePath, IReadOnlyList<string> Chain, IReadOnlyList<ImageView> Images, IReadOnlyList<JobView> Jobs)
+/// <summary>GET /disks/{id}: the chain, active image first, with each image's size and allocation, the disk's jobs, and where its NBD export is.</summary>
+public sealed record DiskView(string Id, string ActivePath, IReadOnlyList<string> Chain, IReadOnlyList<ImageView> Images, IReadOnlyList<JobView> Jobs, NbdView Nbd)
 {
-    public static DiskView From(DiskReplies.DiskInfo info) => new(
-        info.Disk.Value, info.ActivePath, info.Chain, [.. info.Images.Select(ImageView.From)], [.. info.Jobs.Select(JobView.From)]);
+    public static DiskView From(DiskReplies.DiskInfo info, NbdService nbd) => new(
+        info.Disk.Value, info.ActivePath, info.Chain, [.. info.Images.Select(ImageView.From)], [.. info.Jobs.Select(JobView.From)], NbdView.For(info.Disk.Value, nbd));
 }

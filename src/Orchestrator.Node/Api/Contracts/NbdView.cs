@@ -1,0 +1,10 @@
+using System.Text.Json.Serialization;
+using Orchestrator.Node.Exports;
+
+namespace Orchestrator.Node.Api.Contracts;
+
+/// <summary>The URIs a VM or qemu-io attaches to a disk with: the node's Unix socket always, TCP when the node serves it.</summary>
+public sealed record NbdView(string Unix, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Tcp)
+{
+    public static NbdView For(string disk, NbdService nbd) => new(nbd.UnixUri(disk), nbd.TcpUri(disk));
+}
