@@ -94,6 +94,7 @@ build_bench() {
       || { tail -30 "$LOGS/build-cli.log" >&2; die "dotnet build of src/Orchestrator.Cli failed (log: $LOGS/build-cli.log)"; }
   fi
   [[ -x $NODE ]] || die "NODE=$NODE is not an executable file"
+  NODE=$(realpath "$NODE")      # node_stream.py runs in the scratch folder
 }
 
 # ------------------------------------------------------------------ one run

@@ -19,6 +19,13 @@ public sealed class LiveDisk : IDisposable
     private readonly CacheMode _cache;
     private ImageChain _chain;
     private long _virtualSize;
+    private readonly GuestActivity _guest = new();
+
+    /// <summary>True while a guest request is in flight or ended less than <paramref name="window"/> ago.</summary>
+    public bool GuestActiveWithin(TimeSpan window) => _guest.ActiveWithin(window);
+
+    /// <summary>Before a copy's data I/O: waits (at most <paramref name="limit"/>) for a gap between guest requests.</summary>
+    public void WaitForGuestGap(TimeSpan limit) => _guest.WaitForGap(limit);
 
     public LiveDisk(string activePath, CacheMode cache)
     {
@@ -55,6 +62,7 @@ public sealed class LiveDisk : IDisposable
 
     public void Read(long offset, Span<byte> buffer)
     {
+        using (_guest.Begin())
         using (_gate.Enter())
         {
             _chain.Read(offset, buffer);
@@ -63,6 +71,7 @@ public sealed class LiveDisk : IDisposable
 
     public void Write(long offset, ReadOnlySpan<byte> data)
     {
+        using (_guest.Begin())
         using (_gate.Enter())
         {
             _chain.Write(offset, data);
@@ -71,6 +80,7 @@ public sealed class LiveDisk : IDisposable
 
     public void WriteZeroes(long offset, long length)
     {
+        using (_guest.Begin())
         using (_gate.Enter())
         {
             _chain.WriteZeroes(offset, length);
@@ -79,6 +89,7 @@ public sealed class LiveDisk : IDisposable
 
     public void Flush()
     {
+        using (_guest.Begin())
         using (_gate.Enter())
         {
             _chain.Flush();

@@ -126,7 +126,7 @@ internal sealed class StreamRunner : IDisposable
                     return;
                 }
 
-                ThrottleFor(_settings.BatchBytes);
+                ThrottleFor(copier.NextStepBytes);
 
                 // The rate-limit sleep is a pause point too: a pause or cancel during it takes effect before copying.
                 if (!IsRunnable())
@@ -185,6 +185,16 @@ internal sealed class StreamRunner : IDisposable
     }
 
     /// <summary>
+    /// Guest-first pacing, measured with fio over NBD at queue depth 1 (2 GiB chain, O_DIRECT): without it a guest
+    /// write waited behind the copy's megabyte requests on the device (p99 3.1 ms during a stream, 0.6 ms idle); with
+    /// it 1.4 ms. A copy request waits at most this long for a gap between guest requests...
+    /// </summary>
+    private static readonly TimeSpan GuestGapWait = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>...and while the guest has been active this recently, the copy uses quarter batches and one read at a time.</summary>
+    private static readonly TimeSpan GuestActiveWindow = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>
     /// A copier into the live top: it reads from a read-only chain of its own (the live chain's caches belong to the
     /// guest path) and takes the disk's lock only for the top's metadata, never for its reads or data writes.
     /// </summary>
@@ -194,7 +204,9 @@ internal sealed class StreamRunner : IDisposable
         var baseIndex = BaseIndex(source);
         var privateSource = source;
         return _disk.WithChain(chain => new StreamCopier(chain, baseIndex, _settings.BatchBytes, _job.Offset, long.MaxValue,
-            prefetch: true, source: privateSource, underLock: _disk.WithLock));
+            prefetch: true, source: privateSource, underLock: _disk.WithLock,
+            beforeIo: () => _disk.WaitForGuestGap(GuestGapWait),
+            yieldToGuest: () => _disk.GuestActiveWithin(GuestActiveWindow)));
     }
 
     /// <summary>One batch, retried with doubling backoff; then the on-error policy decides through the actor.</summary>

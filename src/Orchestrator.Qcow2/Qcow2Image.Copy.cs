@@ -35,8 +35,8 @@ public sealed partial class Qcow2Image
 {
     /// <summary>
     /// Under the caller's lock: allocates host clusters for the clusters of <paramref name="runs"/> that are still
-    /// unallocated here (a guest write since the caller gathered them wins, and that cluster is left out), and writes
-    /// their refcounts. <paramref name="zero"/> marks all-zero clusters (zero flags on version 3, no data).
+    /// unallocated here (a guest write since the caller gathered them wins, and that cluster is left out); their
+    /// refcounts change in memory and reach the disk at the commit. <paramref name="zero"/> marks all-zero clusters (zero flags on version 3, no data).
     /// </summary>
     public CopyReservation ReserveCopy(IReadOnlyList<ClusterRun> runs, ReadOnlySpan<bool> zero)
     {
@@ -66,7 +66,6 @@ public sealed partial class Qcow2Image
 
         var tables = EnsureL2Tables(keptClusters, _stagedL1);
         var plan = PlanTargets(keptClusters, keptZero, tables, _stagedFrees);
-        Refcounts.WriteDirty();
         return new CopyReservation(
             [.. kept],
             tables.Select(t => (t.Table.HostOffset, t.Index)).ToArray(),

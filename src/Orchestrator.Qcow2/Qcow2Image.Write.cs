@@ -41,8 +41,9 @@ public sealed partial class Qcow2Image
     private int _deferredClusters;
 
     /// <summary>
-    /// Step 1 of the write order: allocates clusters, writes their refcount blocks and the data. Nothing points at
-    /// the new clusters until <see cref="CommitStaged"/> (a crash before it only leaks them). <paramref name="data"/> and
+    /// Step 1 of the write order: allocates clusters (their refcounts change in memory) and writes the data. Nothing
+    /// points at the new clusters until <see cref="CommitStaged"/>, which writes the refcount blocks first (a crash
+    /// before it leaves clusters that nothing references, and that the disk's refcounts may not even count). <paramref name="data"/> and
     /// <paramref name="zero"/> hold the clusters of all runs back to back; <paramref name="zero"/> marks all-zero clusters,
     /// which become zero clusters on version 3 with no data written. The runs must not overlap clusters staged since
     /// the last commit (a stream stages disjoint batches).
@@ -67,7 +68,6 @@ public sealed partial class Qcow2Image
 
         var tables = EnsureL2Tables(clusters, _stagedL1);
         var plan = PlanTargets(clusters, zero, tables, _stagedFrees);
-        Refcounts.WriteDirty();
         WriteDataRuns(plan, data);
         for (var i = 0; i < count; i++)
         {
@@ -89,18 +89,20 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>
-    /// Steps 2-5 of the write order (the crash-consistency contract, as QEMU's): flush so the data and refcounts are
-    /// durable; point the L2 entries at them; if an L2 table is new, flush, then write its L1 entry; free clusters the
+    /// Steps 2-5 of the write order (the crash-consistency contract, as QEMU's): write the refcount blocks changed
+    /// since the last commit (kept in memory until now, like QEMU's refcount cache, so a guest write costs no extra
+    /// synchronous write), flush so the data and refcounts are durable; point the L2 entries at them; if an L2 table is new, flush, then write its L1 entry; free clusters the
     /// old entries referenced (old compressed data) only after a flush. The caller flushes when it needs the new
     /// L2/L1 entries themselves to be durable.
     /// </summary>
     public void CommitStaged()
     {
-        if (_staged.Count == 0 && _stagedL1.Count == 0 && _stagedFrees.Count == 0 && !_l2Cache.HasDirty)
+        if (_staged.Count == 0 && _stagedL1.Count == 0 && _stagedFrees.Count == 0 && !_l2Cache.HasDirty && !Refcounts.HasDirty)
         {
             return;
         }
 
+        Refcounts.WriteDirty();
         _file.Flush();
         foreach (var (l2Offset, index, expected, entry) in _staged)
         {

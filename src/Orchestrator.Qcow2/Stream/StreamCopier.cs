@@ -14,6 +14,8 @@ public sealed class StreamCopier : IDisposable
     private readonly ImageChain _source;
     private readonly Qcow2Image _top;
     private readonly Action<Action> _underLock;
+    private readonly Action _beforeIo;
+    private readonly Func<bool> _yieldToGuest;
     private readonly BitArray _allocatedAbove;
     private readonly int _batchClusters;
     private readonly long _checkpointBytes;
@@ -37,8 +39,14 @@ public sealed class StreamCopier : IDisposable
     /// Runs the steps that touch the top's metadata (gathering, reserving, staging, committing) under the lock the
     /// guest path takes; reads and data writes run outside it. Default: no lock (nothing else uses the chain).
     /// </param>
+    /// <param name="beforeIo">Called before each batch's reads and before its data write (a live disk waits for a gap in guest I/O).</param>
+    /// <param name="yieldToGuest">
+    /// True while guest requests are active: the copy then gathers quarter batches and reads one run at a time, so a
+    /// guest request queues behind less of the copy's I/O on the device.
+    /// </param>
     public StreamCopier(ImageChain chain, int baseIndex, int batchBytes = 64 * 1024 * 1024, long startOffset = 0,
-        long checkpointBytes = 64 * 1024 * 1024, bool prefetch = true, ImageChain? source = null, Action<Action>? underLock = null)
+        long checkpointBytes = 64 * 1024 * 1024, bool prefetch = true, ImageChain? source = null, Action<Action>? underLock = null,
+        Action? beforeIo = null, Func<bool>? yieldToGuest = null)
     {
         if (baseIndex < 1 || baseIndex > chain.Images.Count)
         {
@@ -53,6 +61,8 @@ public sealed class StreamCopier : IDisposable
 
         _top = chain.Top;
         _underLock = underLock ?? (action => action());
+        _beforeIo = beforeIo ?? (() => { });
+        _yieldToGuest = yieldToGuest ?? (() => false);
         _batchClusters = Math.Max(1, batchBytes / _top.ClusterSize);
         _buffers = [new AlignedBuffer(_batchClusters * _top.ClusterSize), new AlignedBuffer(_batchClusters * _top.ClusterSize)];
         _allocatedAbove = MarkAllocatedAbove(_source, baseIndex);
@@ -63,6 +73,12 @@ public sealed class StreamCopier : IDisposable
     }
 
     public long Length => _top.VirtualSize;
+
+    /// <summary>Clusters the next batch may take: a quarter of the batch while the guest is active.</summary>
+    private int BatchClusters => _yieldToGuest() ? Math.Max(1, _batchClusters / 4) : _batchClusters;
+
+    /// <summary>The most the next step copies (what a rate limit accounts for it).</summary>
+    public long NextStepBytes => (long)BatchClusters * _top.ClusterSize;
 
     /// <summary>Address space scanned so far (QEMU's job offset): what is below it is copied, durable or not yet.</summary>
     public long Offset { get; private set; }
@@ -163,6 +179,7 @@ public sealed class StreamCopier : IDisposable
         _underLock(() => reservation = _top.ReserveCopy(batch.Runs, batch.Zero));
         try
         {
+            _beforeIo();
             _top.WriteReserved(reservation!, batch.Buffer.Span);
         }
         catch
@@ -264,7 +281,8 @@ public sealed class StreamCopier : IDisposable
         var runs = new List<ClusterRun>();
         var taken = 0;
         var offset = from;
-        while (offset < Length && taken < _batchClusters)
+        var batchClusters = BatchClusters;
+        while (offset < Length && taken < batchClusters)
         {
             var extent = _top.GetExtent(offset, Length - offset);
             if (extent.IsAllocated)
@@ -276,7 +294,7 @@ public sealed class StreamCopier : IDisposable
             var first = offset / cs;
             var last = (offset + extent.Length - 1) / cs;
             var c = first;
-            while (c <= last && taken < _batchClusters)
+            while (c <= last && taken < batchClusters)
             {
                 if (!_allocatedAbove[(int)c])
                 {
@@ -285,7 +303,7 @@ public sealed class StreamCopier : IDisposable
                 }
 
                 var start = c;
-                while (c <= last && _allocatedAbove[(int)c] && taken < _batchClusters)
+                while (c <= last && _allocatedAbove[(int)c] && taken < batchClusters)
                 {
                     c++;
                     taken++;
@@ -321,7 +339,8 @@ public sealed class StreamCopier : IDisposable
             position += run.Count;
         }
 
-        ExecuteReads(reads, buffer);
+        _beforeIo();
+        ExecuteReads(reads, buffer, _yieldToGuest() ? 1 : ParallelReads);
         for (var i = 0; i < position; i++)
         {
             zero[i] = data.Slice(i * cs, cs).IndexOfAnyExcept((byte)0) < 0;
@@ -331,11 +350,11 @@ public sealed class StreamCopier : IDisposable
     }
 
     /// <summary>Aligned reads run in parallel (pread on one descriptor is safe); the rest, which may need a bounce buffer, one by one.</summary>
-    private static void ExecuteReads(List<RawRead> reads, AlignedBuffer buffer)
+    private static void ExecuteReads(List<RawRead> reads, AlignedBuffer buffer, int parallel)
     {
         try
         {
-            Parallel.ForEach(reads.Where(r => r.IsAligned), new ParallelOptions { MaxDegreeOfParallelism = ParallelReads },
+            Parallel.ForEach(reads.Where(r => r.IsAligned), new ParallelOptions { MaxDegreeOfParallelism = parallel },
                 r => r.Image.ReadHost(buffer.Span.Slice(r.BufferOffset, r.Length), r.HostOffset));
         }
         catch (AggregateException e) when (e.InnerExceptions.FirstOrDefault() is Qcow2Exception first)
