@@ -17,7 +17,8 @@ import threading
 import time
 import urllib.request
 
-from qsd_stream import free_port, latency_window, read_fio_log
+from fio_guest import FioGuest, add_windows
+from qsd_stream import free_port
 
 
 def parse_args():
@@ -108,19 +109,8 @@ def main():
         node.follow_events(on_event)
 
         res = {"tool": "ours-nbd", "cache": "direct" if a.cache == "none" else "page", "guest_writes": True}
-        fio_prefix = os.path.join(d, "fio")
-        fio = subprocess.Popen(
-            ["fio", "--name=guest", "--ioengine=nbd", f"--uri=nbd://127.0.0.1:{nbd_port}/D", "--rw=randwrite",
-             "--bs=4k", "--iodepth=1", "--norandommap", "--randrepeat=0", f"--randseed={a.seed}",
-             "--time_based", "--runtime=3600", f"--write_lat_log={fio_prefix}", "--log_avg_msec=0",
-             "--log_unix_epoch=1", "--output-format=json", f"--output={fio_prefix}.json"],
-            cwd=d, stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "fio.err"), "w"))
-        time.sleep(a.warmup_seconds)
-        idle_start = time.time()
-        time.sleep(a.idle_seconds)
-        idle_end = time.time()
-        if fio.poll() is not None:
-            raise SystemExit(f"node_stream: fio exited early (rc {fio.returncode}); see {d}/fio.err")
+        fio = FioGuest(d, f"nbd://127.0.0.1:{nbd_port}/D", a.seed, "node_stream")
+        idle = fio.idle_window(a.warmup_seconds, a.idle_seconds)
 
         stream_start_epoch = time.time()
         t0 = time.monotonic()
@@ -132,19 +122,9 @@ def main():
             raise SystemExit(f"node_stream: the job did not complete: {done}")
         res.update({"job_s": round(job_s, 6), "job_len": done["data"]["len"], "job_offset": done["data"]["offset"]})
 
-        fio.send_signal(signal.SIGINT)
-        try:
-            fio.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            fio.kill()
-            raise SystemExit("node_stream: fio did not stop on SIGINT")
+        samples = fio.stop()
         fio = None
-        samples = read_fio_log(f"{fio_prefix}_lat.1.log")
-        for key, value in latency_window(samples, idle_start, idle_end).items():
-            res[f"idle_{key}"] = value
-        for key, value in latency_window(samples, stream_start_epoch, stream_start_epoch + job_s).items():
-            res[f"stream_{key}"] = value
-        res["writes"] = len(samples)
+        add_windows(res, samples, idle, (stream_start_epoch, stream_start_epoch + job_s))
 
         # Unregistering closes the export and the disk's images (our close flushes, as QEMU's blockdev-del does).
         t_close = time.monotonic()
@@ -154,7 +134,7 @@ def main():
         print(json.dumps(res))
         return 0
     finally:
-        if fio is not None and fio.poll() is None:
+        if fio is not None:
             fio.kill()
         node.stop()
 

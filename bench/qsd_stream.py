@@ -11,11 +11,12 @@ import argparse
 import json
 import os
 import select
-import signal
 import socket
 import subprocess
 import sys
 import time
+
+from fio_guest import FioGuest, add_windows
 
 
 def parse_args():
@@ -113,30 +114,6 @@ def free_port(preferred):
     raise SystemExit("qsd_stream: no free TCP port for the NBD export")
 
 
-def latency_window(samples, start, end):
-    """fio log samples (completion epoch s, latency us) of writes that started and completed inside [start, end)."""
-    lat = sorted(l for t, l in samples if t - l / 1e6 >= start and t <= end)
-    def pct(p):
-        if not lat:
-            return 0.0
-        rank = max(1, -(-len(lat) * p // 100))          # nearest rank, as fio
-        return lat[min(len(lat), int(rank)) - 1]
-    secs = end - start
-    return {"p50_us": round(pct(50), 1), "p99_us": round(pct(99), 1), "max_us": round(lat[-1], 1) if lat else 0.0,
-            "iops": round(len(lat) / secs, 1) if secs > 0 else 0.0, "writes": len(lat)}
-
-
-def read_fio_log(path):
-    """fio's per-I/O latency log with log_unix_epoch=1: 'msec, nsec, ddir, bs[, offset, prio]' per line."""
-    samples = []
-    with open(path) as f:
-        for line in f:
-            parts = line.split(",")
-            if len(parts) >= 2:
-                samples.append((int(parts[0]) / 1000.0, int(parts[1]) / 1000.0))
-    return samples
-
-
 def main():
     a = parse_args()
     d = os.path.abspath(a.dir)
@@ -158,23 +135,12 @@ def main():
 
         res = {"tool": "qemu", "qemu_version": q.greeting["QMP"]["version"]["qemu"],
                "cache": "direct" if a.cache_direct == "on" else "page", "aio": a.aio, "guest_writes": a.fio}
-        fio_prefix = os.path.join(d, "fio")
         if a.fio:
             port = free_port(a.nbd_port)
             q.command("nbd-server-start", {"addr": {"type": "inet", "data": {"host": "127.0.0.1", "port": str(port)}}})
             q.command("block-export-add", {"type": "nbd", "id": "exp0", "node-name": "nodeD", "name": "D", "writable": True})
-            fio = subprocess.Popen(
-                ["fio", "--name=guest", "--ioengine=nbd", f"--uri=nbd://127.0.0.1:{port}/D", "--rw=randwrite",
-                 "--bs=4k", "--iodepth=1", "--norandommap", "--randrepeat=0", f"--randseed={a.seed}",
-                 "--time_based", "--runtime=3600", f"--write_lat_log={fio_prefix}", "--log_avg_msec=0",
-                 "--log_unix_epoch=1", "--output-format=json", f"--output={fio_prefix}.json"],
-                cwd=d, stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "fio.err"), "w"))
-            time.sleep(a.warmup_seconds)
-            idle_start = time.time()
-            time.sleep(a.idle_seconds)
-            idle_end = time.time()
-            if fio.poll() is not None:
-                raise SystemExit(f"qsd_stream: fio exited early (rc {fio.returncode}); see {d}/fio.err")
+            fio = FioGuest(d, f"nbd://127.0.0.1:{port}/D", a.seed, "qsd_stream")
+            idle = fio.idle_window(a.warmup_seconds, a.idle_seconds)
 
         stream_start_epoch = time.time()
         t0 = time.monotonic()
@@ -197,21 +163,9 @@ def main():
                     "job_len": done["data"]["len"], "job_offset": done["data"]["offset"]})
 
         if fio is not None:
-            fio.send_signal(signal.SIGINT)
-            try:
-                fio.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                fio.kill()
-                raise SystemExit("qsd_stream: fio did not stop on SIGINT")
+            samples = fio.stop()
             fio = None
-            samples = read_fio_log(f"{fio_prefix}_lat.1.log")
-            idle = latency_window(samples, idle_start, idle_end)
-            during = latency_window(samples, stream_start_epoch, stream_end_epoch)
-            for key, value in idle.items():
-                res[f"idle_{key}"] = value
-            for key, value in during.items():
-                res[f"stream_{key}"] = value
-            res["writes"] = len(samples)
+            add_windows(res, samples, idle, (stream_start_epoch, stream_end_epoch))
             q.command("block-export-del", {"id": "exp0"})
             q.wait_event(("BLOCK_EXPORT_DELETED",), 10)
             q.command("nbd-server-stop")
@@ -228,7 +182,7 @@ def main():
         print(json.dumps(res))
         return 0 if qsd.returncode == 0 else 1
     finally:
-        if fio is not None and fio.poll() is None:
+        if fio is not None:
             fio.kill()
         if qsd.poll() is None:
             qsd.kill()
