@@ -119,12 +119,30 @@ public sealed class LiveDisk : IDisposable
         }
     }
 
-    /// <summary>Reopens the chain from the active image (after a commit removed images from it).</summary>
+    /// <summary>
+    /// After a commit removed images from the chain: the images below the active one are opened again, outside the
+    /// lock, from the backing file its header names now; under the lock the guest switches to them. The active image
+    /// itself stays open: a writable reopen would check every refcount under the lock, and the guest would wait
+    /// for it (seconds on a large disk).
+    /// </summary>
     public void Reopen()
     {
-        using (_gate.Enter())
+        while (true)
         {
-            SwitchTo(_chain.DisplayNames[0]);
+            var current = Volatile.Read(ref _chain);
+            var next = current.ReopenedBelowTop(ChainOptions(_cache));
+            using (_gate.Enter())
+            {
+                if (ReferenceEquals(_chain, current))
+                {
+                    _chain = next;
+                    current.DisposeBelowTop();
+                    return;
+                }
+            }
+
+            // A snapshot switched chains meanwhile: drop what was opened and start from the new chain.
+            next.DisposeBelowTop();
         }
     }
 
@@ -160,8 +178,9 @@ public sealed class LiveDisk : IDisposable
         }
     }
 
-    private static ImageChain OpenChain(string activePath, CacheMode cache) =>
-        ImageChain.Open(activePath, new ChainOpenOptions { WritableTop = true, TopCache = cache, BackingCache = cache });
+    private static ChainOpenOptions ChainOptions(CacheMode cache) => new() { WritableTop = true, TopCache = cache, BackingCache = cache };
+
+    private static ImageChain OpenChain(string activePath, CacheMode cache) => ImageChain.Open(activePath, ChainOptions(cache));
 
     public void Dispose()
     {

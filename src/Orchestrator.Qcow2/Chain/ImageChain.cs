@@ -106,6 +106,48 @@ public sealed partial class ImageChain : IDisposable
         }
     }
 
+    /// <summary>
+    /// A chain of this chain's top over its backing images opened again, from the backing file the top's header names
+    /// now (after a stream committed a new one). The top is kept as it is, with its caches and pending writes: no
+    /// writable reopen and no refcount check. Reads only the top's header, so it may run while the top serves
+    /// requests. The caller switches to the result, then calls <see cref="DisposeBelowTop"/> on this chain.
+    /// </summary>
+    public ImageChain ReopenedBelowTop(ChainOpenOptions options)
+    {
+        var top = Top;
+        var topName = _displayNames[0];
+        if (top.Header.BackingFileName is not { } backingName)
+        {
+            return new ImageChain([top], [topName]);
+        }
+
+        var path = BackingPath.Combine(topName, backingName);
+        RequireSupportedFormat(top.Header.BackingFormat, path, topName);
+        if (!File.Exists(path))
+        {
+            throw new Qcow2Exception(Qcow2ErrorKind.BackingChain,
+                $"backing file '{backingName}' of '{topName}' does not exist (looked for '{path}')", topName);
+        }
+
+        var below = Open(path, options with { WritableTop = false, TopCache = options.BackingCache, MaxDepth = options.MaxDepth - 1 });
+        if (below.IndexOf(topName) >= 0)
+        {
+            below.Dispose();
+            throw new Qcow2Exception(Qcow2ErrorKind.BackingChain, $"backing chain loop: '{topName}' is below itself", topName);
+        }
+
+        return new ImageChain([top, .. below._images], [topName, .. below._displayNames]);
+    }
+
+    /// <summary>Closes every image but the top (which a chain from <see cref="ReopenedBelowTop"/> goes on using).</summary>
+    public void DisposeBelowTop()
+    {
+        foreach (var image in _images.Skip(1))
+        {
+            image.Dispose();
+        }
+    }
+
     /// <summary>Index of an image in the chain given by path (any spelling of the same file), or -1.</summary>
     public int IndexOf(string path)
     {
