@@ -35,16 +35,7 @@ public sealed class NodeClient : IDisposable
 
     public async Task<ApiResponse<T>> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken cancel)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        timeout.CancelAfter(_requestTimeout);
-        using var request = new HttpRequestMessage(method, path.TrimStart('/'));
-        if (body is not null)
-        {
-            request.Content = JsonContent.Create(body, body.GetType(), options: Json);
-        }
-
-        using var response = await SendRawAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token, cancel);
-        await EnsureSuccessAsync(response, cancel);
+        using var response = await SendCheckedAsync(method, path, body, cancel);
         T? value;
         try
         {
@@ -63,16 +54,7 @@ public sealed class NodeClient : IDisposable
     /// <summary>Like <see cref="SendAsync{T}"/>, for endpoints that may answer 204 No Content (then null).</summary>
     public async Task<JsonElement?> SendOptionalAsync(HttpMethod method, string path, object? body, CancellationToken cancel)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        timeout.CancelAfter(_requestTimeout);
-        using var request = new HttpRequestMessage(method, path.TrimStart('/'));
-        if (body is not null)
-        {
-            request.Content = JsonContent.Create(body, body.GetType(), options: Json);
-        }
-
-        using var response = await SendRawAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token, cancel);
-        await EnsureSuccessAsync(response, cancel);
+        using var response = await SendCheckedAsync(method, path, body, cancel);
         if (response.StatusCode == HttpStatusCode.NoContent)
         {
             return null;
@@ -97,6 +79,33 @@ public sealed class NodeClient : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+
+    /// <summary>
+    /// One request with a JSON body (if any) under the request timeout, its whole response read; an error answer
+    /// becomes a <see cref="ClientException"/>.
+    /// </summary>
+    private async Task<HttpResponseMessage> SendCheckedAsync(HttpMethod method, string path, object? body, CancellationToken cancel)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        timeout.CancelAfter(_requestTimeout);
+        using var request = new HttpRequestMessage(method, path.TrimStart('/'));
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body, body.GetType(), options: Json);
+        }
+
+        var response = await SendRawAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token, cancel);
+        try
+        {
+            await EnsureSuccessAsync(response, cancel);
+            return response;
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
 
     private async Task<HttpResponseMessage> SendRawAsync(HttpRequestMessage request, HttpCompletionOption completion, CancellationToken token, CancellationToken userCancel)
     {
