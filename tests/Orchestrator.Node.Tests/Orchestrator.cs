@@ -5,39 +5,9 @@ namespace Orchestrator.Node.Tests;
 /// <summary>The orchestrator program copied next to the tests, run with the same dotnet host as the tests.</summary>
 internal static class Orchestrator
 {
-    public static string Dll
-    {
-        get
-        {
-            var path = Path.Combine(AppContext.BaseDirectory, "orchestrator.dll");
-            if (!File.Exists(path) || !File.Exists(Path.ChangeExtension(path, ".runtimeconfig.json")))
-            {
-                throw new InvalidOperationException($"orchestrator.dll (and its runtimeconfig.json) is not next to the tests in {AppContext.BaseDirectory}: build src/Orchestrator.Cli first");
-            }
+    public static string Dll => DotnetPrograms.NextToTests("orchestrator.dll", "src/Orchestrator.Cli");
 
-            return path;
-        }
-    }
-
-    /// <summary>The dotnet host that runs this test process (the SDK exports it as DOTNET_HOST_PATH), else dotnet on PATH.</summary>
-    public static string Dotnet
-    {
-        get
-        {
-            var fromSdk = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-            if (!string.IsNullOrEmpty(fromSdk) && File.Exists(fromSdk))
-            {
-                return fromSdk;
-            }
-
-            if (Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet")
-            {
-                return self;
-            }
-
-            return ExternalTool.FindOnPath("dotnet") ?? throw new InvalidOperationException("cannot find the dotnet host");
-        }
-    }
+    public static string Dotnet => DotnetPrograms.Host;
 
     /// <summary>Variables the client would otherwise pick up from the developer's shell; null removes them for the child.</summary>
     public static IReadOnlyDictionary<string, string?> CleanEnvironment(string home) => new Dictionary<string, string?>
