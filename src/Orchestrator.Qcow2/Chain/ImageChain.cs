@@ -40,16 +40,10 @@ public sealed partial class ImageChain : IDisposable
             images.Add(current);
             names.Add(topPath);
             seen[BackingPath.Canonical(topPath)] = topPath;
-            while (current.Header.BackingFileName is { } backingName)
+            while (current.Header.BackingFileName is not null)
             {
                 var referring = names[^1];
-                var path = BackingPath.Combine(referring, backingName);
-                RequireSupportedFormat(current.Header.BackingFormat, path, referring);
-                if (!File.Exists(path))
-                {
-                    throw new Qcow2Exception(Qcow2ErrorKind.BackingChain,
-                        $"backing file '{backingName}' of '{referring}' does not exist (looked for '{path}')", referring);
-                }
+                var path = BackingFileOf(current, referring);
 
                 var canonical = BackingPath.Canonical(path);
                 if (seen.TryGetValue(canonical, out var earlier))
@@ -84,6 +78,21 @@ public sealed partial class ImageChain : IDisposable
         }
     }
 
+    /// <summary>The path of <paramref name="image"/>'s backing file, resolved as QEMU does; refused if missing or not qcow2.</summary>
+    private static string BackingFileOf(Qcow2Image image, string imageName)
+    {
+        var backingName = image.Header.BackingFileName!;
+        var path = BackingPath.Combine(imageName, backingName);
+        RequireSupportedFormat(image.Header.BackingFormat, path, imageName);
+        if (!File.Exists(path))
+        {
+            throw new Qcow2Exception(Qcow2ErrorKind.BackingChain,
+                $"backing file '{backingName}' of '{imageName}' does not exist (looked for '{path}')", imageName);
+        }
+
+        return path;
+    }
+
     private static void RequireSupportedFormat(string? format, string path, string referring)
     {
         if (format is not null && format != "qcow2")
@@ -116,19 +125,12 @@ public sealed partial class ImageChain : IDisposable
     {
         var top = Top;
         var topName = _displayNames[0];
-        if (top.Header.BackingFileName is not { } backingName)
+        if (top.Header.BackingFileName is null)
         {
             return new ImageChain([top], [topName]);
         }
 
-        var path = BackingPath.Combine(topName, backingName);
-        RequireSupportedFormat(top.Header.BackingFormat, path, topName);
-        if (!File.Exists(path))
-        {
-            throw new Qcow2Exception(Qcow2ErrorKind.BackingChain,
-                $"backing file '{backingName}' of '{topName}' does not exist (looked for '{path}')", topName);
-        }
-
+        var path = BackingFileOf(top, topName);
         var below = Open(path, options with { WritableTop = false, TopCache = options.BackingCache, MaxDepth = options.MaxDepth - 1 });
         if (below.IndexOf(topName) >= 0)
         {
