@@ -35,7 +35,7 @@ public sealed class NodeOptions
 
     public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>The engine's defaults (1 MiB and 64 MiB today), kept when the options are not given.</summary>
+    /// <summary>The engine's defaults (1 MiB and 256 MiB today), kept when the options are not given.</summary>
     public static readonly int DefaultBatchBytes = new EngineSettings().BatchBytes;
 
     public static readonly long DefaultCheckpointBytes = new EngineSettings().CheckpointBytes;
