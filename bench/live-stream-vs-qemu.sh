@@ -88,13 +88,14 @@ build_bench() {
       || { tail -30 "$LOGS/build.log" >&2; die "dotnet build of bench/Orchestrator.Bench.Live failed (log: $LOGS/build.log)"; }
   fi
   [[ -x $BENCH ]] || die "BENCH=$BENCH is not an executable file"
+  BENCH=$(realpath "$BENCH")    # the runs start in the scratch folder
   if [[ -z $NODE_GIVEN ]]; then
     log "building src/Orchestrator.Cli (Release) for the node runs"
     dotnet build "$REPO_ROOT/src/Orchestrator.Cli" -c Release -v q > "$LOGS/build-cli.log" 2>&1 \
       || { tail -30 "$LOGS/build-cli.log" >&2; die "dotnet build of src/Orchestrator.Cli failed (log: $LOGS/build-cli.log)"; }
   fi
   [[ -x $NODE ]] || die "NODE=$NODE is not an executable file"
-  NODE=$(realpath "$NODE")      # node_stream.py runs in the scratch folder
+  NODE=$(realpath "$NODE")      # node_stream.py runs in the scratch folder too
 }
 
 # ------------------------------------------------------------------ one run
