@@ -1,4 +1,5 @@
 using Orchestrator.Qcow2.Format;
+using Orchestrator.Qcow2.IO;
 
 namespace Orchestrator.Qcow2;
 
@@ -33,6 +34,46 @@ public sealed class CopyReservation
 
 public sealed partial class Qcow2Image
 {
+    private ImageFile? _copyFile;
+    private bool _copyFileUnavailable;
+
+    /// <summary>
+    /// Where <see cref="WriteReserved"/> writes: on an image used through the page cache, a second handle on the same
+    /// file with O_DIRECT. A copy's data is written once and not read again soon; through the page cache it would
+    /// push the guest's hot pages out, and the flush before the commit would still wait for all of it to reach the
+    /// disk. Direct writes start at once and run beside the copy's reads. Safe beside buffered guest I/O because
+    /// nothing references the reserved clusters until they are staged, and a cluster holds whole pages (the kernel
+    /// drops cached pages of a range it writes directly; a page shared with other data could go stale). Otherwise,
+    /// or where the file system refuses O_DIRECT, the image's own handle.
+    /// </summary>
+    private ImageFile CopyWriteFile
+    {
+        get
+        {
+            if (_copyFile is not null || _copyFileUnavailable)
+            {
+                return _copyFile ?? _file;
+            }
+
+            if (_file.Cache != CacheMode.PageCache || ClusterSize < Environment.SystemPageSize)
+            {
+                _copyFileUnavailable = true;
+                return _file;
+            }
+
+            try
+            {
+                _copyFile = ImageFile.Open(Path, writable: true, CacheMode.Direct);
+            }
+            catch (Qcow2Exception)
+            {
+                _copyFileUnavailable = true;
+            }
+
+            return _copyFile ?? _file;
+        }
+    }
+
     /// <summary>
     /// Under the caller's lock: allocates host clusters for the clusters of <paramref name="runs"/> that are still
     /// unallocated here (a guest write since the caller gathered them wins, and that cluster is left out); their
@@ -77,8 +118,12 @@ public sealed partial class Qcow2Image
     /// No lock needed: writes the reserved clusters' data from <paramref name="data"/> (all gathered clusters back to
     /// back, as passed to <see cref="ReserveCopy"/>). Nothing references these clusters until <see cref="StageReserved"/>.
     /// </summary>
-    public void WriteReserved(CopyReservation reservation, ReadOnlySpan<byte> data)
+    /// <param name="maxWriteBytes">The largest single write (a multiple of the cluster size, or it is rounded up to one).</param>
+    /// <param name="beforeWrite">Called before each write (a live copy waits there for a gap between guest requests).</param>
+    public void WriteReserved(CopyReservation reservation, ReadOnlySpan<byte> data, int maxWriteBytes = int.MaxValue, Action? beforeWrite = null)
     {
+        var file = CopyWriteFile;
+        var maxClusters = Math.Max(1, maxWriteBytes / ClusterSize);
         var cs = ClusterSize;
         var positions = reservation.Positions;
         var entries = reservation.Entries;
@@ -92,17 +137,18 @@ public sealed partial class Qcow2Image
                 continue;
             }
 
-            // One write per run that is contiguous both in the buffer and on the host.
+            // One write per run that is contiguous both in the buffer and on the host, up to the size limit.
             var start = i;
-            while (i + 1 < positions.Length && positions[i + 1] == positions[i] + 1
+            while (i + 1 < positions.Length && i + 1 - start < maxClusters && positions[i + 1] == positions[i] + 1
                    && entries[i + 1].Kind(Header.Version) == ClusterKind.Data && entries[i + 1].HostOffset == entries[i].HostOffset + cs)
             {
                 i++;
             }
 
             var length = i - start + 1;
-            _file.Write(data.Slice(positions[start] * cs, length * cs), host);
-            _file.StartWriteback(host, (long)length * cs);
+            beforeWrite?.Invoke();
+            file.Write(data.Slice(positions[start] * cs, length * cs), host);
+            file.StartWriteback(host, (long)length * cs);
             i++;
         }
     }

@@ -268,6 +268,7 @@ public sealed partial class Qcow2Image : IDisposable
         }
         finally
         {
+            _copyFile?.Dispose();
             _file.Dispose();
         }
     }

@@ -62,6 +62,61 @@ public sealed class CopyReservationTests
         Assert.All(extents.Where(e => e.Start >= 8 * Cluster && e.Start < 10 * Cluster), e => Assert.Equal(1, e.Depth));
     }
 
+    /// <summary>
+    /// Through the page cache the copy writes its data with O_DIRECT (beside the guest's buffered I/O). A host cluster
+    /// it reuses may still have pages in the page cache from its earlier life; the guest must read the copy's data,
+    /// never those stale pages.
+    /// </summary>
+    [Fact]
+    public void PageCache_CopyIntoReusedCluster_GuestReadsCopyNotStalePages()
+    {
+        using var temp = new TempDirectory("reserve-stale");
+        var (top, _) = BaseWithTop(temp);
+
+        // qemu-io (through the page cache) writes clusters 12..15 of the top, then discards them: their host clusters
+        // are free again but their 0x77 pages stay cached. The base has no data there, so they now read as zeros.
+        Expect.Exit(QemuTools.Io("-f", "qcow2", "-c", $"write -P 0x77 {12 * Cluster} {4 * Cluster}", top), 0, "qemu-io write top");
+        var freedHosts = JsonMap.Parse(QemuTools.Map(top)).Where(e => e.Depth == 0 && e.Offset is not null)
+            .SelectMany(e => Enumerable.Range(0, (int)(e.Length / Cluster)).Select(i => e.Offset!.Value + (long)i * Cluster)).ToHashSet();
+        Assert.Equal(4, freedHosts.Count);
+        Expect.Exit(QemuTools.Io("-f", "qcow2", "-c", $"discard {12 * Cluster} {4 * Cluster}", top), 0, "qemu-io discard top");
+        using (var warm = File.OpenRead(top))
+        {
+            // Make sure the stale pages are in the page cache, whatever the kernel did meanwhile.
+            foreach (var host in freedHosts)
+            {
+                warm.Position = host;
+                warm.ReadExactly(new byte[Cluster]);
+            }
+        }
+
+        using (var chain = ImageChain.Open(top, new ChainOpenOptions { WritableTop = true, TopCache = CacheMode.PageCache, BackingCache = CacheMode.PageCache }))
+        {
+            using var data = new AlignedBuffer(4 * Cluster);
+            chain.Read(0, data.Span);
+            var reservation = chain.Top.ReserveCopy([new ClusterRun(0, 4)], new bool[4]);
+            chain.Top.WriteReserved(reservation, data.Span);
+            chain.Top.StageReserved(reservation);
+            chain.Top.CommitStaged();
+
+            // The premise: the copy reused the freed clusters (otherwise this test proves nothing).
+            var copiedHosts = JsonMap.Parse(QemuTools.Map(top)).Where(e => e.Depth == 0 && e.Start < 4 * Cluster && e.Offset is not null)
+                .SelectMany(e => Enumerable.Range(0, (int)(e.Length / Cluster)).Select(i => e.Offset!.Value + (long)i * Cluster));
+            Assert.True(copiedHosts.Any(freedHosts.Contains), "the copy did not reuse a freed host cluster; the test needs it to");
+
+            // The guest path (buffered, same process) reads the copy's data.
+            var read = new byte[4 * Cluster];
+            chain.Read(0, read);
+            var wrong = Array.FindIndex(read, b => b != 0x11);
+            Assert.True(wrong < 0, $"the guest read 0x{(wrong < 0 ? 0 : read[wrong]):x2} at byte {wrong} of a copied cluster, not the copy's 0x11");
+            chain.Flush();
+        }
+
+        ExpectPattern(top, 0, 4, 0x11);
+        var check = QemuTools.Check(top);
+        Assert.True(check.ExitCode == 0, $"qemu-img check after the copy: exit {check.ExitCode}\n{check.StdOut}{check.StdErr}");
+    }
+
     private static (string Top, string Base) BaseWithTop(TempDirectory temp)
     {
         var basePath = temp.Combine("base.qcow2");
