@@ -8,6 +8,17 @@ namespace Orchestrator.Engine;
 /// </summary>
 public static class SqliteJournalConfig
 {
+    /// <summary>
+    /// The connection string of the SQLite journal and snapshot store, for this HOCON and the node's Akka.Hosting alike.
+    /// Without pooling: the journal and the snapshot store each create their table at start, at the same time, through
+    /// one pool (one connection string). A pooled connection keeps the schema it last read; if it read it before the
+    /// journal table existed, SQLite re-reads it only when it can take a read lock, so when the journal's delete gets
+    /// that connection while another one commits (the snapshot store deleting the older snapshot), it fails with "no
+    /// such table: journal", an error Microsoft.Data.Sqlite does not retry as it does "database is locked". A new
+    /// connection reads the schema as it is, or waits for the lock.
+    /// </summary>
+    public static string ConnectionString(string databasePath) => $"Data Source={databasePath};Pooling=False";
+
     public static Config For(string databasePath, string logLevel = "WARNING") => ConfigurationFactory.ParseString($$"""
         akka.loglevel = {{logLevel}}
         akka.persistence {
@@ -15,7 +26,7 @@ public static class SqliteJournalConfig
             plugin = "akka.persistence.journal.sql"
             sql {
               class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
-              connection-string = "Data Source={{databasePath}}"
+              connection-string = "{{ConnectionString(databasePath)}}"
               provider-name = "SQLite.MS"
               auto-initialize = true
             }
@@ -24,7 +35,7 @@ public static class SqliteJournalConfig
             plugin = "akka.persistence.snapshot-store.sql"
             sql {
               class = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql"
-              connection-string = "Data Source={{databasePath}}"
+              connection-string = "{{ConnectionString(databasePath)}}"
               provider-name = "SQLite.MS"
               auto-initialize = true
             }

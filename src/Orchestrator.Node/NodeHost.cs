@@ -101,7 +101,7 @@ public static partial class NodeHost
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             });
-            akka.WithSqlPersistence($"Data Source={options.JournalPath}", SqliteProvider, autoInitialize: true);
+            akka.WithSqlPersistence(SqliteJournalConfig.ConnectionString(options.JournalPath), SqliteProvider, autoInitialize: true);
             akka.AddOrchestratorEngine(options.ToEngineSettings(), hub);
         });
 
