@@ -20,6 +20,7 @@ public sealed class StreamCopier : IDisposable
     private readonly int _batchClusters;
     private readonly long _checkpointBytes;
     private readonly bool _prefetch;
+    private readonly int _yieldIoBytes;
     private long _uncommittedBytes;
     private readonly AlignedBuffer[] _buffers;
     private int _nextBuffer;
@@ -39,14 +40,16 @@ public sealed class StreamCopier : IDisposable
     /// Runs the steps that touch the top's metadata (gathering, reserving, staging, committing) under the lock the
     /// guest path takes; reads and data writes run outside it. Default: no lock (nothing else uses the chain).
     /// </param>
-    /// <param name="beforeIo">Called before each batch's reads and before its data write (a live disk waits for a gap in guest I/O).</param>
+    /// <param name="beforeIo">Called before each batch's reads and before each data write (a live disk waits for a gap in guest I/O).</param>
     /// <param name="yieldToGuest">
-    /// True while guest requests are active: the copy then gathers quarter batches and reads one run at a time, so a
-    /// guest request queues behind less of the copy's I/O on the device.
+    /// True while guest requests are active: the copy then gathers quarter batches, reads no batch ahead, and has one
+    /// device request of at most <paramref name="yieldIoBytes"/> in flight at a time, each after <paramref name="beforeIo"/>:
+    /// a guest request queues behind at most that much of the copy's I/O on the device (QEMU's stream copies 512 KiB
+    /// chunks one at a time, whatever the guest does).
     /// </param>
     public StreamCopier(ImageChain chain, int baseIndex, int batchBytes = 64 * 1024 * 1024, long startOffset = 0,
         long checkpointBytes = 64 * 1024 * 1024, bool prefetch = true, ImageChain? source = null, Action<Action>? underLock = null,
-        Action? beforeIo = null, Func<bool>? yieldToGuest = null)
+        Action? beforeIo = null, Func<bool>? yieldToGuest = null, int yieldIoBytes = DefaultYieldIoBytes)
     {
         if (baseIndex < 1 || baseIndex > chain.Images.Count)
         {
@@ -70,7 +73,11 @@ public sealed class StreamCopier : IDisposable
         CheckpointOffset = Offset;
         _checkpointBytes = Math.Max(checkpointBytes, 1);
         _prefetch = prefetch;
+        _yieldIoBytes = Math.Max(_top.ClusterSize, yieldIoBytes / _top.ClusterSize * _top.ClusterSize);
     }
+
+    /// <summary>The largest device request of a copy that yields to the guest.</summary>
+    public const int DefaultYieldIoBytes = 256 * 1024;
 
     public long Length => _top.VirtualSize;
 
@@ -143,7 +150,8 @@ public sealed class StreamCopier : IDisposable
         var read = _pending ?? StartRead(Offset);
         _pending = null;
         var current = read.GetAwaiter().GetResult();
-        _pending = _prefetch && current.ScannedTo < Length ? StartRead(current.ScannedTo) : null;
+        // While the guest is active the next batch is not read ahead: the copy keeps one request on the device.
+        _pending = _prefetch && current.ScannedTo < Length && !_yieldToGuest() ? StartRead(current.ScannedTo) : null;
         if (current.Runs.Count > 0)
         {
             try
@@ -179,8 +187,7 @@ public sealed class StreamCopier : IDisposable
         _underLock(() => reservation = _top.ReserveCopy(batch.Runs, batch.Zero));
         try
         {
-            _beforeIo();
-            _top.WriteReserved(reservation!, batch.Buffer.Span);
+            _top.WriteReserved(reservation!, batch.Buffer.Span, _yieldToGuest() ? _yieldIoBytes : int.MaxValue, _beforeIo);
         }
         catch
         {
@@ -339,14 +346,32 @@ public sealed class StreamCopier : IDisposable
             position += run.Count;
         }
 
-        _beforeIo();
-        ExecuteReads(reads, buffer, _yieldToGuest() ? 1 : ParallelReads);
+        if (_yieldToGuest())
+        {
+            ReadYieldingToGuest(reads, buffer);
+        }
+        else
+        {
+            _beforeIo();
+            ExecuteReads(reads, buffer, ParallelReads);
+        }
+
         for (var i = 0; i < position; i++)
         {
             zero[i] = data.Slice(i * cs, cs).IndexOfAnyExcept((byte)0) < 0;
         }
 
         return new Batch(runs, position, buffer, zero, scannedTo);
+    }
+
+    /// <summary>One read of at most the yield size at a time, each in a gap between guest requests.</summary>
+    private void ReadYieldingToGuest(List<RawRead> reads, AlignedBuffer buffer)
+    {
+        foreach (var piece in reads.SelectMany(r => r.Pieces(_yieldIoBytes)))
+        {
+            _beforeIo();
+            piece.Image.ReadHost(buffer.Span.Slice(piece.BufferOffset, piece.Length), piece.HostOffset);
+        }
     }
 
     /// <summary>Aligned reads run in parallel (pread on one descriptor is safe); the rest, which may need a bounce buffer, one by one.</summary>
