@@ -22,7 +22,7 @@ namespace Orchestrator.Cli
               demo [--dir DIR] [--size SIZE] [-t CACHE]
               serve [--data DIR] [--http HOST:PORT] [--storage-root DIR ...] [--cache none|writeback] [--request-timeout SECONDS]
                     [--batch-size BYTES] [--checkpoint-size BYTES] [--snapshot-interval EVENTS]
-                    [--nbd HOST:PORT [--nbd-allow-remote]]
+                    [--guest-yield-size BYTES] [--nbd HOST:PORT [--nbd-allow-remote]]
               disk add ID PATH | disk list | disk show ID | disk remove ID
               snapshot DISK PATH
               stream DISK [--base B] [--top T] [--backing-file S] [--job-id ID] [--speed N] [--on-error report|ignore|stop|enospc] [--no-auto-dismiss] [--wait]
@@ -38,9 +38,11 @@ namespace Orchestrator.Cli
               --batch-size: bytes a stream copies per step (64K..256M, default 1M; the unit of the rate limit and of
               pause points); --checkpoint-size: bytes copied between persisted checkpoints (at least 64K,
               default 256M; a crash redoes at most this much); --snapshot-interval: journal events between snapshots of
-              a disk's state (1..1000000, default 100; a restart replays at most this many per disk). Also BatchSize /
-              CheckpointSize / SnapshotInterval in appsettings.json, ORCHESTRATOR_BATCHSIZE / ORCHESTRATOR_CHECKPOINTSIZE /
-              ORCHESTRATOR_SNAPSHOTINTERVAL.
+              a disk's state (1..1000000, default 100; a restart replays at most this many per disk);
+              --guest-yield-size: while the guest does I/O, the largest request a stream puts on the device (4K..64M,
+              default 128K; smaller favours the guest's latency, larger the stream's speed). Also BatchSize /
+              CheckpointSize / SnapshotInterval / GuestYieldSize in appsettings.json, ORCHESTRATOR_BATCHSIZE /
+              ORCHESTRATOR_CHECKPOINTSIZE / ORCHESTRATOR_SNAPSHOTINTERVAL / ORCHESTRATOR_GUESTYIELDSIZE.
               NBD: every disk is exported under its id on DATA/nbd.sock (mode 0600); --nbd also serves TCP (Nbd,
               ORCHESTRATOR_NBD), loopback only unless --nbd-allow-remote (NbdAllowRemote): NBD has no authentication.
             Client commands (disk ... events) take [--output json|human] and find the node by --server URL and

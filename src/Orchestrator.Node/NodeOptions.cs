@@ -21,6 +21,7 @@ public sealed class NodeOptions
     public const string BatchSizeKey = "BatchSize";
     public const string CheckpointSizeKey = "CheckpointSize";
     public const string SnapshotIntervalKey = "SnapshotInterval";
+    public const string GuestYieldSizeKey = "GuestYieldSize";
     public const string NbdKey = "Nbd";
     public const string NbdAllowRemoteKey = "NbdAllowRemote";
 
@@ -28,6 +29,10 @@ public sealed class NodeOptions
     public const int MinBatchBytes = 64 * 1024;
     public const int MaxBatchBytes = 256 * 1024 * 1024;
     public const long MinCheckpointBytes = 64 * 1024;
+
+    /// <summary>The engine's limits for <see cref="EngineSettings.GuestYieldBytes"/>.</summary>
+    public const int MinGuestYieldBytes = 4 * 1024;
+    public const int MaxGuestYieldBytes = 64 * 1024 * 1024;
 
     /// <summary>The engine's limits for <see cref="EngineSettings.SnapshotInterval"/>.</summary>
     public const int MinSnapshotInterval = 1;
@@ -42,9 +47,11 @@ public sealed class NodeOptions
 
     public static readonly int DefaultSnapshotInterval = new EngineSettings().SnapshotInterval;
 
+    public static readonly int DefaultGuestYieldBytes = new EngineSettings().GuestYieldBytes;
+
     public NodeOptions(string dataDirectory, HttpEndpoint http, IReadOnlyList<string> storageRoots, CacheMode cache = CacheMode.PageCache, TimeSpan? requestTimeout = null,
         long? batchBytes = null, long? checkpointBytes = null, long? snapshotInterval = null, HttpEndpoint? nbdTcp = null,
-        bool nbdAllowRemote = false)
+        bool nbdAllowRemote = false, long? guestYieldBytes = null)
     {
         if (string.IsNullOrWhiteSpace(dataDirectory))
         {
@@ -97,6 +104,12 @@ public sealed class NodeOptions
             throw Invalid(SnapshotIntervalKey, "--snapshot-interval", $"the snapshot interval must be between 1 and 1000000 events, not {interval}");
         }
 
+        var guestYield = guestYieldBytes ?? DefaultGuestYieldBytes;
+        if (guestYield is < MinGuestYieldBytes or > MaxGuestYieldBytes)
+        {
+            throw Invalid(GuestYieldSizeKey, "--guest-yield-size", $"the guest yield size must be between 4K and 64M, not {guestYield} bytes");
+        }
+
         if (nbdTcp is { IsLoopback: false } && !nbdAllowRemote)
         {
             // NBD has no authentication: anyone who reaches the port reads and writes every disk. Serving it beyond
@@ -119,6 +132,7 @@ public sealed class NodeOptions
         BatchBytes = (int)batch;
         CheckpointBytes = checkpoint;
         SnapshotInterval = (int)interval;
+        GuestYieldBytes = (int)guestYield;
         NbdTcp = nbdTcp;
         NbdAllowRemote = nbdAllowRemote;
     }
@@ -148,6 +162,10 @@ public sealed class NodeOptions
 
     /// <summary>Persisted events between snapshots of each actor's state (<see cref="EngineSettings.SnapshotInterval"/>).</summary>
     public int SnapshotInterval { get; }
+
+    /// <summary>The largest copy request while the guest is active (<see cref="EngineSettings.GuestYieldBytes"/>).</summary>
+    public int GuestYieldBytes { get; }
+
     /// <summary>Where the NBD exports are also served over TCP; null (the default) for the Unix socket only.</summary>
     public HttpEndpoint? NbdTcp { get; }
 
@@ -165,6 +183,7 @@ public sealed class NodeOptions
         BatchBytes = BatchBytes,
         CheckpointBytes = CheckpointBytes,
         SnapshotInterval = SnapshotInterval,
+        GuestYieldBytes = GuestYieldBytes,
     };
 
     public string JournalPath => Path.Combine(DataDirectory, NodePaths.JournalFile);
@@ -209,6 +228,7 @@ public sealed class NodeOptions
         var batch = ReadSize(configuration, BatchSizeKey, "--batch-size");
         var checkpoint = ReadSize(configuration, CheckpointSizeKey, "--checkpoint-size");
         var snapshotInterval = ReadCount(configuration, SnapshotIntervalKey, "--snapshot-interval");
+        var guestYield = ReadSize(configuration, GuestYieldSizeKey, "--guest-yield-size");
 
         var nbdText = configuration[NbdKey];
         HttpEndpoint? nbd = null;
@@ -225,7 +245,7 @@ public sealed class NodeOptions
         }
 
         return new NodeOptions(string.IsNullOrWhiteSpace(data) ? NodePaths.DefaultDataDirectory : data, http!, roots, cache, timeout, batch, checkpoint,
-            snapshotInterval, nbd, allowRemote);
+            snapshotInterval, nbd, allowRemote, guestYield);
     }
 
     /// <summary>A whole number (no suffix); null when unset.</summary>

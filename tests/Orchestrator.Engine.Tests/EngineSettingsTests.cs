@@ -22,4 +22,22 @@ public sealed class EngineSettingsTests
 
         Assert.Equal(nameof(EngineSettings.SnapshotInterval), error.ParamName);
     }
+
+    [Fact]
+    public void Guest_yield_size_defaults_to_128_KiB()
+    {
+        Assert.Equal(128 * 1024, new EngineSettings().GuestYieldBytes);
+        Assert.Equal(4096, new EngineSettings { GuestYieldBytes = 4096 }.GuestYieldBytes);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(4095)]
+    [InlineData(64 * 1024 * 1024 + 1)]
+    public void Guest_yield_size_out_of_range_is_refused_naming_the_option(int bytes)
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new EngineSettings { GuestYieldBytes = bytes });
+
+        Assert.Equal(nameof(EngineSettings.GuestYieldBytes), error.ParamName);
+    }
 }

@@ -99,7 +99,22 @@ public sealed class OptionsTests
         Assert.Equal(7, set.ToEngineSettings().SnapshotInterval);
     }
 
+    [Fact]
+    public void Guest_yield_size_comes_from_configuration_and_defaults_to_the_engine_s()
+    {
+        using var folder = new TempDirectory("options");
+        var defaults = NodeOptions.FromConfiguration(NodeConfiguration.Build([], folder.Path));
+        Assert.Equal(new global::Orchestrator.Engine.EngineSettings().GuestYieldBytes, defaults.GuestYieldBytes);
+
+        var set = NodeOptions.FromConfiguration(NodeConfiguration.Build([new("GuestYieldSize", "64K")], folder.Path));
+        Assert.Equal(64 * 1024, set.GuestYieldBytes);
+        Assert.Equal(64 * 1024, set.ToEngineSettings().GuestYieldBytes);
+    }
+
     [Theory]
+    [InlineData("GuestYieldSize", "1K", "--guest-yield-size")]
+    [InlineData("GuestYieldSize", "128M", "--guest-yield-size")]
+    [InlineData("GuestYieldSize", "fast", "--guest-yield-size")]
     [InlineData("SnapshotInterval", "0", "--snapshot-interval")]
     [InlineData("SnapshotInterval", "-3", "--snapshot-interval")]
     [InlineData("SnapshotInterval", "1000001", "--snapshot-interval")]
