@@ -31,6 +31,10 @@ def parse_args():
     ap.add_argument("--idle-seconds", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=4242)
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for BLOCK_JOB_COMPLETED")
+    ap.add_argument("--no-guest", action="store_true", help="no fio guest: just the stream")
+    ap.add_argument("--kill-after-complete", action="store_true",
+                    help="SIGKILL the node as soon as BLOCK_JOB_COMPLETED arrives (no close, no flush): what a crash "
+                         "right after the job leaves on disk")
     return ap.parse_args()
 
 
@@ -108,9 +112,10 @@ def main():
                 completed.set()
         node.follow_events(on_event)
 
-        res = {"tool": "ours-nbd", "cache": "direct" if a.cache == "none" else "page", "guest_writes": True}
-        fio = FioGuest(d, f"nbd://127.0.0.1:{nbd_port}/D", a.seed, "node_stream")
-        idle = fio.idle_window(a.warmup_seconds, a.idle_seconds)
+        res = {"tool": "ours-nbd", "cache": "direct" if a.cache == "none" else "page", "guest_writes": not a.no_guest}
+        if not a.no_guest:
+            fio = FioGuest(d, f"nbd://127.0.0.1:{nbd_port}/D", a.seed, "node_stream")
+            idle = fio.idle_window(a.warmup_seconds, a.idle_seconds)
 
         stream_start_epoch = time.time()
         t0 = time.monotonic()
@@ -121,10 +126,17 @@ def main():
         if done["event"] != "BLOCK_JOB_COMPLETED" or done["data"].get("error"):
             raise SystemExit(f"node_stream: the job did not complete: {done}")
         res.update({"job_s": round(job_s, 6), "job_len": done["data"]["len"], "job_offset": done["data"]["offset"]})
+        if a.kill_after_complete:
+            node.proc.kill()
+            node.proc.wait()
+            res.update({"killed_after_complete": True})
+            print(json.dumps(res))
+            return 0
 
-        samples = fio.stop()
-        fio = None
-        add_windows(res, samples, idle, (stream_start_epoch, stream_start_epoch + job_s))
+        if fio is not None:
+            samples = fio.stop()
+            fio = None
+            add_windows(res, samples, idle, (stream_start_epoch, stream_start_epoch + job_s))
 
         # Unregistering closes the export and the disk's images (our close flushes, as QEMU's blockdev-del does).
         t_close = time.monotonic()

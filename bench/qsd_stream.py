@@ -31,6 +31,9 @@ def parse_args():
     ap.add_argument("--idle-seconds", type=float, default=2.0)
     ap.add_argument("--seed", type=int, default=4242)
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for BLOCK_JOB_COMPLETED")
+    ap.add_argument("--kill-after-complete", action="store_true",
+                    help="SIGKILL the daemon as soon as BLOCK_JOB_COMPLETED arrives (no close, no flush): what a crash "
+                         "right after the job leaves on disk")
     return ap.parse_args()
 
 
@@ -153,6 +156,12 @@ def main():
         stream_end_epoch = stream_start_epoch + job_s
         if done["event"] != "BLOCK_JOB_COMPLETED" or done["data"].get("error"):
             raise SystemExit(f"qsd_stream: the job did not complete: {done}")
+        if a.kill_after_complete:
+            qsd.kill()
+            qsd.wait()
+            res.update({"job_s": round(job_s, 6), "killed_after_complete": True})
+            print(json.dumps(res))
+            return 0
 
         def stamp(e):
             return e["timestamp"]["seconds"] + e["timestamp"]["microseconds"] / 1e6
