@@ -32,17 +32,6 @@ require_tools() {
   need qemu-storage-daemon "apt-get install qemu-system-common"
 }
 
-build_node() {
-  if [[ -z $NODE_GIVEN ]]; then
-    command -v dotnet >/dev/null || die "dotnet not found: install the .NET 10 SDK, or set NODE=/path/to/orchestrator"
-    log "building src/Orchestrator.Cli (Release)"
-    dotnet build "$REPO_ROOT/src/Orchestrator.Cli" -c Release -v q > "$LOGS/build-cli.log" 2>&1 \
-      || { tail -30 "$LOGS/build-cli.log" >&2; die "dotnet build of src/Orchestrator.Cli failed (log: $LOGS/build-cli.log)"; }
-  fi
-  [[ -x $NODE ]] || die "NODE=$NODE is not an executable file"
-  NODE=$(realpath "$NODE")
-}
-
 # kill_run SYSTEM MODE RUN: one stream killed at its completion event, then the verdict on D.
 kill_run() {
   local system=$1 mode=$2 run=$3 log
@@ -77,7 +66,7 @@ main() {
   require_tools
   validate_common_knobs page direct
   echo "seed: $SEED  (rerun this chain with SEED=$SEED)"
-  build_node
+  build_unless_given "$NODE_GIVEN" src/Orchestrator.Cli NODE
   RUNS_JSONL=$WORKDIR/runs-current.jsonl
   : > "$RUNS_JSONL"
   log "generating chain A <- B <- C <- D and the reference in $PRISTINE"

@@ -175,6 +175,22 @@ warm_up() {
   done
 }
 
+# build_unless_given GIVEN PROJECT VAR: builds PROJECT (Release; a path below the repository) unless the caller
+# brought a binary (GIVEN non-empty): a stale binary would time old code. Then the file named by the variable VAR
+# must be executable, and VAR becomes its full path (the runs start in the scratch folder).
+build_unless_given() {
+  local given=$1 project=$2 var=$3 name
+  name=$(basename "$project")
+  if [[ -z $given ]]; then
+    command -v dotnet >/dev/null || die "dotnet not found: install the .NET 10 SDK, or set $var=/path/to/the/binary"
+    log "building $project (Release)"
+    dotnet build "$REPO_ROOT/$project" -c Release -v q > "$LOGS/build-$name.log" 2>&1 \
+      || { tail -30 "$LOGS/build-$name.log" >&2; die "dotnet build of $project failed (log: $LOGS/build-$name.log)"; }
+  fi
+  [[ -x ${!var} ]] || die "$var=${!var} is not an executable file"
+  printf -v "$var" '%s' "$(realpath "${!var}")"
+}
+
 # The values every summary records: qemu-img's version and the commit measured.
 qemu_version() { qemu-img --version | head -1; }
 repo_commit() { git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo none; }

@@ -81,21 +81,8 @@ validate_knobs() {
 
 # Build the bench unless the caller brought a binary: a stale binary would time old code.
 build_bench() {
-  if [[ -z $BENCH_GIVEN ]]; then
-    command -v dotnet >/dev/null || die "dotnet not found: install the .NET 10 SDK, or set BENCH=/path/to/Orchestrator.Bench.Live"
-    log "building bench/Orchestrator.Bench.Live (Release)"
-    dotnet build "$BENCH_DIR/Orchestrator.Bench.Live" -c Release -v q > "$LOGS/build.log" 2>&1 \
-      || { tail -30 "$LOGS/build.log" >&2; die "dotnet build of bench/Orchestrator.Bench.Live failed (log: $LOGS/build.log)"; }
-  fi
-  [[ -x $BENCH ]] || die "BENCH=$BENCH is not an executable file"
-  BENCH=$(realpath "$BENCH")    # the runs start in the scratch folder
-  if [[ -z $NODE_GIVEN ]]; then
-    log "building src/Orchestrator.Cli (Release) for the node runs"
-    dotnet build "$REPO_ROOT/src/Orchestrator.Cli" -c Release -v q > "$LOGS/build-cli.log" 2>&1 \
-      || { tail -30 "$LOGS/build-cli.log" >&2; die "dotnet build of src/Orchestrator.Cli failed (log: $LOGS/build-cli.log)"; }
-  fi
-  [[ -x $NODE ]] || die "NODE=$NODE is not an executable file"
-  NODE=$(realpath "$NODE")      # node_stream.py runs in the scratch folder too
+  build_unless_given "$BENCH_GIVEN" bench/Orchestrator.Bench.Live BENCH
+  build_unless_given "$NODE_GIVEN" src/Orchestrator.Cli NODE
 }
 
 # ------------------------------------------------------------------ one run

@@ -42,13 +42,7 @@ RUNS_TSV=$WORKDIR/runs.tsv      # one row per timed run, read by summarize
 
 # Build the CLI unless the caller brought a binary: a stale binary would time old code.
 build_orch() {
-  if [[ -z $ORCH_GIVEN ]]; then
-    command -v dotnet >/dev/null || die "dotnet not found: install the .NET 10 SDK, or set ORCH=/path/to/orchestrator"
-    log "building $REPO_ROOT/src/Orchestrator.Cli (Release)"
-    dotnet build -c Release "$REPO_ROOT/src/Orchestrator.Cli/Orchestrator.Cli.csproj" -v q \
-      || die "dotnet build of Orchestrator.Cli failed"
-  fi
-  [[ -x $ORCH ]] || die "ORCH=$ORCH is not an executable file"
+  build_unless_given "$ORCH_GIVEN" src/Orchestrator.Cli ORCH
 }
 
 # ------------------------------------------------------------------ one timed run
@@ -171,10 +165,10 @@ main() {
   validate_common_knobs cache direct
   echo "seed: $SEED  (rerun this chain with SEED=$SEED)"
   log "size=$SIZE ($SIZE_BYTES B) cluster=$CLUSTER runs=$RUNS modes='$MODES' workdir=$WORKDIR"
+  mkdir -p "$WORKDIR" "$LOGS"
   build_orch
   log "ours: $ORCH"
   log "qemu: $(qemu_version)"
-  mkdir -p "$WORKDIR" "$LOGS"
   : > "$RUNS_TSV"
   run_modes_and_report
 }
