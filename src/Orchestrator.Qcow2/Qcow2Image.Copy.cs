@@ -74,6 +74,14 @@ public sealed partial class Qcow2Image
         }
     }
 
+    private ImageFile StopDirectCopyWrites()
+    {
+        _copyFile?.Dispose();
+        _copyFile = null;
+        _copyFileUnavailable = true;
+        return _file;
+    }
+
     /// <summary>
     /// Under the caller's lock: allocates host clusters for the clusters of <paramref name="runs"/> that are still
     /// unallocated here (a guest write since the caller gathered them wins, and that cluster is left out); their
@@ -146,8 +154,20 @@ public sealed partial class Qcow2Image
             }
 
             var length = i - start + 1;
+            var slice = data.Slice(positions[start] * cs, length * cs);
             beforeWrite?.Invoke();
-            file.Write(data.Slice(positions[start] * cs, length * cs), host);
+            try
+            {
+                file.Write(slice, host);
+            }
+            catch (Qcow2Exception e) when (!ReferenceEquals(file, _file) && ImageFile.IsInvalidArgument(e))
+            {
+                // Some file systems take O_DIRECT at open and refuse it per request: the copy goes on through the page
+                // cache. Any other error is the disk's, and is reported as it is.
+                file = StopDirectCopyWrites();
+                file.Write(slice, host);
+            }
+
             file.StartWriteback(host, (long)length * cs);
             i++;
         }

@@ -25,7 +25,7 @@ public sealed class OnErrorTests : EngineTestBase
     }
 
     private static void FailReads(string file, long host, int times = -1) =>
-        FaultInjection.Add(new FaultInjection.Rule("read", file, host, Cluster, noSpace: false, times: times));
+        FaultInjection.Add(new FaultInjection.Rule("read", file, host, Cluster, FaultInjection.Error.Io, times: times));
 
     private async Task<BlockJobErrorEvent> WaitError() => await Node.WaitForEvent<BlockJobErrorEvent>(e => e.Device == "vm1", JobTimeout);
 
@@ -134,7 +134,7 @@ public sealed class OnErrorTests : EngineTestBase
     public async Task Enospc_pauses_with_io_status_nospace_and_resume_after_space_returns_completes()
     {
         var (chain, raw, _, _) = await Prepare("nospc-", 55);
-        FaultInjection.Add(new FaultInjection.Rule("write", "nospc-D.qcow2", 0, -1, noSpace: true, times: -1));
+        FaultInjection.Add(new FaultInjection.Rule("write", "nospc-D.qcow2", 0, -1, FaultInjection.Error.NoSpace, times: -1));
 
         await Stream(Disk, new StreamRequest { Base = chain[0], OnError = OnErrorPolicy.Enospc });
         var error = await WaitError();

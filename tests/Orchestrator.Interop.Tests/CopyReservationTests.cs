@@ -117,10 +117,56 @@ public sealed class CopyReservationTests
         Assert.True(check.ExitCode == 0, $"qemu-img check after the copy: exit {check.ExitCode}\n{check.StdOut}{check.StdErr}");
     }
 
-    private static (string Top, string Base) BaseWithTop(TempDirectory temp)
+    /// <summary>
+    /// A file system may take O_DIRECT at open and refuse it per request (EINVAL). The copy then goes on through the
+    /// page cache; any other write error is reported, not retried another way. Fault injection stands in for such a
+    /// file system (ext4 takes every request). The top's file name is unique: the rules match by name in the process.
+    /// </summary>
+    [Theory]
+    [InlineData(FaultInjection.Error.InvalidArgument, true)]
+    [InlineData(FaultInjection.Error.Io, false)]
+    public void PageCache_DirectCopyWriteRefused_FallsBackOnlyOnInvalidArgument(FaultInjection.Error error, bool copyCompletes)
+    {
+        using var temp = new TempDirectory("reserve-refused");
+        var topName = $"refused-{error}-top.qcow2";
+        var (top, _) = BaseWithTop(temp, topName);
+        var rule = new FaultInjection.Rule("write", topName, 0, -1, error, times: 1);
+
+        using (var chain = ImageChain.Open(top, new ChainOpenOptions { WritableTop = true, TopCache = CacheMode.PageCache, BackingCache = CacheMode.PageCache }))
+        {
+            using var data = new AlignedBuffer(4 * Cluster);
+            chain.Read(0, data.Span);
+            var reservation = chain.Top.ReserveCopy([new ClusterRun(0, 4)], new bool[4]);
+            FaultInjection.Add(rule);
+            if (copyCompletes)
+            {
+                chain.Top.WriteReserved(reservation, data.Span);
+                chain.Top.StageReserved(reservation);
+                chain.Top.CommitStaged();
+            }
+            else
+            {
+                var e = Assert.Throws<Qcow2Exception>(() => chain.Top.WriteReserved(reservation, data.Span));
+                Assert.Contains("Input/output error", e.Message, StringComparison.Ordinal);
+                chain.Top.AbandonReserved(reservation);
+                chain.Top.CommitStaged();
+            }
+
+            chain.Flush();
+        }
+
+        Assert.Equal(0, rule.Remaining);
+        var check = QemuTools.Check(top);
+        Assert.True(check.ExitCode == 0, $"qemu-img check after the copy: exit {check.ExitCode}\n{check.StdOut}{check.StdErr}");
+        ExpectPattern(top, 0, 4, 0x11);
+        var ownClusters = JsonMap.Parse(QemuTools.Map(top)).Where(e => e.Depth == 0 && e.Start < 4 * Cluster).Sum(e => e.Length) / Cluster;
+        Assert.Equal(copyCompletes ? 4 : 0, ownClusters);
+    }
+
+    private static (string Top, string Base) BaseWithTop(TempDirectory temp, string topName = "top.qcow2")
     {
         var basePath = temp.Combine("base.qcow2");
-        var top = temp.Combine("top.qcow2");
+        var top = temp.Combine(topName);
         QemuTools.Create(basePath, 16 * Cluster, Cluster);
         Expect.Exit(QemuTools.Io("-f", "qcow2", "-c", $"write -P 0x11 0 {10 * Cluster}", basePath), 0, "qemu-io write base");
         QemuTools.Create(top, 16 * Cluster, Cluster, backing: basePath);

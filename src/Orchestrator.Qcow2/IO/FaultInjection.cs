@@ -5,6 +5,7 @@ namespace Orchestrator.Qcow2.IO;
 /// <summary>
 /// Test-only I/O faults at the file layer (a real disk cannot be told to fail one read at 512 KiB). Rules come from
 /// code or from ORCHESTRATOR_FAULT_INJECTION, e.g. "read:B.qcow2:524288:65536:EIO:1;write:D.qcow2:0:-1:ENOSPC:-1"
+/// (EINVAL too: what a file system that refuses a direct request returns)
 /// (operation, file name, offset, length or -1 for the rest of the file, error, times or -1 for always).
 /// With no rule set the check costs one volatile read.
 /// </summary>
@@ -16,13 +17,20 @@ public static class FaultInjection
     private static readonly List<Rule> Rules = Parse(Environment.GetEnvironmentVariable(EnvironmentVariable));
     private static volatile bool _active = Rules.Count > 0;
 
-    public sealed class Rule(string operation, string fileName, long offset, long length, bool noSpace, int times)
+    public enum Error
+    {
+        Io,
+        NoSpace,
+        InvalidArgument,
+    }
+
+    public sealed class Rule(string operation, string fileName, long offset, long length, Error error, int times)
     {
         public string Operation { get; } = operation;
         public string FileName { get; } = fileName;
         public long Offset { get; } = offset;
         public long Length { get; } = length;
-        public bool NoSpace { get; } = noSpace;
+        public Error Error { get; } = error;
         public int Remaining { get; set; } = times;
 
         public bool Matches(string operation, string path, long offset, long length) =>
@@ -68,9 +76,14 @@ public static class FaultInjection
                 rule.Remaining--;
             }
 
-            throw rule.NoSpace
-                ? new Qcow2Exception(Qcow2ErrorKind.NoSpace, "No space left on device (injected)", path, offset, operation)
-                : new Qcow2Exception(Qcow2ErrorKind.Io, "Input/output error (injected)", path, offset, operation);
+            throw rule.Error switch
+            {
+                Error.NoSpace => new Qcow2Exception(Qcow2ErrorKind.NoSpace, "No space left on device (injected)", path, offset, operation),
+                // As ImageFile reports a refused request: the errno rides on the inner IOException.
+                Error.InvalidArgument => new Qcow2Exception(Qcow2ErrorKind.Io, "Invalid argument (injected)", path, offset, operation,
+                    new IOException("Invalid argument (injected)", NativeMethods.EInval)),
+                _ => new Qcow2Exception(Qcow2ErrorKind.Io, "Input/output error (injected)", path, offset, operation),
+            };
         }
     }
 
@@ -88,11 +101,19 @@ public static class FaultInjection
             if (f.Length != 6)
             {
                 throw new Qcow2Exception(Qcow2ErrorKind.InvalidArgument,
-                    $"{EnvironmentVariable}: '{part}' must be operation:file:offset:length:EIO|ENOSPC:times");
+                    $"{EnvironmentVariable}: '{part}' must be operation:file:offset:length:EIO|ENOSPC|EINVAL:times");
             }
 
+            var error = f[4] switch
+            {
+                "EIO" => Error.Io,
+                "ENOSPC" => Error.NoSpace,
+                "EINVAL" => Error.InvalidArgument,
+                _ => throw new Qcow2Exception(Qcow2ErrorKind.InvalidArgument,
+                    $"{EnvironmentVariable}: '{f[4]}' in '{part}' is not an error (EIO, ENOSPC or EINVAL)"),
+            };
             rules.Add(new Rule(f[0], f[1], long.Parse(f[2], CultureInfo.InvariantCulture), long.Parse(f[3], CultureInfo.InvariantCulture),
-                f[4] == "ENOSPC", int.Parse(f[5], CultureInfo.InvariantCulture)));
+                error, int.Parse(f[5], CultureInfo.InvariantCulture)));
         }
 
         return rules;

@@ -223,6 +223,10 @@ public sealed class ImageFile : IDisposable
         Write(window, start);
     }
 
+    /// <summary>True when the request was refused as invalid (EINVAL): what some file systems answer to a direct request they do not take.</summary>
+    public static bool IsInvalidArgument(Qcow2Exception e) =>
+        e.InnerException is IOException io && (io.HResult & 0xFFFF) == NativeMethods.EInval;
+
     private Qcow2Exception Wrap(IOException e, string operation, long offset)
     {
         var kind = (e.HResult & 0xFFFF) == NativeMethods.ENoSpc || e.Message.Contains("No space", StringComparison.Ordinal)
