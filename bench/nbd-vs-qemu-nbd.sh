@@ -34,6 +34,17 @@ now() { echo "$EPOCHREALTIME"; }
 timed() { local t0; t0=$(now); "$@" >/dev/null; awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 wait_for() { for _ in $(seq 1 300); do [ -e "$1" ] && return 0; sleep 0.05; done; die "$1 did not appear"; }
 
+# copy_through SERVER RUN URI PID IMAGE: times a whole-disk read and a whole-disk write (then flush) through URI, stops
+# the server PID, checks that IMAGE now holds src.raw, and prints "SERVER RUN read_s write_s".
+copy_through() {
+  local server=$1 run=$2 uri=$3 pid=$4 image=$5 r w
+  r=$(timed nbdcopy --connections=1 "$uri" null:)
+  w=$(timed nbdcopy --connections=1 --flush src.raw "$uri")
+  kill -TERM "$pid"; wait "$pid" || true
+  qemu-img compare -q -f qcow2 -F raw "$image" src.raw || die "$server: the written image differs from src.raw"
+  echo "$server $run $r $w"
+}
+
 ours() {  # $1 = run
   local dir=$WORKDIR/ours && rm -rf "$dir" && mkdir -p "$dir/images"
   cp pristine.qcow2 "$dir/images/disk.qcow2"
@@ -41,13 +52,7 @@ ours() {  # $1 = run
   local pid=$!
   wait_for "$dir/data/endpoint"
   "$ORCH" disk add disk "$dir/images/disk.qcow2" --data "$dir/data" >/dev/null
-  local uri="nbd+unix:///disk?socket=$dir/data/nbd.sock"
-  local r w
-  r=$(timed nbdcopy --connections=1 "$uri" null:)
-  w=$(timed nbdcopy --connections=1 --flush src.raw "$uri")
-  kill -TERM "$pid"; wait "$pid" || true
-  qemu-img compare -q -f qcow2 -F raw "$dir/images/disk.qcow2" src.raw || die "ours: the written image differs from src.raw"
-  echo "ours $1 $r $w"
+  copy_through ours "$1" "nbd+unix:///disk?socket=$dir/data/nbd.sock" "$pid" "$dir/images/disk.qcow2"
 }
 
 qemu() {  # $1 = run
@@ -56,13 +61,7 @@ qemu() {  # $1 = run
   qemu-nbd -f qcow2 --cache=writeback -x disk -k "$dir/nbd.sock" --persistent "$dir/disk.qcow2" &
   local pid=$!
   wait_for "$dir/nbd.sock"
-  local uri="nbd+unix:///disk?socket=$dir/nbd.sock"
-  local r w
-  r=$(timed nbdcopy --connections=1 "$uri" null:)
-  w=$(timed nbdcopy --connections=1 --flush src.raw "$uri")
-  kill -TERM "$pid"; wait "$pid" || true
-  qemu-img compare -q -f qcow2 -F raw "$dir/disk.qcow2" src.raw || die "qemu-nbd: the written image differs from src.raw"
-  echo "qemu $1 $r $w"
+  copy_through qemu "$1" "nbd+unix:///disk?socket=$dir/nbd.sock" "$pid" "$dir/disk.qcow2"
 }
 
 for run in $(seq 1 "$RUNS"); do ours "$run"; qemu "$run"; done | tee runs.txt
