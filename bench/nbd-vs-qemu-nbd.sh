@@ -23,6 +23,7 @@ ORCH=${ORCH:-$REPO_ROOT/src/Orchestrator.Cli/bin/Release/net10.0/orchestrator}
 die() { echo "error: $*" >&2; exit 1; }
 for tool in qemu-img qemu-io qemu-nbd nbdcopy; do command -v "$tool" >/dev/null || die "$tool not found"; done
 [ -x "$ORCH" ] || die "$ORCH not found: dotnet build src/Orchestrator.Cli -c Release"
+ORCH=$(realpath "$ORCH")   # the runs start in WORKDIR
 
 rm -rf "$WORKDIR" && mkdir -p "$WORKDIR"
 cd "$WORKDIR"
