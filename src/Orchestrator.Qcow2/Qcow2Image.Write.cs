@@ -40,6 +40,10 @@ public sealed partial class Qcow2Image
 
     private int _deferredClusters;
 
+    /// <summary>Whether <see cref="CommitStaged"/> has anything to write: staged updates, new L1 entries, frees, dirty L2 tables or refcount blocks.</summary>
+    private bool HasUncommitted =>
+        _staged.Count > 0 || _stagedL1.Count > 0 || _stagedFrees.Count > 0 || _l2Cache.HasDirty || Refcounts.HasDirty;
+
     /// <summary>
     /// Step 1 of the write order: allocates clusters (their refcounts change in memory) and writes the data. Nothing
     /// points at the new clusters until <see cref="CommitStaged"/>, which writes the refcount blocks first (a crash
@@ -97,7 +101,7 @@ public sealed partial class Qcow2Image
     /// </summary>
     public void CommitStaged()
     {
-        if (_staged.Count == 0 && _stagedL1.Count == 0 && _stagedFrees.Count == 0 && !_l2Cache.HasDirty && !Refcounts.HasDirty)
+        if (!HasUncommitted)
         {
             return;
         }

@@ -256,7 +256,7 @@ public sealed partial class Qcow2Image : IDisposable
     {
         try
         {
-            if (Writable && (PendingClusters > 0 || _stagedL1.Count > 0 || _stagedFrees.Count > 0 || _l2Cache.HasDirty || Refcounts.HasDirty))
+            if (Writable && (_deferredClusters > 0 || HasUncommitted))
             {
                 CommitStaged();
                 _file.Flush();
