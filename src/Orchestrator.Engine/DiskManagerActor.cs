@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Akka.Actor;
 using Akka.Persistence;
 using Orchestrator.Domain;
@@ -13,7 +12,7 @@ namespace Orchestrator.Engine;
 /// started again, recovers, and resumes its jobs without anyone asking. Its set of disks is snapshotted every
 /// <see cref="EngineSettings.SnapshotInterval"/> events.
 /// </summary>
-public sealed partial class DiskManagerActor : SnapshottingPersistentActor
+public sealed class DiskManagerActor : SnapshottingPersistentActor
 {
     // A question to every disk waits this long per disk; a disk that cannot answer (its journal failed to replay,
     // say) is left out instead of failing the answer for all the others.
@@ -78,15 +77,11 @@ public sealed partial class DiskManagerActor : SnapshottingPersistentActor
         _disks.UnionWith(snapshot.Disks);
     }
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-    private static partial Regex ValidDiskId();
-
     private void Route(DiskCommands.Register command)
     {
-        if (!ValidDiskId().IsMatch(command.Disk.Value))
+        if (IdRule.Problem(command.Disk.Value, "id") is { } problem)
         {
-            Sender.Tell(new DiskReplies.Refused(DomainError.InvalidParameter(
-                $"disk id '{command.Disk}' must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")));
+            Sender.Tell(new DiskReplies.Refused(DomainError.InvalidParameter(problem)));
             return;
         }
 

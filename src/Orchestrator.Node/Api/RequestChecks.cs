@@ -1,5 +1,5 @@
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
+using Orchestrator.Domain;
 using Orchestrator.Domain.Jobs;
 using Orchestrator.Engine;
 using Orchestrator.Node.Api.Contracts;
@@ -7,9 +7,9 @@ using Orchestrator.Node.Api.Contracts;
 namespace Orchestrator.Node.Api;
 
 /// <summary>Checks of request values that need no engine: ids, speeds, on-error policies, paths inside the storage roots.</summary>
-public static partial class RequestChecks
+public static class RequestChecks
 {
-    /// <summary>QEMU's id_wellformed(): a letter, then letters, digits, '-', '.', '_' (we also cap the length).</summary>
+    /// <summary>The domain's one id rule (<see cref="IdRule"/>), the same the actors apply.</summary>
     public static string Id(string? value, string field)
     {
         if (string.IsNullOrEmpty(value))
@@ -17,13 +17,7 @@ public static partial class RequestChecks
             throw ApiException.MissingField(field);
         }
 
-        if (!WellFormedId().IsMatch(value))
-        {
-            throw ApiException.InvalidParameter(
-                $"Parameter '{field}' expects an identifier: '{value}' must start with a letter and hold only letters, digits, '-', '.' and '_' (at most 128)");
-        }
-
-        return value;
+        return IdRule.Problem(value, field) is { } problem ? throw ApiException.InvalidParameter(problem) : value;
     }
 
     public static string? OptionalId(string? value, string field) => value is null ? null : Id(value, field);
@@ -67,7 +61,4 @@ public static partial class RequestChecks
             throw new ApiException(StatusCodes.Status403Forbidden, ErrorCodes.OutsideStorageRoot, e.Message);
         }
     }
-
-    [GeneratedRegex("^[A-Za-z][A-Za-z0-9._-]{0,127}$")]
-    private static partial Regex WellFormedId();
 }
