@@ -118,7 +118,7 @@ public static partial class NodeHost
         app.MapDiskEndpoints();
         app.MapJobEndpoints();
         app.MapEventEndpoints();
-        app.MapFallback((HttpRequest request) => ApiResults.Error(StatusCodes.Status404NotFound, Api.Contracts.ErrorCodes.NotFound,
+        app.MapFallback((HttpRequest request) => ApiResults.Error(StatusCodes.Status404NotFound, Contracts.ErrorCodes.NotFound,
             $"no such endpoint: {request.Method} {request.Path}; see /openapi/v1.json"));
         return app;
     }

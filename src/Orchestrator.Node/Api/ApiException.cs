@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Http;
-using Orchestrator.Node.Api.Contracts;
+using Orchestrator.Contracts;
 
 namespace Orchestrator.Node.Api;
 

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
-using Orchestrator.Node.Api.Contracts;
+using Orchestrator.Contracts;
 
 namespace Orchestrator.Node.Api;
 

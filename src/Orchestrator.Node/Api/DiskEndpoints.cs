@@ -5,7 +5,7 @@ using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
 using Orchestrator.Engine;
-using Orchestrator.Node.Api.Contracts;
+using Orchestrator.Contracts;
 using Orchestrator.Node.Exports;
 
 namespace Orchestrator.Node.Api;

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Orchestrator.Domain.Jobs;
 using Orchestrator.Engine;
-using Orchestrator.Node.Api.Contracts;
+using Orchestrator.Contracts;
 
 namespace Orchestrator.Node.Api;
 

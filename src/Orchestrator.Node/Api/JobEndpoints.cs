@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
-using Orchestrator.Node.Api.Contracts;
+using Orchestrator.Contracts;
 
 namespace Orchestrator.Node.Api;
 

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Jobs;
 using Orchestrator.Engine;
-using Orchestrator.Node.Api.Contracts;
+using Orchestrator.Contracts;
 
 namespace Orchestrator.Node.Api;
 

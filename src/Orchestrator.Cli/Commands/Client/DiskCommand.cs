@@ -1,4 +1,4 @@
-using Orchestrator.Node.Api.Contracts;
+using Orchestrator.Contracts;
 
 namespace Orchestrator.Cli.Commands.Client;
 

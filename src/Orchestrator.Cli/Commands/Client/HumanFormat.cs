@@ -1,6 +1,6 @@
 using System.Globalization;
 using Orchestrator.Cli.Output;
-using Orchestrator.Node.Api.Contracts;
+using Orchestrator.Contracts;
 
 namespace Orchestrator.Cli.Commands.Client;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Orchestrator.Node.Api.Contracts;
+using Orchestrator.Contracts;
 
 namespace Orchestrator.Cli.Commands.Client;
 

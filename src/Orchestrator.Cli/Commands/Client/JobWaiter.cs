@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Orchestrator.Cli.Output;
-using Orchestrator.Node.Api.Contracts;
+using Orchestrator.Contracts;
 using Orchestrator.Qcow2.Stream;
 
 namespace Orchestrator.Cli.Commands.Client;

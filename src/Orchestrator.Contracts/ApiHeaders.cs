@@ -1,4 +1,4 @@
-namespace Orchestrator.Node.Api.Contracts;
+namespace Orchestrator.Contracts;
 
 /// <summary>Headers of the API beyond HTTP's own.</summary>
 public static class ApiHeaders

@@ -1,4 +1,4 @@
-namespace Orchestrator.Node.Api.Contracts;
+namespace Orchestrator.Contracts;
 
 /// <summary>POST /disks: register a disk by its active image. Request members are nullable so that a missing field is reported by name (400).</summary>
 public sealed record RegisterDiskRequest

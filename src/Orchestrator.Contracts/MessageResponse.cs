@@ -1,4 +1,4 @@
-namespace Orchestrator.Node.Api.Contracts;
+namespace Orchestrator.Contracts;
 
 /// <summary>An accepted command with nothing else to return.</summary>
 public sealed record MessageResponse(string Message);

@@ -1,7 +1,6 @@
 using System.Text.Json.Serialization;
-using Orchestrator.Domain.Jobs;
 
-namespace Orchestrator.Node.Api.Contracts;
+namespace Orchestrator.Contracts;
 
 /// <summary>A query-block-jobs entry with QEMU's field names, plus the disk it runs on.</summary>
 public sealed record JobView
@@ -49,22 +48,4 @@ public sealed record JobView
     [JsonPropertyName("error")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Error { get; init; }
-
-    public static JobView From(JobInfo j) => new()
-    {
-        Type = j.Type,
-        Device = j.Device,
-        Disk = j.Disk,
-        Len = j.Len,
-        Offset = j.Offset,
-        Busy = j.Busy,
-        Paused = j.Paused,
-        Speed = j.Speed,
-        IoStatus = j.IoStatus,
-        Ready = j.Ready,
-        Status = j.Status,
-        AutoFinalize = j.AutoFinalize,
-        AutoDismiss = j.AutoDismiss,
-        Error = j.Error,
-    };
 }

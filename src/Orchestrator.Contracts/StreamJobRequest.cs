@@ -1,4 +1,4 @@
-namespace Orchestrator.Node.Api.Contracts;
+namespace Orchestrator.Contracts;
 
 /// <summary>POST /disks/{id}/stream: QEMU's block-stream arguments.</summary>
 public sealed record StreamJobRequest

@@ -1,4 +1,4 @@
-namespace Orchestrator.Node.Api.Contracts;
+namespace Orchestrator.Contracts;
 
 /// <summary>The API's error codes: the domain's (<see cref="Orchestrator.Domain.DomainError"/>) plus the HTTP layer's own.</summary>
 public static class ErrorCodes

@@ -1,4 +1,4 @@
-namespace Orchestrator.Node.Api.Contracts;
+namespace Orchestrator.Contracts;
 
 /// <summary>POST /jobs/{id}/set-speed: bytes per second, 0 = unlimited.</summary>
 public sealed record SetSpeedRequest

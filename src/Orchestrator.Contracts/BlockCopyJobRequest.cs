@@ -1,4 +1,4 @@
-namespace Orchestrator.Node.Api.Contracts;
+namespace Orchestrator.Contracts;
 
 /// <summary>POST /disks/{id}/block-copy: snapshot to <see cref="Destination"/>, then stream the whole chain into it.</summary>
 public sealed record BlockCopyJobRequest

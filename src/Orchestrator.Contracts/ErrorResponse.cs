@@ -1,4 +1,4 @@
-namespace Orchestrator.Node.Api.Contracts;
+namespace Orchestrator.Contracts;
 
 /// <summary>Every error: <c>{ "error": { "code": "...", "message": "..." } }</c>.</summary>
 public sealed record ErrorResponse(ErrorDetail Error);

@@ -1,0 +1,56 @@
+using Orchestrator.Contracts;
+using Orchestrator.Domain.Disks;
+using Orchestrator.Domain.Jobs;
+using Orchestrator.Node.Exports;
+
+namespace Orchestrator.Node.Api;
+
+/// <summary>
+/// The API's views built from the engine's replies. They live here, not in Orchestrator.Contracts, so that the contracts
+/// reference neither the domain (Akka) nor the node; as static extension members the call sites still read
+/// <c>DiskView.From(info, nbd)</c>.
+/// </summary>
+public static class ContractViews
+{
+    extension(DiskSummaryView)
+    {
+        public static DiskSummaryView From(ManagerCommands.DiskSummary s) => new(s.Disk, s.ActivePath, s.ChainLength, s.LiveJobs);
+    }
+
+    extension(ImageView)
+    {
+        public static ImageView From(DiskReplies.ImageSummary s) => new(s.Path, s.VirtualSize, s.ClusterSize, s.AllocatedBytes, s.BackingFile);
+    }
+
+    extension(NbdView)
+    {
+        public static NbdView For(string disk, NbdService nbd) => new(nbd.UnixUri(disk), nbd.TcpUri(disk));
+    }
+
+    extension(DiskView)
+    {
+        public static DiskView From(DiskReplies.DiskInfo info, NbdService nbd) => new(
+            info.Disk.Value, info.ActivePath, info.Chain, [.. info.Images.Select(ImageView.From)], [.. info.Jobs.Select(JobView.From)], NbdView.For(info.Disk.Value, nbd));
+    }
+
+    extension(JobView)
+    {
+        public static JobView From(JobInfo j) => new()
+        {
+            Type = j.Type,
+            Device = j.Device,
+            Disk = j.Disk,
+            Len = j.Len,
+            Offset = j.Offset,
+            Busy = j.Busy,
+            Paused = j.Paused,
+            Speed = j.Speed,
+            IoStatus = j.IoStatus,
+            Ready = j.Ready,
+            Status = j.Status,
+            AutoFinalize = j.AutoFinalize,
+            AutoDismiss = j.AutoDismiss,
+            Error = j.Error,
+        };
+    }
+}
