@@ -1,83 +1,50 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+
 namespace Orchestrator.Cli;
 
 /// <summary>
-/// A small qemu-img style parser: options that take a value (-f qcow2, --base B, --output=json), switches (-u),
-/// and positional arguments. Unknown options are refused by name. A value option given twice keeps every value
-/// (<see cref="Values"/>, for repeatable options such as --storage-root); <see cref="Value(string)"/> returns the last.
+/// One verb's parsed arguments, read as the verbs always have: <see cref="Value(string)"/> by option name or alias (the
+/// last value when given twice), <see cref="Values"/> for repeatable options such as --storage-root, <see cref="Has"/>
+/// for switches, and the positional arguments in order. System.CommandLine does the parsing; unknown options and
+/// surplus arguments are refused before a verb runs (<see cref="Parsing.ParseProblems"/>).
 /// </summary>
 public sealed class CommandLine
 {
-    private readonly Dictionary<string, List<string>> _values = [];
-    private readonly HashSet<string> _switches = [];
+    private readonly ParseResult _result;
+    private readonly Command _command;
     private readonly List<string> _positional = [];
 
-    public CommandLine(IEnumerable<string> args, IReadOnlyCollection<string> valueOptions, IReadOnlyCollection<string> switchOptions)
+    public CommandLine(ParseResult result)
     {
-        using var e = args.GetEnumerator();
-        var onlyPositional = false;
-        while (e.MoveNext())
+        _result = result;
+        _command = result.CommandResult.Command;
+        foreach (var argument in _command.Arguments)
         {
-            var arg = e.Current;
-            if (onlyPositional || !arg.StartsWith('-') || arg == "-")
+            if (result.GetResult(argument) is { } found)
             {
-                _positional.Add(arg);
-                continue;
-            }
-
-            if (arg == "--")
-            {
-                onlyPositional = true;
-                continue;
-            }
-
-            var name = arg;
-            string? inlineValue = null;
-            var eq = arg.IndexOf('=');
-            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
-            {
-                name = arg[..eq];
-                inlineValue = arg[(eq + 1)..];
-            }
-
-            if (valueOptions.Contains(name))
-            {
-                if (inlineValue is null && !e.MoveNext())
-                {
-                    throw new UsageException($"option '{name}' needs a value");
-                }
-
-                if (!_values.TryGetValue(name, out var list))
-                {
-                    _values[name] = list = [];
-                }
-
-                list.Add(inlineValue ?? e.Current);
-            }
-            else if (switchOptions.Contains(name) && inlineValue is null)
-            {
-                _switches.Add(name);
-            }
-            else
-            {
-                throw new UsageException($"unknown option '{arg}'");
+                _positional.AddRange(found.Tokens.Select(t => t.Value));
             }
         }
     }
 
     public IReadOnlyList<string> Positional => _positional;
 
-    public string? Value(string name) => _values.GetValueOrDefault(name)?[^1];
+    public string? Value(string name) => Values(name) is { Count: > 0 } values ? values[^1] : null;
 
     public string? Value(string name, string alias) => Value(name) ?? Value(alias);
 
     /// <summary>Every value given for a repeatable option, in order.</summary>
-    public IReadOnlyList<string> Values(string name) => _values.GetValueOrDefault(name) ?? [];
+    public IReadOnlyList<string> Values(string name) => Find(name) is Option<string[]> option && _result.GetResult(option) is { } found
+        ? found.Tokens.Select(t => t.Value).ToArray()
+        : [];
 
-    public bool Has(string name) => _switches.Contains(name);
+    public bool Has(string name) => Find(name) is Option<bool> option && _result.GetValue(option);
 
     public string RequirePositional(int index, string what) =>
         index < _positional.Count ? _positional[index] : throw new UsageException($"missing {what}");
 
+    /// <summary>The verb's declared arguments already bound how many it takes; this stays as the verbs' own statement of it.</summary>
     public void LimitPositional(int max)
     {
         if (_positional.Count > max)
@@ -85,4 +52,6 @@ public sealed class CommandLine
             throw new UsageException($"unexpected argument '{_positional[max]}'");
         }
     }
+
+    private Option? Find(string name) => _command.Options.FirstOrDefault(o => o.Name == name || o.Aliases.Contains(name));
 }

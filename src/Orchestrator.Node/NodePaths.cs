@@ -1,3 +1,5 @@
+using Orchestrator.Contracts;
+
 namespace Orchestrator.Node;
 
 /// <summary>The files of a node's data folder, and where that folder is by default.</summary>
@@ -7,10 +9,10 @@ public static class NodePaths
     public const string JournalFile = "journal.db";
 
     /// <summary>The API's bearer token, created at first start with mode 0600.</summary>
-    public const string TokenFile = "token";
+    public const string TokenFile = NodeDataFolder.TokenFile;
 
     /// <summary>The URL the running node listens on, written once it listens, removed when it stops.</summary>
-    public const string EndpointFile = "endpoint";
+    public const string EndpointFile = NodeDataFolder.EndpointFile;
 
     /// <summary>The NBD Unix socket serving every registered disk (mode 0600; replaced at start if stale, removed at stop).</summary>
     public const string NbdSocketFile = "nbd.sock";
@@ -19,18 +21,5 @@ public static class NodePaths
     public const string LockFile = "node.lock";
 
     /// <summary>$XDG_DATA_HOME/orchestrator, else ~/.local/share/orchestrator (the XDG base directory default).</summary>
-    public static string DefaultDataDirectory
-    {
-        get
-        {
-            var xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
-            if (!string.IsNullOrEmpty(xdg) && Path.IsPathRooted(xdg))
-            {
-                return Path.Combine(xdg, "orchestrator");
-            }
-
-            var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-            return Path.Combine(home, ".local", "share", "orchestrator");
-        }
-    }
+    public static string DefaultDataDirectory => NodeDataFolder.DefaultDirectory;
 }

@@ -1,6 +1,8 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Orchestrator.Cli.Output;
+using Orchestrator.Cli.Parsing;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Chain;
 using Orchestrator.Qcow2.Check;
@@ -14,9 +16,14 @@ namespace Orchestrator.Cli.Commands;
 /// </summary>
 public static class DemoCommand
 {
-    public static int Run(IReadOnlyList<string> args)
+    public static Command Build() => new Command("demo", "Build a chain [A] -> [B] -> [C] -> [D] and stream D with base A, then prove the guest view did not change").With(
+        Opt.Value("--dir", "DIR", "folder for the chain (default: a new folder under the temporary folder)"),
+        Opt.Value("--size", "SIZE", "virtual size of the disk (default 1G)"),
+        Opt.Choice("-t", "cache mode (default writeback)", CacheOption.Modes),
+        Opt.Value("--seed", "N", "seed of the random content (default: random, printed)")).Runs(Run);
+
+    private static int Run(CommandLine cl)
     {
-        var cl = new CommandLine(args, ["--dir", "--size", "-t", "--seed"], []);
         cl.LimitPositional(0);
         var size = SizeParser.Parse(cl.Value("--size") ?? "1G", "--size");
         var seed = int.Parse(cl.Value("--seed") ?? Random.Shared.Next(1, 1_000_000).ToString(System.Globalization.CultureInfo.InvariantCulture),

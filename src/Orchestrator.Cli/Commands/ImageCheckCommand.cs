@@ -1,3 +1,5 @@
+using System.CommandLine;
+using Orchestrator.Cli.Parsing;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Check;
 
@@ -6,9 +8,13 @@ namespace Orchestrator.Cli.Commands;
 /// <summary>orchestrator image check [-r leaks] FILE: exit 0 clean, 2 corruption, 3 leaks only (as qemu-img check).</summary>
 public static class ImageCheckCommand
 {
-    public static int Run(IReadOnlyList<string> args)
+    public static Command Build() => new Command("check", "Check an image's metadata, as qemu-img check: exit 0 clean, 2 corruption, 3 leaks only").With(
+        Opt.Choice("-r", "repair: only leaks (corruptions are never repaired automatically)", ["leaks"]),
+        Opt.Value("-f", "qcow2", "image format (only qcow2)"),
+        Opt.Positional("FILE", "the image")).Runs(Run);
+
+    private static int Run(CommandLine cl)
     {
-        var cl = new CommandLine(args, ["-r", "-f"], []);
         cl.LimitPositional(1);
         var file = cl.RequirePositional(0, "image file name");
         var repair = cl.Value("-r");

@@ -1,3 +1,5 @@
+using System.CommandLine;
+using Orchestrator.Cli.Parsing;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Chain;
 
@@ -6,9 +8,18 @@ namespace Orchestrator.Cli.Commands;
 /// <summary>orchestrator image create -f qcow2 [-o cluster_size=N,compat=1.1] [-b BACKING -F qcow2] [-t none] FILE [SIZE]</summary>
 public static class ImageCreateCommand
 {
-    public static int Run(IReadOnlyList<string> args)
+    public static Command Build() => new Command("create", "Create a qcow2 image, as qemu-img create: FILE of SIZE, or of its backing file's size").With(
+        Opt.Value("-f", "qcow2", "image format (only qcow2)"),
+        Opt.Value("-o", "OPTIONS", "cluster_size=N, compat=1.1|0.10, refcount_bits=16 (comma-separated)"),
+        Opt.Value("-b", "BACKING", "backing file (relative names are resolved from the new image's folder)"),
+        Opt.Value("-F", "qcow2", "backing file format (only qcow2)"),
+        Opt.Choice("-t", "cache mode for writing the image (default writeback)", CacheOption.Modes),
+        Opt.Switch("-q", "quiet: print nothing on success"),
+        Opt.Positional("FILE", "the image to create (an existing file is never overwritten)"),
+        Opt.Positional("SIZE", "virtual size with an optional k, M, G, T suffix")).Runs(Run);
+
+    private static int Run(CommandLine cl)
     {
-        var cl = new CommandLine(args, ["-f", "-o", "-b", "-F", "-t"], ["-q"]);
         cl.LimitPositional(2);
         var format = cl.Value("-f") ?? "qcow2";
         if (format != "qcow2")

@@ -1,5 +1,7 @@
+using System.CommandLine;
 using System.Text;
 using System.Text.Json;
+using Orchestrator.Cli.Parsing;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Chain;
 
@@ -8,9 +10,14 @@ namespace Orchestrator.Cli.Commands;
 /// <summary>orchestrator image info [--backing-chain] [--output json|human] FILE: qemu-img info's keys and values.</summary>
 public static class ImageInfoCommand
 {
-    public static int Run(IReadOnlyList<string> args)
+    public static Command Build() => new Command("info", "Show an image's header, as qemu-img info").With(
+        Opt.Choice("--output", "output format (default human)", ["json", "human"]),
+        Opt.Value("-f", "qcow2", "image format (only qcow2)"),
+        Opt.Switch("--backing-chain", "show every image of the backing chain, active image first"),
+        Opt.Positional("FILE", "the image")).Runs(Run);
+
+    private static int Run(CommandLine cl)
     {
-        var cl = new CommandLine(args, ["--output", "-f"], ["--backing-chain"]);
         cl.LimitPositional(1);
         var file = cl.RequirePositional(0, "image file name");
         var output = cl.Value("--output") ?? "human";

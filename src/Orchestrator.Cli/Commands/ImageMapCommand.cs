@@ -1,3 +1,5 @@
+using System.CommandLine;
+using Orchestrator.Cli.Parsing;
 using Orchestrator.Qcow2.Chain;
 using Orchestrator.Qcow2.Map;
 
@@ -6,9 +8,13 @@ namespace Orchestrator.Cli.Commands;
 /// <summary>orchestrator image map [--output json] FILE: the same ranges and fields as qemu-img map --output=json.</summary>
 public static class ImageMapCommand
 {
-    public static int Run(IReadOnlyList<string> args)
+    public static Command Build() => new Command("map", "Show where the guest's data lives in the chain, as qemu-img map --output=json").With(
+        Opt.Choice("--output", "output format (only json, the default)", ["json"]),
+        Opt.Value("-f", "qcow2", "image format (only qcow2)"),
+        Opt.Positional("FILE", "the active image of the chain")).Runs(Run);
+
+    private static int Run(CommandLine cl)
     {
-        var cl = new CommandLine(args, ["--output", "-f"], []);
         cl.LimitPositional(1);
         var file = cl.RequirePositional(0, "image file name");
         var output = cl.Value("--output") ?? "json";

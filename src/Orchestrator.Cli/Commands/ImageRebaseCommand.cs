@@ -1,3 +1,5 @@
+using System.CommandLine;
+using Orchestrator.Cli.Parsing;
 using Orchestrator.Qcow2;
 
 namespace Orchestrator.Cli.Commands;
@@ -5,9 +7,15 @@ namespace Orchestrator.Cli.Commands;
 /// <summary>orchestrator image rebase -u -b NEW [-F qcow2] FILE: rewrites the backing file name in the header only.</summary>
 public static class ImageRebaseCommand
 {
-    public static int Run(IReadOnlyList<string> args)
+    public static Command Build() => new Command("rebase", "Rewrite the backing file name in the header only (unsafe rebase, as qemu-img rebase -u)").With(
+        Opt.Switch("-u", "unsafe: header only (required; to merge data use image stream)"),
+        Opt.Value("-b", "NEW", "the new backing file (\"\" for none)"),
+        Opt.Value("-F", "qcow2", "backing file format (only qcow2)"),
+        Opt.Value("-f", "qcow2", "image format (only qcow2)"),
+        Opt.Positional("FILE", "the image whose header changes")).Runs(Run);
+
+    private static int Run(CommandLine cl)
     {
-        var cl = new CommandLine(args, ["-b", "-F", "-f"], ["-u"]);
         cl.LimitPositional(1);
         var file = cl.RequirePositional(0, "image file name");
         if (!cl.Has("-u"))

@@ -1,4 +1,6 @@
+using System.CommandLine;
 using Orchestrator.Cli.Output;
+using Orchestrator.Cli.Parsing;
 using Orchestrator.Qcow2.Stream;
 
 namespace Orchestrator.Cli.Commands;
@@ -9,9 +11,20 @@ namespace Orchestrator.Cli.Commands;
 /// </summary>
 public static class ImageStreamCommand
 {
-    public static int Run(IReadOnlyList<string> args)
+    public static Command Build() => new Command("stream", "The offline stream: copy into FILE what it lacks from the images above BASE, then point FILE at BASE").With(
+        Opt.Value("--base", "BASE", "the image that stays below FILE (default: none, FILE becomes standalone)", "-b"),
+        Opt.Value("--backing-file", "STR", "the backing file name to write into FILE's header (default: BASE as found)"),
+        Opt.Choice("-t", "cache mode of FILE (default writeback)", CacheOption.Modes),
+        Opt.Choice("-T", "cache mode of the backing images (default writeback)", CacheOption.Modes),
+        Opt.Value("--batch-size", "N", "bytes copied per step (64K..1G, default 64M)"),
+        Opt.Value("--checkpoint-size", "N", "bytes copied between persisted checkpoints (at least --batch-size, default 1G)"),
+        Opt.Value("-f", "qcow2", "image format (only qcow2)"),
+        Opt.Switch("-q", "quiet: no progress bar and no summary"),
+        Opt.Switch("-p", "show progress (the default on a terminal; accepted for qemu-img compatibility)"),
+        Opt.Positional("FILE", "the active image of the chain")).Runs(Run);
+
+    private static int Run(CommandLine cl)
     {
-        var cl = new CommandLine(args, ["--base", "-b", "--backing-file", "-t", "-T", "--batch-size", "--checkpoint-size", "-f"], ["-q", "-p"]);
         cl.LimitPositional(1);
         var file = cl.RequirePositional(0, "image file name");
         var batch = cl.Value("--batch-size") is { } text ? SizeParser.Parse(text, "--batch-size") : 64L * 1024 * 1024;

@@ -1,4 +1,5 @@
-using Orchestrator.Node;
+using System.CommandLine;
+using Orchestrator.Cli.Parsing;
 
 namespace Orchestrator.Cli.Commands;
 
@@ -7,41 +8,55 @@ namespace Orchestrator.Cli.Commands;
 /// [--request-timeout SECONDS] [--batch-size BYTES] [--checkpoint-size BYTES] [--snapshot-interval EVENTS]
 /// [--guest-yield-size BYTES] [--nbd HOST:PORT [--nbd-allow-remote]]: runs the node until Ctrl+C or SIGTERM.
 /// Flags override ORCHESTRATOR_* environment variables, which override appsettings.json in the current folder.
+/// This class declares the verb only; the node's assemblies (ASP.NET Core, Akka, SQLite) are touched in
+/// <see cref="NodeLauncher"/>, so that no other verb loads them.
 /// </summary>
 public static class ServeCommand
 {
-    public static int Run(IReadOnlyList<string> args)
+    private const string Description = """
+        Run the node: the engine, its HTTP API (default 127.0.0.1:8080) and the disks' NBD exports, until Ctrl+C or SIGTERM.
+        Data in $XDG_DATA_HOME/orchestrator or ~/.local/share/orchestrator; the current folder is the storage root.
+        Flags override ORCHESTRATOR_DATA, ORCHESTRATOR_HTTP, ORCHESTRATOR_STORAGEROOTS, ORCHESTRATOR_BATCHSIZE,
+        ORCHESTRATOR_CHECKPOINTSIZE, ORCHESTRATOR_SNAPSHOTINTERVAL, ORCHESTRATOR_GUESTYIELDSIZE, ORCHESTRATOR_NBD, which
+        override appsettings.json in the current folder (BatchSize, CheckpointSize, SnapshotInterval, GuestYieldSize, Nbd,
+        NbdAllowRemote). Every disk is exported under its id on DATA/nbd.sock (mode 0600).
+        """;
+
+    public static Command Build() => new Command("serve", Description).With(
+        Opt.Value("--data", "DIR", "the node's data folder (journal, token, endpoint, nbd.sock)"),
+        Opt.Value("--http", "HOST:PORT", "where the HTTP API listens (default 127.0.0.1:8080)"),
+        Opt.Value("--storage-root", "DIR", "a folder images may live under; repeat for several (default: the current folder)"),
+        Opt.Choice("--cache", "cache mode of the images (default writeback)", ["none", "writeback"]),
+        Opt.Value("--request-timeout", "SECONDS", "how long an API request waits for the engine"),
+        Opt.Value("--batch-size", "BYTES", "bytes a stream copies per step (64K..256M, default 1M; the unit of the rate limit and of pause points)"),
+        Opt.Value("--checkpoint-size", "BYTES", "bytes copied between persisted checkpoints (at least 64K, default 256M; a crash redoes at most this much)"),
+        Opt.Value("--snapshot-interval", "EVENTS", "journal events between snapshots of a disk's state (1..1000000, default 100)"),
+        Opt.Value("--guest-yield-size", "BYTES", "while the guest does I/O, the largest request a stream puts on the device (4K..64M, default 128K)"),
+        Opt.Value("--nbd", "HOST:PORT", "also serve NBD over TCP (loopback only unless --nbd-allow-remote)"),
+        Opt.Switch("--nbd-allow-remote", "let --nbd listen on a non-loopback address (NBD has no authentication)")).Runs(Run);
+
+    private static int Run(CommandLine cl)
     {
-        var cl = new CommandLine(args, ["--data", "--http", "--storage-root", "--cache", "--request-timeout", "--batch-size", "--checkpoint-size",
-            "--snapshot-interval", "--guest-yield-size", "--nbd"], ["--nbd-allow-remote"]);
         cl.LimitPositional(0);
         var flags = new List<KeyValuePair<string, string?>>();
-        Add(flags, NodeOptions.DataKey, cl.Value("--data"));
-        Add(flags, NodeOptions.HttpKey, cl.Value("--http"));
-        Add(flags, NodeOptions.CacheKey, cl.Value("--cache"));
-        Add(flags, NodeOptions.RequestTimeoutKey, cl.Value("--request-timeout"));
-        Add(flags, NodeOptions.BatchSizeKey, cl.Value("--batch-size"));
-        Add(flags, NodeOptions.CheckpointSizeKey, cl.Value("--checkpoint-size"));
-        Add(flags, NodeOptions.SnapshotIntervalKey, cl.Value("--snapshot-interval"));
-        Add(flags, NodeOptions.GuestYieldSizeKey, cl.Value("--guest-yield-size"));
-        Add(flags, NodeOptions.NbdKey, cl.Value("--nbd"));
-        Add(flags, NodeOptions.NbdAllowRemoteKey, cl.Has("--nbd-allow-remote") ? "true" : null);
-        var roots = cl.Values("--storage-root");
-        for (var i = 0; i < roots.Count; i++)
-        {
-            Add(flags, $"{NodeOptions.StorageRootsKey}:{i}", roots[i]);
-        }
-
-        var options = NodeOptions.FromConfiguration(NodeConfiguration.Build(flags));
-        NodeHost.RunAsync(options).GetAwaiter().GetResult();
-        return 0;
+        Add(flags, "--data", cl.Value("--data"));
+        Add(flags, "--http", cl.Value("--http"));
+        Add(flags, "--cache", cl.Value("--cache"));
+        Add(flags, "--request-timeout", cl.Value("--request-timeout"));
+        Add(flags, "--batch-size", cl.Value("--batch-size"));
+        Add(flags, "--checkpoint-size", cl.Value("--checkpoint-size"));
+        Add(flags, "--snapshot-interval", cl.Value("--snapshot-interval"));
+        Add(flags, "--guest-yield-size", cl.Value("--guest-yield-size"));
+        Add(flags, "--nbd", cl.Value("--nbd"));
+        Add(flags, "--nbd-allow-remote", cl.Has("--nbd-allow-remote") ? "true" : null);
+        return NodeLauncher.Serve(flags, cl.Values("--storage-root"));
     }
 
-    private static void Add(List<KeyValuePair<string, string?>> flags, string key, string? value)
+    private static void Add(List<KeyValuePair<string, string?>> flags, string option, string? value)
     {
         if (value is not null)
         {
-            flags.Add(new(key, value));
+            flags.Add(new(option, value));
         }
     }
 }

@@ -1,3 +1,5 @@
+using System.CommandLine;
+using Orchestrator.Cli.Parsing;
 using Orchestrator.Contracts;
 
 namespace Orchestrator.Cli.Commands.Client;
@@ -5,9 +7,20 @@ namespace Orchestrator.Cli.Commands.Client;
 /// <summary>orchestrator block-copy DISK DEST [--job-id ID] [--speed N] [--on-error P] [--no-auto-dismiss] [--wait].</summary>
 public static class BlockCopyCommand
 {
-    public static int Run(IReadOnlyList<string> args)
+    public static Command Build() => ClientArgs.Verb("block-copy", "Start a live block copy of a disk's whole chain to DEST, which becomes its active image",
+            Opt.Positional("DISK", "the disk id"),
+            Opt.Positional("DEST", "path of the new image"),
+            Opt.Value("--job-id", "ID", "the job's id (default: the disk id)"),
+            Opt.Value("--speed", "N", "rate limit in bytes per second, with k, M, G suffixes (default 0, unlimited)"),
+            Opt.Choice("--on-error", "what an I/O error does (default report)", ["report", "ignore", "stop", "enospc"]),
+            Opt.Switch("--no-auto-dismiss", "keep the job in the list when it ends, until `job dismiss`"),
+            JobStart.WaitOption(),
+            JobStart.TimeoutOption(),
+            JobStart.DetachOption())
+        .Runs(Run);
+
+    private static int Run(CommandLine cl)
     {
-        var cl = ClientArgs.Parse(args, ["--job-id", "--speed", "--on-error"], ["--no-auto-dismiss", "--wait"]);
         cl.LimitPositional(2);
         var disk = cl.RequirePositional(0, "disk id");
         var request = new BlockCopyJobRequest

@@ -1,6 +1,10 @@
 namespace Orchestrator.Cli.Commands.Client;
 
-/// <summary>Ctrl+C for client verbs: cancels the wait (a job on the node goes on), exit code 130 like a shell.</summary>
+/// <summary>
+/// Ctrl+C (SIGINT) for client verbs: the first one cancels <see cref="Token"/> and the process goes on, so that the
+/// verb can end cleanly (a --wait cancels its job, as virsh does; --detach only stops waiting); a second one ends the
+/// process at once. Exit code 130, like a shell.
+/// </summary>
 public static class CliCancellation
 {
     public const int ExitCode = 130;
@@ -10,6 +14,11 @@ public static class CliCancellation
         var source = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
+            if (source.IsCancellationRequested)
+            {
+                return;
+            }
+
             e.Cancel = true;
             source.Cancel();
         };

@@ -1,17 +1,24 @@
+using System.CommandLine;
 using System.Text.Json;
+using Orchestrator.Cli.Parsing;
 
 namespace Orchestrator.Cli.Commands.Client;
 
 /// <summary>The options every client verb takes: where the node is (--server, --token-file, --data) and --output json|human.</summary>
 public static class ClientArgs
 {
-    public static readonly string[] ValueOptions = ["--server", "--token-file", "--data", "--output"];
-
     // Nulls are printed (as the API sends them); a job's absent "error" stays absent through its own attribute.
     private static readonly JsonSerializerOptions _print = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
-    public static CommandLine Parse(IEnumerable<string> args, IReadOnlyCollection<string> values, IReadOnlyCollection<string> switches) =>
-        new(args, [.. ValueOptions, .. values], switches);
+    /// <summary>A client verb: its own options and arguments, then the four every client verb takes.</summary>
+    public static Command Verb(string name, string description, params Symbol[] symbols) => new Command(name, description).With(
+        [
+            .. symbols,
+            Opt.Value("--server", "URL", "the node's URL (else ORCHESTRATOR_SERVER, else the data folder's endpoint file)"),
+            Opt.Value("--token-file", "FILE", "the API token (else ORCHESTRATOR_TOKEN, else the data folder's token file)"),
+            Opt.Value("--data", "DIR", "the data folder of a local node: its endpoint and token"),
+            Opt.Choice("--output", "output format (default human)", ["json", "human"]),
+        ]);
 
     public static bool Json(CommandLine cl) => (cl.Value("--output") ?? "human") switch
     {

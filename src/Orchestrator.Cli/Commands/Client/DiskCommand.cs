@@ -1,3 +1,5 @@
+using System.CommandLine;
+using Orchestrator.Cli.Parsing;
 using Orchestrator.Contracts;
 
 namespace Orchestrator.Cli.Commands.Client;
@@ -5,19 +7,16 @@ namespace Orchestrator.Cli.Commands.Client;
 /// <summary>orchestrator disk add ID PATH | list | show ID | remove ID.</summary>
 public static class DiskCommand
 {
-    public static int Run(string? verb, IReadOnlyList<string> args) => verb switch
-    {
-        "add" => Add(args),
-        "list" => List(args),
-        "show" => Show(args),
-        "remove" => Remove(args),
-        null => throw new UsageException("missing disk command (add, list, show, remove)"),
-        _ => throw new UsageException($"unknown disk command '{verb}' (add, list, show, remove)"),
-    };
+    public static Command Build() => new Command("disk", "Register, list, show and unregister the node's disks").With(
+        ClientArgs.Verb("add", "Register a disk by its active image (the chain below it is read from the headers)",
+            Opt.Positional("ID", "the disk id"),
+            Opt.Positional("PATH", "path of the disk's active image")).Runs(Add),
+        ClientArgs.Verb("list", "List the registered disks").Runs(List),
+        ClientArgs.Verb("show", "Show a disk: its chain, images, jobs and NBD export", Opt.Positional("ID", "the disk id")).Runs(Show),
+        ClientArgs.Verb("remove", "Unregister a disk; its image files are untouched", Opt.Positional("ID", "the disk id")).Runs(Remove));
 
-    private static int Add(IReadOnlyList<string> args)
+    private static int Add(CommandLine cl)
     {
-        var cl = ClientArgs.Parse(args, [], []);
         cl.LimitPositional(2);
         var id = cl.RequirePositional(0, "disk id");
         var path = ClientArgs.FullPath(cl.RequirePositional(1, "path of the disk's active image"));
@@ -37,9 +36,8 @@ public static class DiskCommand
         return 0;
     }
 
-    private static int List(IReadOnlyList<string> args)
+    private static int List(CommandLine cl)
     {
-        var cl = ClientArgs.Parse(args, [], []);
         cl.LimitPositional(0);
         var json = ClientArgs.Json(cl);
         using var client = ClientArgs.Connect(cl);
@@ -66,9 +64,8 @@ public static class DiskCommand
         return 0;
     }
 
-    private static int Show(IReadOnlyList<string> args)
+    private static int Show(CommandLine cl)
     {
-        var cl = ClientArgs.Parse(args, [], []);
         cl.LimitPositional(1);
         var id = cl.RequirePositional(0, "disk id");
         var json = ClientArgs.Json(cl);
@@ -86,9 +83,8 @@ public static class DiskCommand
         return 0;
     }
 
-    private static int Remove(IReadOnlyList<string> args)
+    private static int Remove(CommandLine cl)
     {
-        var cl = ClientArgs.Parse(args, [], []);
         cl.LimitPositional(1);
         var id = cl.RequirePositional(0, "disk id");
         var json = ClientArgs.Json(cl);

@@ -1,4 +1,6 @@
+using System.CommandLine;
 using System.Text.Json;
+using Orchestrator.Cli.Parsing;
 
 namespace Orchestrator.Cli.Commands.Client;
 
@@ -8,9 +10,13 @@ namespace Orchestrator.Cli.Commands.Client;
 /// </summary>
 public static class EventsCommand
 {
-    public static int Run(IReadOnlyList<string> args)
+    public static Command Build() => ClientArgs.Verb("events", "Print the node's QMP job events, one per line (the QMP JSON with --output json)",
+            Opt.Switch("--follow", "keep printing new events until Ctrl+C", "-f"),
+            Opt.Value("--after", "N", "only events after this sequence number"))
+        .Runs(Run);
+
+    private static int Run(CommandLine cl)
     {
-        var cl = ClientArgs.Parse(args, ["--after"], ["--follow", "-f"]);
         cl.LimitPositional(0);
         var after = cl.Value("--after") is { } text
             ? long.TryParse(text, out var n) && n >= 0 ? n : throw new UsageException($"--after must be an event sequence number, not '{text}'")

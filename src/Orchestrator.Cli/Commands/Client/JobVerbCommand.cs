@@ -1,4 +1,6 @@
+using System.CommandLine;
 using System.Text.Json;
+using Orchestrator.Cli.Parsing;
 using Orchestrator.Contracts;
 
 namespace Orchestrator.Cli.Commands.Client;
@@ -8,22 +10,32 @@ public static class JobVerbCommand
 {
     private static readonly JsonSerializerOptions _indented = new() { WriteIndented = true };
 
-    public static int Run(string? verb, IReadOnlyList<string> args)
+    private static readonly (string Verb, string Description)[] Verbs =
+    [
+        ("pause", "Pause a job (block-job-pause)"),
+        ("resume", "Resume a paused job (block-job-resume)"),
+        ("cancel", "Cancel a job (block-job-cancel); the chain stays as it was"),
+        ("dismiss", "Remove a concluded job from the list (block-job-dismiss)"),
+    ];
+
+    public static Command Build()
     {
-        if (verb is not ("pause" or "resume" or "cancel" or "dismiss" or "set-speed"))
+        var job = new Command("job", "QEMU's job verbs: pause, resume, cancel, dismiss, set-speed");
+        foreach (var (verb, description) in Verbs)
         {
-            throw new UsageException(verb is null
-                ? "missing job command (pause, resume, cancel, dismiss, set-speed)"
-                : $"unknown job command '{verb}' (pause, resume, cancel, dismiss, set-speed)");
+            job.Subcommands.Add(ClientArgs.Verb(verb, description, Opt.Positional("ID", "the job id")).Runs(cl => Run(verb, cl)));
         }
 
-        if (verb == "set-speed" && args.Any(a => a.Length > 1 && a[0] == '-' && char.IsAsciiDigit(a[1])))
-        {
-            // QEMU's wording; caught here because the parser would take "-5" for an option.
-            throw new UsageException("Invalid parameter 'speed': must be 0 (unlimited) or a positive number of bytes per second");
-        }
+        var setSpeed = ClientArgs.Verb("set-speed", "Change a job's rate limit (block-job-set-speed)",
+            Opt.Positional("ID", "the job id"),
+            Opt.Positional("N", "bytes per second with k, M, G suffixes; 0 = unlimited"));
+        setSpeed.Runs(cl => Run("set-speed", cl));
+        job.Subcommands.Add(setSpeed);
+        return job;
+    }
 
-        var cl = ClientArgs.Parse(args, [], []);
+    private static int Run(string verb, CommandLine cl)
+    {
         cl.LimitPositional(verb == "set-speed" ? 2 : 1);
         var id = cl.RequirePositional(0, "job id");
         SetSpeedRequest? body = null;

@@ -1,3 +1,5 @@
+using System.CommandLine;
+using Orchestrator.Cli.Parsing;
 using Orchestrator.Contracts;
 
 namespace Orchestrator.Cli.Commands.Client;
@@ -5,9 +7,11 @@ namespace Orchestrator.Cli.Commands.Client;
 /// <summary>orchestrator jobs: HMP's info block-jobs; --output json gives query-block-jobs' array.</summary>
 public static class JobsCommand
 {
-    public static int Run(IReadOnlyList<string> args)
+    public static Command Build() => ClientArgs.Verb("jobs", "List the node's jobs with their progress and state (HMP's info block-jobs; json: query-block-jobs)")
+        .Runs(Run);
+
+    private static int Run(CommandLine cl)
     {
-        var cl = ClientArgs.Parse(args, [], []);
         cl.LimitPositional(0);
         var json = ClientArgs.Json(cl);
         using var client = ClientArgs.Connect(cl);

@@ -1,4 +1,4 @@
-using Orchestrator.Node;
+using Orchestrator.Contracts;
 
 namespace Orchestrator.Cli.Commands.Client;
 
@@ -16,7 +16,7 @@ public sealed record NodeConnection(Uri Server, string Token)
 
     public static NodeConnection Discover(string? serverFlag, string? tokenFileFlag, string? dataFlag)
     {
-        var defaultData = Environment.GetEnvironmentVariable(DataVariable) is { Length: > 0 } d ? d : NodePaths.DefaultDataDirectory;
+        var defaultData = Environment.GetEnvironmentVariable(DataVariable) is { Length: > 0 } d ? d : NodeDataFolder.DefaultDirectory;
 
         string server;
         if (serverFlag is not null)
@@ -26,14 +26,14 @@ public sealed record NodeConnection(Uri Server, string Token)
         else if (dataFlag is not null)
         {
             server = ReadEndpoint(dataFlag)
-                ?? throw new ClientException($"no orchestrator node is running with data folder '{dataFlag}' (no '{Path.Combine(dataFlag, NodePaths.EndpointFile)}'): "
+                ?? throw new ClientException($"no orchestrator node is running with data folder '{dataFlag}' (no '{Path.Combine(dataFlag, NodeDataFolder.EndpointFile)}'): "
                     + $"start it with `orchestrator serve --data {dataFlag}`");
         }
         else
         {
             server = Environment.GetEnvironmentVariable(ServerVariable) is { Length: > 0 } fromEnv
                 ? fromEnv
-                : ReadEndpoint(defaultData) ?? HttpEndpoint.Default.ClientUrl(HttpEndpoint.Default.Port);
+                : ReadEndpoint(defaultData) ?? NodeDataFolder.DefaultServerUrl;
         }
 
         string? token;
@@ -43,19 +43,19 @@ public sealed record NodeConnection(Uri Server, string Token)
         }
         else if (dataFlag is not null)
         {
-            token = ReadToken(Path.Combine(dataFlag, NodePaths.TokenFile), mustExist: true);
+            token = ReadToken(Path.Combine(dataFlag, NodeDataFolder.TokenFile), mustExist: true);
         }
         else
         {
             token = Environment.GetEnvironmentVariable(TokenVariable) is { Length: > 0 } fromEnv
                 ? fromEnv.Trim()
-                : ReadToken(Path.Combine(defaultData, NodePaths.TokenFile), mustExist: false);
+                : ReadToken(Path.Combine(defaultData, NodeDataFolder.TokenFile), mustExist: false);
         }
 
         if (token is null)
         {
             throw new ClientException($"no API token: pass --token-file FILE, set {TokenVariable}, or --data DIR of a local node "
-                + $"(looked for '{Path.Combine(defaultData, NodePaths.TokenFile)}')");
+                + $"(looked for '{Path.Combine(defaultData, NodeDataFolder.TokenFile)}')");
         }
 
         if (!Uri.TryCreate(server.Contains("://", StringComparison.Ordinal) ? server : "http://" + server, UriKind.Absolute, out var uri)
@@ -69,7 +69,7 @@ public sealed record NodeConnection(Uri Server, string Token)
 
     private static string? ReadEndpoint(string dataFolder)
     {
-        var path = Path.Combine(dataFolder, NodePaths.EndpointFile);
+        var path = Path.Combine(dataFolder, NodeDataFolder.EndpointFile);
         try
         {
             return File.Exists(path) && File.ReadAllText(path).Trim() is { Length: > 0 } url ? url : null;

@@ -1,3 +1,5 @@
+using System.CommandLine;
+using Orchestrator.Cli.Parsing;
 using Orchestrator.Contracts;
 
 namespace Orchestrator.Cli.Commands.Client;
@@ -5,9 +7,13 @@ namespace Orchestrator.Cli.Commands.Client;
 /// <summary>orchestrator snapshot DISK PATH: a live external snapshot (HMP's snapshot_blkdev); PATH becomes the active image.</summary>
 public static class SnapshotCommand
 {
-    public static int Run(IReadOnlyList<string> args)
+    public static Command Build() => ClientArgs.Verb("snapshot", "Take a live external snapshot (HMP's snapshot_blkdev): PATH becomes the active image",
+            Opt.Positional("DISK", "the disk id"),
+            Opt.Positional("PATH", "path of the new overlay"))
+        .Runs(Run);
+
+    private static int Run(CommandLine cl)
     {
-        var cl = ClientArgs.Parse(args, [], []);
         cl.LimitPositional(2);
         var disk = cl.RequirePositional(0, "disk id");
         var path = ClientArgs.FullPath(cl.RequirePositional(1, "path of the new overlay"));
