@@ -13,14 +13,9 @@ namespace Orchestrator.Cli.Commands;
 /// </summary>
 public static class ServeCommand
 {
-    private const string Description = """
-        Run the node: the engine, its HTTP API (default 127.0.0.1:8080) and the disks' NBD exports, until Ctrl+C or SIGTERM.
-        Data in $XDG_DATA_HOME/orchestrator or ~/.local/share/orchestrator; the current folder is the storage root.
-        Flags override ORCHESTRATOR_DATA, ORCHESTRATOR_HTTP, ORCHESTRATOR_STORAGEROOTS, ORCHESTRATOR_BATCHSIZE,
-        ORCHESTRATOR_CHECKPOINTSIZE, ORCHESTRATOR_SNAPSHOTINTERVAL, ORCHESTRATOR_GUESTYIELDSIZE, ORCHESTRATOR_NBD, which
-        override appsettings.json in the current folder (BatchSize, CheckpointSize, SnapshotInterval, GuestYieldSize, Nbd,
-        NbdAllowRemote). Every disk is exported under its id on DATA/nbd.sock (mode 0600).
-        """;
+    private const string Description =
+        "Run the node (the engine, its HTTP API on 127.0.0.1:8080 by default, the disks' NBD exports on DATA/nbd.sock) until Ctrl+C or SIGTERM; "
+        + "flags override ORCHESTRATOR_* variables, which override appsettings.json in the current folder";
 
     public static Command Build() => new Command("serve", Description).With(
         Opt.Value("--data", "DIR", "the node's data folder (journal, token, endpoint, nbd.sock)"),
