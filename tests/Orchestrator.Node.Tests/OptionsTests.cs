@@ -173,7 +173,7 @@ public sealed class OptionsTests
     [Fact]
     public void Repeated_value_options_keep_every_value()
     {
-        var cl = new CommandLine(["serve", "--storage-root", "/a", "--storage-root=/b", "--http", "x:1", "--http", "y:2"], ["--storage-root", "--http"], []);
+        var cl = new CommandLine(Cli.Parsing.CommandTree.Build().Parse(["serve", "--storage-root", "/a", "--storage-root=/b", "--http", "x:1", "--http", "y:2"]));
         Assert.Equal(["/a", "/b"], cl.Values("--storage-root"));
         Assert.Equal("y:2", cl.Value("--http"));
         Assert.Empty(cl.Values("--data"));

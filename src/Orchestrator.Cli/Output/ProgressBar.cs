@@ -7,7 +7,8 @@ namespace Orchestrator.Cli.Output;
 /// A one-line progress bar on stderr when it is a terminal: percent of address space scanned, bytes copied,
 /// throughput and ETA. It never shows 100 % before <see cref="Complete"/> is called (operators rely on that).
 /// <paramref name="bytesWord"/> names what the byte count is ("copied" offline; "scanned" for a node's job, whose
-/// offset counts skipped ranges too).
+/// offset counts skipped ranges too). A node's job also shows its speed limit and, when not running, its state, as
+/// virsh's blockjob --info does.
 /// </summary>
 public sealed class ProgressBar(string label, string bytesWord = "copied") : IProgress<StreamProgress>
 {
@@ -15,6 +16,12 @@ public sealed class ProgressBar(string label, string bytesWord = "copied") : IPr
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly bool _enabled = !Console.IsErrorRedirected;
     private long _lastDrawMs = -1000;
+
+    /// <summary>The job's rate limit in bytes per second; 0 = unlimited (not shown).</summary>
+    public long SpeedLimit { get; set; }
+
+    /// <summary>The job's state when it is worth showing ("paused"), else null.</summary>
+    public string? State { get; set; }
 
     public void Report(StreamProgress value)
     {
@@ -53,8 +60,10 @@ public sealed class ProgressBar(string label, string bytesWord = "copied") : IPr
     {
         var filled = (int)(fraction * Width);
         var seconds = Math.Max(_clock.Elapsed.TotalSeconds, 0.001);
+        var limit = SpeedLimit > 0 ? $" (limit {Bytes.Human(SpeedLimit)}/s)" : string.Empty;
+        var state = State is null ? string.Empty : $"[{State}] ";
         var line = $"\r{label}: [{new string('#', filled)}{new string(' ', Width - filled)}] {fraction * 100,5:0.0} %  "
-            + $"{Bytes.Human(bytesCopied)} {bytesWord}  {Bytes.Human((long)(bytesCopied / seconds))}/s  {tail,-9}   ";
+            + $"{Bytes.Human(bytesCopied)} {bytesWord}  {Bytes.Human((long)(bytesCopied / seconds))}/s{limit}  {state}{tail,-9}   ";
         Console.Error.Write(line);
     }
 }

@@ -11,6 +11,19 @@ public static class HumanFormat
     public static string JobLine(JobView job) => string.Create(CultureInfo.InvariantCulture,
         $"Type {job.Type}, device {job.Device}: Completed {job.Offset} of {job.Len} bytes, speed limit {job.Speed} bytes/s");
 
+    /// <summary>HMP's line with what virsh's blockjob --info adds: the percent done and the job's state ("paused" included).</summary>
+    public static string JobSummary(JobView job) => $"{JobLine(job)} [{Percent(job)}, {State(job)}]";
+
+    /// <summary>Offset over length, rounded down so that 100 % means done.</summary>
+    public static string Percent(JobView job)
+    {
+        var percent = job.Len <= 0 ? (job.Status == "concluded" ? 100.0 : 0.0) : Math.Floor(job.Offset * 1000.0 / job.Len) / 10;
+        return string.Create(CultureInfo.InvariantCulture, $"{percent:0.0} %");
+    }
+
+    /// <summary>QEMU's status, with "pausing" while a pause is asked for and not yet reached.</summary>
+    public static string State(JobView job) => job.Paused && job.Status is not ("paused" or "standby") ? $"{job.Status}, pausing" : job.Status;
+
     /// <summary>The chain as the QEMU docs draw it: the bottom image first, the active image last.</summary>
     public static string ChainLine(IReadOnlyList<string> chainTopFirst) =>
         string.Join(" -> ", chainTopFirst.Reverse().Select(p => $"[{Path.GetFileName(p)}]"));
@@ -44,7 +57,7 @@ public static class HumanFormat
         Console.WriteLine("jobs:");
         foreach (var job in disk.Jobs)
         {
-            Console.WriteLine($"  {JobLine(job)} [{job.Status}]");
+            Console.WriteLine($"  {JobSummary(job)}");
         }
     }
 }

@@ -56,7 +56,7 @@ public static class JobVerbCommand
         else if (reply is { } element && element.TryGetProperty("device", out _))
         {
             var job = element.Deserialize<JobView>(NodeClient.Json)!;
-            Console.WriteLine($"{HumanFormat.JobLine(job)} [{job.Status}{(job.Paused && job.Status != "paused" ? ", pausing" : string.Empty)}]");
+            Console.WriteLine(HumanFormat.JobSummary(job));
         }
         else if (reply is { } message && message.TryGetProperty("message", out var text))
         {

@@ -135,6 +135,8 @@ public sealed class JobWaiter(NodeClient client, JobView job, long afterSequence
             try
             {
                 var current = await client.GetAsync<JobView>($"jobs/{NodeClient.Segment(job.Device)}", cancel);
+                bar.SpeedLimit = current.Speed;
+                bar.State = current.Status == "running" && !current.Paused ? null : HumanFormat.State(current);
                 bar.Report(new StreamProgress(current.Offset, current.Len, current.Offset));
             }
             catch (ClientException)

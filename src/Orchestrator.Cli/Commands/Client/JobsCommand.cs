@@ -28,7 +28,7 @@ public static class JobsCommand
         {
             foreach (var job in jobs)
             {
-                Console.WriteLine(HumanFormat.JobLine(job));
+                Console.WriteLine(HumanFormat.JobSummary(job));
             }
         }
 
