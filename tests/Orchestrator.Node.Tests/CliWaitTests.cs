@@ -53,7 +53,7 @@ public sealed class CliWaitTests(NodeFixture fixture, ITestOutputHelper output) 
         Assert.True((await JobAsync("detach")).GetProperty("offset").GetInt64() > before, "the detached job did not go on");
 
         (await Node.CliAsync("job", "pause", "detach")).EnsureSuccess();
-        var paused = await WaitForJobAsync("detach", j => j.GetProperty("status").GetString() == "paused");
+        var paused = await Node.WaitForJobAsync("detach", j => j.GetProperty("status").GetString() == "paused");
         var jobs = (await Node.CliAsync("jobs")).EnsureSuccess().StdOut;
         output.WriteLine(jobs);
         var line = jobs.Split('\n').Single(l => l.Contains("device detach:", StringComparison.Ordinal));
@@ -114,7 +114,7 @@ public sealed class CliWaitTests(NodeFixture fixture, ITestOutputHelper output) 
         var stdout = process.StandardOutput.ReadToEndAsync();
         try
         {
-            await WaitForJobAsync(disk, j => j.GetProperty("offset").GetInt64() > 0);
+            await Node.WaitForJobAsync(disk, j => j.GetProperty("offset").GetInt64() > 0);
             using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
             {
                 await kill.WaitForExitAsync();
@@ -177,22 +177,5 @@ public sealed class CliWaitTests(NodeFixture fixture, ITestOutputHelper output) 
         }
 
         throw new TimeoutException($"job '{id}' was still listed after 60 s\n{Node.Output}");
-    }
-
-    private async Task<JsonElement> WaitForJobAsync(string id, Func<JsonElement, bool> condition)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            using var response = await Node.Http.GetAsync($"jobs/{id}");
-            if (response.IsSuccessStatusCode && await Json.BodyAsync(response) is var job && condition(job))
-            {
-                return job;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"job '{id}' did not reach the expected state within 60 s\n{Node.Output}");
     }
 }

@@ -87,7 +87,7 @@ public sealed class NodeStreamTests(NodeFixture fixture) : IClassFixture<NodeFix
         (await Node.CliAsync("disk", "add", "slow", top)).EnsureSuccess();
 
         var waiting = Node.CliAsync("stream", "slow", "--speed", "8M", "--wait");
-        var job = await WaitForJobAsync("slow", j => j.GetProperty("offset").GetInt64() > 0);
+        var job = await Node.WaitForJobAsync("slow", j => j.GetProperty("offset").GetInt64() > 0);
         Assert.Equal(8L * 1024 * 1024, job.GetProperty("speed").GetInt64());
 
         var paused = Json.Parse((await Node.CliAsync("job", "pause", "slow", "--output", "json")).EnsureSuccess().StdOut);
@@ -151,22 +151,5 @@ public sealed class NodeStreamTests(NodeFixture fixture) : IClassFixture<NodeFix
         }
 
         throw new TimeoutException($"disk '{disk}' did not reach a chain of {length} images\n{Node.Output}");
-    }
-
-    private async Task<JsonElement> WaitForJobAsync(string id, Func<JsonElement, bool> condition)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(60))
-        {
-            using var response = await Node.Http.GetAsync($"jobs/{id}");
-            if (response.IsSuccessStatusCode && await Json.BodyAsync(response) is var job && condition(job))
-            {
-                return job;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException($"job '{id}' did not reach the expected state within 60 s\n{Node.Output}");
     }
 }

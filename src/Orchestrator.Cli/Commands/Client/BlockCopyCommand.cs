@@ -8,15 +8,11 @@ namespace Orchestrator.Cli.Commands.Client;
 public static class BlockCopyCommand
 {
     public static Command Build() => ClientArgs.Verb("block-copy", "Start a live block copy of a disk's whole chain to DEST, which becomes its active image",
-            Opt.Positional("DISK", "the disk id"),
-            Opt.Positional("DEST", "path of the new image"),
-            Opt.Value("--job-id", "ID", "the job's id (default: the disk id)"),
-            Opt.Value("--speed", "N", "rate limit in bytes per second, with k, M, G suffixes (default 0, unlimited)"),
-            Opt.Choice("--on-error", "what an I/O error does (default report)", ["report", "ignore", "stop", "enospc"]),
-            Opt.Switch("--no-auto-dismiss", "keep the job in the list when it ends, until `job dismiss`"),
-            JobStart.WaitOption(),
-            JobStart.TimeoutOption(),
-            JobStart.DetachOption())
+            [
+                Opt.Positional("DISK", "the disk id"),
+                Opt.Positional("DEST", "path of the new image"),
+                .. JobStart.Options(),
+            ])
         .Runs(Run);
 
     private static int Run(CommandLine cl)

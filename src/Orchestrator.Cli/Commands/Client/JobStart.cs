@@ -14,13 +14,17 @@ internal static class JobStart
 {
     private static readonly TimeSpan _cancelGrace = TimeSpan.FromSeconds(30);
 
-    public static Option WaitOption() => Opt.Switch("--wait", "follow the job with a progress bar until it ends");
-
-    public static Option TimeoutOption() => Opt.Value("--timeout", "SECONDS",
-        "with --wait (implied): cancel the job when it has not ended after this many seconds");
-
-    public static Option DetachOption() => Opt.Switch("--detach",
-        "with --wait: Ctrl+C and --timeout stop waiting and leave the job running, instead of cancelling it");
+    /// <summary>The options of every verb that starts a job (stream, block-copy): QEMU's job arguments and the wait's.</summary>
+    public static Symbol[] Options() =>
+    [
+        Opt.Value("--job-id", "ID", "the job's id (default: the disk id)"),
+        Opt.Value("--speed", "N", "rate limit in bytes per second, with k, M, G suffixes (default 0, unlimited)"),
+        Opt.Choice("--on-error", "what an I/O error does (default report)", ["report", "ignore", "stop", "enospc"]),
+        Opt.Switch("--no-auto-dismiss", "keep the job in the list when it ends, until `job dismiss`"),
+        Opt.Switch("--wait", "follow the job with a progress bar until it ends"),
+        Opt.Value("--timeout", "SECONDS", "with --wait (implied): cancel the job when it has not ended after this many seconds"),
+        Opt.Switch("--detach", "with --wait: Ctrl+C and --timeout stop waiting and leave the job running, instead of cancelling it"),
+    ];
 
     public static int Run(CommandLine cl, string disk, string path, object request, string label)
     {

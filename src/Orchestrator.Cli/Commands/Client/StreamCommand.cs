@@ -11,17 +11,13 @@ namespace Orchestrator.Cli.Commands.Client;
 public static class StreamCommand
 {
     public static Command Build() => ClientArgs.Verb("stream", "Start a block-stream job on a disk (QEMU's block-stream, virsh blockpull): copy the images above BASE into TOP",
-            Opt.Positional("DISK", "the disk id"),
-            Opt.Value("--base", "B", "the image that stays below (default: none, the disk becomes standalone)"),
-            Opt.Value("--top", "T", "the image that receives the data (default: the active image)"),
-            Opt.Value("--backing-file", "S", "the backing file name to write into TOP's header"),
-            Opt.Value("--job-id", "ID", "the job's id (default: the disk id)"),
-            Opt.Value("--speed", "N", "rate limit in bytes per second, with k, M, G suffixes (default 0, unlimited)"),
-            Opt.Choice("--on-error", "what an I/O error does (default report)", ["report", "ignore", "stop", "enospc"]),
-            Opt.Switch("--no-auto-dismiss", "keep the job in the list when it ends, until `job dismiss`"),
-            JobStart.WaitOption(),
-            JobStart.TimeoutOption(),
-            JobStart.DetachOption())
+            [
+                Opt.Positional("DISK", "the disk id"),
+                Opt.Value("--base", "B", "the image that stays below (default: none, the disk becomes standalone)"),
+                Opt.Value("--top", "T", "the image that receives the data (default: the active image)"),
+                Opt.Value("--backing-file", "S", "the backing file name to write into TOP's header"),
+                .. JobStart.Options(),
+            ])
         .Runs(Run);
 
     private static int Run(CommandLine cl)
