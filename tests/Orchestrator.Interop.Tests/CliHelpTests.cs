@@ -23,7 +23,7 @@ public sealed partial class CliHelpTests(ITestOutputHelper output)
         { "image check", "-r -f" },
         { "image rebase", "-u -b -F -f" },
         { "image stream", "--base -b --backing-file -t -T --batch-size --checkpoint-size -f -q -p" },
-        { "demo", "--dir --size -t --seed" },
+        { "demo", "--dir --size -t --seed --keep" },
         { "serve", "--data --http --storage-root --cache --request-timeout --batch-size --checkpoint-size --snapshot-interval --guest-yield-size --nbd --nbd-allow-remote" },
         { "disk add", ClientOptions },
         { "disk list", ClientOptions },

@@ -38,6 +38,26 @@ public static class NodeLauncher
         return 0;
     }
 
+    /// <summary>
+    /// A node inside this process (the demo's): data folder and storage root given, HTTP on a free loopback port
+    /// (published in the data folder's endpoint file), until <paramref name="stop"/> fires.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static Task RunInProcessAsync(string dataDirectory, string storageRoot, string cache, CancellationToken stop)
+    {
+        List<KeyValuePair<string, string?>> settings =
+        [
+            new(NodeOptions.DataKey, dataDirectory),
+            new(NodeOptions.HttpKey, "127.0.0.1:0"),
+            new(NodeOptions.CacheKey, cache),
+            new($"{NodeOptions.StorageRootsKey}:0", storageRoot),
+        ];
+
+        // The data folder holds no appsettings.json: the demo's node takes only these settings and the defaults.
+        var options = NodeOptions.FromConfiguration(NodeConfiguration.Build(settings, dataDirectory));
+        return Task.Run(() => NodeHost.RunAsync(options, stop), CancellationToken.None);
+    }
+
     private static string KeyOf(string option) => option switch
     {
         "--data" => NodeOptions.DataKey,
