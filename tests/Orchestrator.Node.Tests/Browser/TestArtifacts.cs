@@ -8,21 +8,8 @@ internal static class TestArtifacts
 {
     public static string PathFor(string fileName)
     {
-        var folder = Environment.GetEnvironmentVariable("ORCH_TEST_ARTIFACTS") ?? Path.Combine(RepositoryRoot(), "artifacts", "tests");
+        var folder = Environment.GetEnvironmentVariable("ORCH_TEST_ARTIFACTS") ?? Path.Combine(RepositoryFolder.Root, "artifacts", "tests");
         Directory.CreateDirectory(folder);
         return Path.Combine(folder, fileName);
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Orchestrator.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        return Path.GetTempPath();
     }
 }
