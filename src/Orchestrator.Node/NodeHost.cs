@@ -17,6 +17,7 @@ using Orchestrator.Node.Exports;
 using Orchestrator.Node.Dashboard;
 using Orchestrator.Node.Hosting;
 using Orchestrator.Node.Observability;
+using Orchestrator.Node.Qmp;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 
@@ -132,6 +133,8 @@ public static partial class NodeHost
         services.AddSingleton<DiskExports>();
         services.AddSingleton<NbdService>();
         services.AddHostedService(sp => sp.GetRequiredService<NbdService>());
+        services.AddSingleton<QmpCommands>();
+        services.AddHostedService<QmpService>();
 
         var app = builder.Build();
         app.UseMiddleware<ApiExceptionMiddleware>();
