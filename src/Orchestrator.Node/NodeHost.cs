@@ -11,9 +11,15 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Engine;
+using Orchestrator.Engine.Observability;
 using Orchestrator.Node.Api;
 using Orchestrator.Node.Exports;
+using Orchestrator.Node.Dashboard;
 using Orchestrator.Node.Hosting;
+using Orchestrator.Node.Observability;
+using Orchestrator.Node.Qmp;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace Orchestrator.Node;
 
@@ -66,11 +72,19 @@ public static partial class NodeHost
     private static WebApplication Build(NodeOptions options, DataFolder data)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
-        builder.Logging.AddSimpleConsole(o =>
+        if (options.Observability.JsonLogs)
         {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-        });
+            builder.Logging.AddJsonConsole(o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ");
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss ";
+            });
+        }
+
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -87,6 +101,15 @@ public static partial class NodeHost
         services.AddSingleton(hub);
         services.AddSingleton<EngineGateway>();
 
+        // Under systemd (Type=notify): readiness notification and journald-friendly logs; elsewhere it does nothing.
+        services.AddSystemd();
+        services.AddSingleton<JobSampler>();
+        services.AddHostedService(sp => sp.GetRequiredService<JobSampler>());
+        services.AddSingleton<NodeMeter>();
+        services.AddOpenTelemetry().ConfigureResource(r => r.AddService("orchestrator-node")).WithMetrics(metrics => metrics
+            .AddMeter(EngineMetrics.MeterName, NodeMeter.MeterName)
+            .AddPrometheusExporter());
+
         // Numbers are numbers: the web defaults also read "123" as 123 and document every integer as integer|string.
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
         services.AddOpenApi(o =>
@@ -99,7 +122,7 @@ public static partial class NodeHost
             akka.ConfigureLoggers(loggers =>
             {
                 loggers.ClearLoggers();
-                loggers.AddLoggerFactory();
+                loggers.AddLogger<AkkaLogBridge>();
             });
             akka.WithSqlPersistence(SqliteJournalConfig.ConnectionString(options.JournalPath), SqliteProvider, autoInitialize: true);
             akka.AddOrchestratorEngine(options.ToEngineSettings(), hub);
@@ -110,10 +133,16 @@ public static partial class NodeHost
         services.AddSingleton<DiskExports>();
         services.AddSingleton<NbdService>();
         services.AddHostedService(sp => sp.GetRequiredService<NbdService>());
+        services.AddSingleton<QmpCommands>();
+        services.AddHostedService<QmpService>();
 
         var app = builder.Build();
         app.UseMiddleware<ApiExceptionMiddleware>();
-        app.UseMiddleware<BearerTokenMiddleware>(data.Token);
+        app.UseMiddleware<BearerTokenMiddleware>(data.Token, PublicPaths(options));
+        app.Services.GetRequiredService<NodeMeter>();
+        app.MapHealthEndpoints();
+        app.MapPrometheusScrapingEndpoint(MetricsPath);
+        app.MapDashboard();
         app.MapOpenApi();
         app.MapDiskEndpoints();
         app.MapJobEndpoints();
@@ -121,6 +150,21 @@ public static partial class NodeHost
         app.MapFallback((HttpRequest request) => ApiResults.Error(StatusCodes.Status404NotFound, Contracts.ErrorCodes.NotFound,
             $"no such endpoint: {request.Method} {request.Path}; see /openapi/v1.json"));
         return app;
+    }
+
+    public const string MetricsPath = "/metrics";
+
+    /// <summary>Paths served without the token: probes and the dashboard's static files; /metrics when so configured.</summary>
+    private static HashSet<string> PublicPaths(NodeOptions options)
+    {
+        var paths = new HashSet<string>(StringComparer.Ordinal) { HealthEndpoints.LivePath, HealthEndpoints.ReadyPath };
+        paths.UnionWith(DashboardEndpoints.StaticPaths);
+        if (!options.Observability.MetricsNeedToken)
+        {
+            paths.Add(MetricsPath);
+        }
+
+        return paths;
     }
 
     /// <summary>The URL clients on this machine use: the bound port (port 0 picks one), a wildcard host made loopback.</summary>

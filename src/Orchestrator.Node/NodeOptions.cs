@@ -172,6 +172,9 @@ public sealed class NodeOptions
     /// <summary>True when the operator allowed <see cref="NbdTcp"/> to be a non-loopback address.</summary>
     public bool NbdAllowRemote { get; }
 
+    /// <summary>Log format and metrics access (configuration keys LogFormat, MetricsNeedToken).</summary>
+    public Observability.ObservabilityOptions Observability { get; init; } = Node.Observability.ObservabilityOptions.Default;
+
     /// <summary>The NBD Unix socket in the data folder (always served, mode 0600).</summary>
     public string NbdSocketPath => Path.Combine(DataDirectory, NodePaths.NbdSocketFile);
 
@@ -245,7 +248,10 @@ public sealed class NodeOptions
         }
 
         return new NodeOptions(string.IsNullOrWhiteSpace(data) ? NodePaths.DefaultDataDirectory : data, http!, roots, cache, timeout, batch, checkpoint,
-            snapshotInterval, nbd, allowRemote, guestYield);
+            snapshotInterval, nbd, allowRemote, guestYield)
+        {
+            Observability = Node.Observability.ObservabilityOptions.FromConfiguration(configuration),
+        };
     }
 
     /// <summary>A whole number (no suffix); null when unset.</summary>

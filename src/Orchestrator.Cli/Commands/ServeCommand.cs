@@ -6,7 +6,8 @@ namespace Orchestrator.Cli.Commands;
 /// <summary>
 /// orchestrator serve [--data DIR] [--http HOST:PORT] [--storage-root DIR ...] [--cache none|writeback]
 /// [--request-timeout SECONDS] [--batch-size BYTES] [--checkpoint-size BYTES] [--snapshot-interval EVENTS]
-/// [--guest-yield-size BYTES] [--nbd HOST:PORT [--nbd-allow-remote]]: runs the node until Ctrl+C or SIGTERM.
+/// [--guest-yield-size BYTES] [--nbd HOST:PORT [--nbd-allow-remote]] [--log-format text|json]
+/// [--metrics-need-token true|false]: runs the node until Ctrl+C or SIGTERM.
 /// Flags override ORCHESTRATOR_* environment variables, which override appsettings.json in the current folder.
 /// This class declares the verb only; the node's assemblies (ASP.NET Core, Akka, SQLite) are touched in
 /// <see cref="NodeLauncher"/>, so that no other verb loads them.
@@ -28,7 +29,9 @@ public static class ServeCommand
         Opt.Value("--snapshot-interval", "EVENTS", "journal events between snapshots of a disk's state (1..1000000, default 100)"),
         Opt.Value("--guest-yield-size", "BYTES", "while the guest does I/O, the largest request a stream puts on the device (4K..64M, default 128K)"),
         Opt.Value("--nbd", "HOST:PORT", "also serve NBD over TCP (loopback only unless --nbd-allow-remote)"),
-        Opt.Switch("--nbd-allow-remote", "let --nbd listen on a non-loopback address (NBD has no authentication)")).Runs(Run);
+        Opt.Switch("--nbd-allow-remote", "let --nbd listen on a non-loopback address (NBD has no authentication)"),
+        Opt.Choice("--log-format", "log lines as text (default) or one JSON object per line", ["text", "json"]),
+        Opt.Choice("--metrics-need-token", "whether GET /metrics needs the bearer token (default true)", ["true", "false"])).Runs(Run);
 
     private static int Run(CommandLine cl)
     {
@@ -44,6 +47,8 @@ public static class ServeCommand
         Add(flags, "--guest-yield-size", cl.Value("--guest-yield-size"));
         Add(flags, "--nbd", cl.Value("--nbd"));
         Add(flags, "--nbd-allow-remote", cl.Has("--nbd-allow-remote") ? "true" : null);
+        Add(flags, "--log-format", cl.Value("--log-format"));
+        Add(flags, "--metrics-need-token", cl.Value("--metrics-need-token"));
         return NodeLauncher.Serve(flags, cl.Values("--storage-root"));
     }
 

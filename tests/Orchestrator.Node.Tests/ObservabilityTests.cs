@@ -1,0 +1,121 @@
+using System.Net;
+using System.Text.RegularExpressions;
+
+namespace Orchestrator.Node.Tests;
+
+/// <summary>Probes without the token, and the Prometheus scrape of a running stream, against a real node.</summary>
+public sealed partial class ObservabilityTests(NodeFixture fixture) : IClassFixture<NodeFixture>
+{
+    private NodeProcess Node => fixture.Node;
+
+    [Fact]
+    public async Task Health_probes_answer_without_the_token_and_metrics_need_it()
+    {
+        using var anonymous = new HttpClient { BaseAddress = Node.Url };
+        var live = await anonymous.GetAsync("/healthz");
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        Assert.Equal("ok", (await Json.BodyAsync(live)).GetProperty("status").GetString());
+
+        // Ready once the engine has answered a sample: within a few seconds of start.
+        HttpResponseMessage ready;
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        do
+        {
+            ready = await anonymous.GetAsync("/readyz");
+        }
+        while (ready.StatusCode != HttpStatusCode.OK && DateTime.UtcNow < deadline && await Delay());
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("ready", (await Json.BodyAsync(ready)).GetProperty("status").GetString());
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/metrics")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/disks")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Node.Http.GetAsync("/metrics")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Two_scrapes_during_a_stream_show_bytes_copied_growing_with_the_speed_limit()
+    {
+        var (@base, top) = SlowChain.Create(Node.StorageRoot, "metrics");
+        (await Node.CliAsync("disk", "add", "metrics", top)).EnsureSuccess();
+
+        // 48 MiB to copy at 1 MiB/s: long enough for two scrapes a few seconds apart.
+        (await Node.CliAsync("stream", "metrics", "--base", Path.GetFileName(@base), "--speed", "1M")).EnsureSuccess();
+        var first = await OffsetWhenPresentAsync();
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var text = await Node.Http.GetStringAsync("/metrics");
+        var second = Gauge(text, "orchestrator_job_offset_bytes", "metrics");
+        Assert.True(second > first, $"bytes copied did not grow between scrapes: {first} then {second}\n{text}");
+        Assert.Equal(1024L * 1024, Gauge(text, "orchestrator_job_speed_limit_bytes_per_second", "metrics"));
+        Assert.Equal(64L * 1024 * 1024, Gauge(text, "orchestrator_job_length_bytes", "metrics"));
+        Assert.Matches(StateLine(), text);
+
+        (await Node.CliAsync("job", "cancel", "metrics")).EnsureSuccess();
+    }
+
+    [Fact]
+    public async Task Json_log_format_writes_one_json_object_per_line_akka_included_without_a_second_prefix()
+    {
+        using var folder = new global::Orchestrator.Testing.TempDirectory("json-logs");
+        var node = await NodeProcess.StartAsync(folder.Path, "--log-format", "json");
+        try
+        {
+            var (_, top) = SlowChain.Create(node.StorageRoot, "logs");
+            (await node.CliAsync("disk", "add", "logs", top)).EnsureSuccess();
+        }
+        finally
+        {
+            // Stopping the node flushes its last lines (Akka's coordinated shutdown among them).
+            await node.DisposeAsync();
+        }
+
+        var lines = node.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.NotEmpty(lines);
+        var categories = new List<string>();
+        foreach (var line in lines)
+        {
+            var entry = Json.Parse(line);
+            categories.Add(entry.GetProperty("Category").GetString()!);
+            Assert.DoesNotContain("[INFO]", entry.GetProperty("Message").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.Contains(categories, c => c.StartsWith("Akka.", StringComparison.Ordinal));
+    }
+
+    private async Task<long> OffsetWhenPresentAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            var text = await Node.Http.GetStringAsync("/metrics");
+            if (text.Contains("job=\"metrics\"", StringComparison.Ordinal) || DateTime.UtcNow > deadline)
+            {
+                return Gauge(text, "orchestrator_job_offset_bytes", "metrics");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>The value of a gauge's sample for one job, from the Prometheus text format.</summary>
+    private static long Gauge(string scrape, string name, string job)
+    {
+        foreach (var line in scrape.Split('\n'))
+        {
+            if (line.StartsWith(name + "{", StringComparison.Ordinal) && line.Contains($"job=\"{job}\"", StringComparison.Ordinal))
+            {
+                return (long)double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new Xunit.Sdk.XunitException($"no sample of {name} for job '{job}' in the scrape:\n{scrape}");
+    }
+
+    private static async Task<bool> Delay()
+    {
+        await Task.Delay(200);
+        return true;
+    }
+
+    [GeneratedRegex("orchestrator_job_state\\{[^}]*job=\"metrics\"[^}]*status=\"(running|ready|created)\"[^}]*\\} 1")]
+    private static partial Regex StateLine();
+}

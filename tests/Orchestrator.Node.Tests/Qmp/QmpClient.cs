@@ -1,0 +1,94 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Orchestrator.Node.Tests.Qmp;
+
+/// <summary>A minimal QMP client over a Unix socket: the greeting, commands with their replies, events kept in order.</summary>
+internal sealed class QmpClient : IDisposable
+{
+    private readonly Socket _socket;
+    private readonly StreamReader _reader;
+    private readonly NetworkStream _stream;
+
+    private QmpClient(Socket socket)
+    {
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: false);
+        _reader = new StreamReader(_stream, Encoding.UTF8);
+    }
+
+    public JsonObject Greeting { get; private set; } = [];
+
+    /// <summary>Everything received after the greeting, replies and events, in arrival order.</summary>
+    public List<JsonObject> Transcript { get; } = [];
+
+    public static async Task<QmpClient> ConnectAsync(string socketPath, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath));
+                var client = new QmpClient(socket);
+                client.Greeting = await client.ReadAsync();
+                return client;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                socket.Dispose();
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    public async Task<JsonObject> ExecuteAsync(string command, JsonObject? arguments = null)
+    {
+        var message = new JsonObject { ["execute"] = command };
+        if (arguments is not null)
+        {
+            message["arguments"] = arguments;
+        }
+
+        await _stream.WriteAsync(Encoding.UTF8.GetBytes(message.ToJsonString()));
+        while (true)
+        {
+            var reply = await ReadAsync();
+            Transcript.Add(reply);
+            if (!reply.ContainsKey("event"))
+            {
+                return reply;
+            }
+        }
+    }
+
+    /// <summary>Reads events until one matches; fails after <paramref name="timeout"/>.</summary>
+    public async Task WaitForEventAsync(Func<JsonObject, bool> match, TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        while (true)
+        {
+            var message = await ReadAsync(cancel.Token);
+            Transcript.Add(message);
+            if (message.ContainsKey("event") && match(message))
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task<JsonObject> ReadAsync(CancellationToken cancel = default)
+    {
+        var line = await _reader.ReadLineAsync(cancel) ?? throw new IOException("the QMP server closed the connection");
+        return JsonNode.Parse(line)!.AsObject();
+    }
+
+    public void Dispose()
+    {
+        _reader.Dispose();
+        _stream.Dispose();
+        _socket.Dispose();
+    }
+}
