@@ -85,6 +85,7 @@ public static partial class NodeHost
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(hub);
+        services.AddSingleton(new DataFolderSpace(options.DataDirectory));
         services.AddSingleton<EngineGateway>();
 
         // Numbers are numbers: the web defaults also read "123" as 123 and document every integer as integer|string.
@@ -114,6 +115,7 @@ public static partial class NodeHost
         var app = builder.Build();
         app.UseMiddleware<ApiExceptionMiddleware>();
         app.UseMiddleware<BearerTokenMiddleware>(data.Token);
+        app.UseMiddleware<FreeSpaceMiddleware>();
         app.MapOpenApi();
         app.MapDiskEndpoints();
         app.MapJobEndpoints();
