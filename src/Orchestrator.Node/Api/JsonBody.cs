@@ -43,9 +43,12 @@ public static class JsonBody
         }
         catch (JsonException e)
         {
-            throw ApiException.InvalidParameter(e.Message.Contains("does not contain any JSON tokens", StringComparison.Ordinal) || e.BytePositionInLine is 0 && e.LineNumber is 0
-                ? "the request body is empty or not JSON: expected a JSON object"
-                : $"the request body is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): expected one JSON object");
+            throw ApiException.InvalidParameter(
+                e.Message.Contains("does not contain any JSON tokens", StringComparison.Ordinal) || e.BytePositionInLine is 0 && e.LineNumber is 0
+                    ? "the request body is empty or not JSON: expected a JSON object"
+                    : e.Message.Contains("maximum configured depth", StringComparison.Ordinal)
+                        ? $"the request body nests deeper than {MaxDepth} levels: expected a flat JSON object"
+                        : $"the request body is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): expected one JSON object");
         }
 
         using (document)
