@@ -83,6 +83,17 @@ public sealed class IdRuleTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData("manager")]
+    [InlineData("Manager")]
+    public void Ids_the_engine_stands_on_are_reserved(string id)
+    {
+        var problem = IdRule.Problem(id, "id");
+        Assert.NotNull(problem);
+        Assert.Contains("reserved", problem, StringComparison.Ordinal);
+        Assert.Null(IdRule.Problem("managers", "id"));
+    }
+
+    [Theory]
     [InlineData(null)]
     [InlineData("")]
     public void Missing_or_empty_is_refused_naming_the_field(string? id)
@@ -132,7 +143,8 @@ public sealed class IdRuleTests(ITestOutputHelper output)
 
     /// <summary>QEMU's id_wellformed (util/id.c) with our length cap, written independently of IdRule.</summary>
     private static bool QemuWellFormed(string id) =>
-        id.Length is > 0 and <= IdRule.MaxLength
+        !string.Equals(id, "manager", StringComparison.OrdinalIgnoreCase)
+        && id.Length is > 0 and <= IdRule.MaxLength
         && char.IsAsciiLetter(id[0])
         && id.Skip(1).All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_');
 
