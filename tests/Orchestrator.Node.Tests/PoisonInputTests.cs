@@ -75,7 +75,8 @@ public sealed class PoisonInputTests : IAsyncLifetime
             Assert.True(ok.StatusCode is HttpStatusCode.OK or HttpStatusCode.Conflict, await ok.Content.ReadAsStringAsync());
         }
 
-        var job = await WaitForConcludedAsync("fast-job");
+        var job = await JobPolling.WaitForStatusAsync(_node, "fast-job", "concluded", TimeSpan.FromSeconds(120));
+        Assert.False(job.TryGetProperty("error", out _), job.ToString());
         Assert.Equal(Chains.Size, job.GetProperty("offset").GetInt64());
         await NodeHealth.AssertServesAsync(_node, "keep");
         await NodeHealth.AssertServesAsync(_node, "fast");
@@ -113,23 +114,5 @@ public sealed class PoisonInputTests : IAsyncLifetime
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"POST /{path}: expected 400, got {(int)response.StatusCode} {text}");
         Assert.Contains(mentions, (await Json.ErrorAsync(response)).Message, StringComparison.Ordinal);
-    }
-
-    private async Task<System.Text.Json.JsonElement> WaitForConcludedAsync(string job)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
-        {
-            using var response = await _node.Http.GetAsync($"jobs/{job}");
-            var body = await Json.BodyAsync(response);
-            if (body.TryGetProperty("status", out var status) && status.GetString() == "concluded")
-            {
-                Assert.False(body.TryGetProperty("error", out _), body.ToString());
-                return body;
-            }
-
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(120), $"job {job} did not conclude: {body}");
-            await Task.Delay(200);
-        }
     }
 }

@@ -188,7 +188,7 @@ public sealed class RequestValidationTests(NodeFixture fixture) : IClassFixture<
             Assert.False(job.GetProperty("auto-dismiss").GetBoolean());
         }
 
-        var concluded = await WaitForJobStatusAsync("vqm-job", "concluded");
+        var concluded = await JobPolling.WaitForStatusAsync(Node, "vqm-job", "concluded", TimeSpan.FromSeconds(60));
         Assert.False(concluded.TryGetProperty("error", out _), concluded.ToString());
         using (var dismiss = await Node.Http.PostAsync("jobs/vqm-job/dismiss", null))
         {
@@ -219,7 +219,7 @@ public sealed class RequestValidationTests(NodeFixture fixture) : IClassFixture<
             Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
         }
 
-        var job = await WaitForJobStatusAsync("vsp-job", "concluded");
+        var job = await JobPolling.WaitForStatusAsync(Node, "vsp-job", "concluded", TimeSpan.FromSeconds(60));
         Assert.Equal(Chains.Size, job.GetProperty("offset").GetInt64());
         Assert.False(job.TryGetProperty("error", out _), job.ToString());
         using var dismiss = await Node.Http.PostAsync("jobs/vsp-job/dismiss", null);
@@ -252,23 +252,6 @@ public sealed class RequestValidationTests(NodeFixture fixture) : IClassFixture<
     }
 
     private static long RequestChecksMaxSpeed => Api.RequestChecks.MaxSpeed;
-
-    private async Task<System.Text.Json.JsonElement> WaitForJobStatusAsync(string job, string status)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
-        {
-            using var response = await Node.Http.GetAsync($"jobs/{job}");
-            var body = await Json.BodyAsync(response);
-            if (body.TryGetProperty("status", out var s) && s.GetString() == status)
-            {
-                return body;
-            }
-
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"job {job} did not reach {status}: {body}");
-            await Task.Delay(100);
-        }
-    }
 
     private async Task ExpectInvalid(string path, string body, string mentions)
     {
