@@ -11,6 +11,9 @@ public static class ErrorCodes
     public const string Unauthorized = "unauthorized";
     public const string OutsideStorageRoot = "outside-storage-root";
     public const string Timeout = "timeout";
+
+    /// <summary>The data folder (the journal) has too little free space for a write: 507, reads still answer.</summary>
+    public const string InsufficientStorage = "insufficient-storage";
     public const string Unavailable = "unavailable";
     public const string Internal = "internal";
 }

@@ -99,6 +99,7 @@ public static partial class NodeHost
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(hub);
+        services.AddSingleton(new DataFolderSpace(options.DataDirectory));
         services.AddSingleton<EngineGateway>();
 
         // Under systemd (Type=notify): readiness notification and journald-friendly logs; elsewhere it does nothing.
@@ -139,6 +140,7 @@ public static partial class NodeHost
         var app = builder.Build();
         app.UseMiddleware<ApiExceptionMiddleware>();
         app.UseMiddleware<BearerTokenMiddleware>(data.Token, PublicPaths(options));
+        app.UseMiddleware<FreeSpaceMiddleware>();
         app.Services.GetRequiredService<NodeMeter>();
         app.MapHealthEndpoints();
         app.MapPrometheusScrapingEndpoint(MetricsPath);

@@ -17,6 +17,7 @@ public sealed class NodeProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
     private readonly Lock _outputLock = new();
+    private bool _disposed;
 
     private NodeProcess(Process process, string root, string dataDirectory, string storageRoot, int port)
     {
@@ -134,6 +135,13 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Idempotent: a test may stop the node itself (to check its images) inside an 'await using'.
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         Http.Dispose();
         if (!_process.HasExited)
         {

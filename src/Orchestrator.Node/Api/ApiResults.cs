@@ -29,6 +29,7 @@ public static class ApiResults
         ErrorCodes.Unauthorized => StatusCodes.Status401Unauthorized,
         ErrorCodes.Timeout => StatusCodes.Status504GatewayTimeout,
         ErrorCodes.Unavailable => StatusCodes.Status503ServiceUnavailable,
+        ErrorCodes.InsufficientStorage => StatusCodes.Status507InsufficientStorage,
         ErrorCodes.Internal => StatusCodes.Status500InternalServerError,
 
         // A refusal with a code the API does not know yet is still the caller's command being refused.

@@ -122,13 +122,16 @@ public static class DiskEndpoints
             throw ApiException.InvalidParameter("field 'backingFile' must not be empty");
         }
 
+        var backingFile = RequestChecks.OptionalPathText(body.BackingFile, "backingFile");
+        var topName = RequestChecks.OptionalPathText(body.Top, "top");
+        var baseName = RequestChecks.OptionalPathText(body.Base, "base");
         string? top = null;
         string? @base = null;
-        if (body.Top is not null || body.Base is not null)
+        if (topName is not null || baseName is not null)
         {
             var chain = await ChainOfAsync(engine, disk, cancel);
-            top = body.Top is null ? null : ResolveImageName(body.Top, chain);
-            @base = body.Base is null ? null : ResolveImageName(body.Base, chain);
+            top = topName is null ? null : ResolveImageName(topName, chain);
+            @base = baseName is null ? null : ResolveImageName(baseName, chain);
         }
 
         var streamRequest = new StreamRequest
@@ -136,7 +139,7 @@ public static class DiskEndpoints
             JobId = jobId is null ? null : new JobId(jobId),
             Top = top,
             Base = @base,
-            BackingFile = body.BackingFile,
+            BackingFile = backingFile,
             Speed = speed,
             OnError = onError,
             AutoDismiss = body.AutoDismiss ?? true,
@@ -206,7 +209,7 @@ public static class DiskEndpoints
         }
         catch (ApiException)
         {
-            throw new ApiException(StatusCodes.Status404NotFound, ErrorCodes.NotFound, $"disk '{id}' is not registered");
+            throw new ApiException(StatusCodes.Status404NotFound, ErrorCodes.NotFound, $"disk '{IdRule.Printable(id)}' is not registered");
         }
     }
 }

@@ -32,7 +32,7 @@ public static class EventEndpoints
     private static async Task StreamAsync(HttpContext context, EventHub hub, CancellationToken cancel)
     {
         var after = AfterSequence(context.Request);
-        var follow = context.Request.Query["follow"].ToString() is not ("false" or "0" or "no");
+        var follow = Follow(context.Request);
         var stopAt = follow ? long.MaxValue : hub.LastSequence();
 
         var response = context.Response;
@@ -97,6 +97,18 @@ public static class EventEndpoints
     {
         await response.Body.WriteAsync(Encoding.UTF8.GetBytes(text), cancel);
         await response.Body.FlushAsync(cancel);
+    }
+
+    /// <summary>?follow: absent or true/1/yes follows; false/0/no stops after the retained events; anything else is a 400, not a stream that never ends.</summary>
+    private static bool Follow(HttpRequest request)
+    {
+        var text = request.Query["follow"].ToString();
+        return text switch
+        {
+            "" or "true" or "1" or "yes" => true,
+            "false" or "0" or "no" => false,
+            _ => throw ApiException.InvalidParameter($"Parameter 'follow' must be true or false, not '{Domain.IdRule.Printable(text)}'"),
+        };
     }
 
     private static long AfterSequence(HttpRequest request)

@@ -100,5 +100,5 @@ public static class JobEndpoints
         }
     }
 
-    private static ApiException NotFound(string id) => new(StatusCodes.Status404NotFound, ErrorCodes.NotFound, $"Block job '{id}' not found");
+    private static ApiException NotFound(string id) => new(StatusCodes.Status404NotFound, ErrorCodes.NotFound, $"Block job '{IdRule.Printable(id)}' not found");
 }

@@ -22,12 +22,23 @@ public static class RequestChecks
 
     public static string? OptionalId(string? value, string field) => value is null ? null : Id(value, field);
 
+    /// <summary>
+    /// The highest speed a job accepts, 1 TiB/s: far above any disk, and low enough that the rate limiter's
+    /// bytes-per-slice arithmetic (speed times 10^6 ticks) cannot overflow a long. 0 means unlimited.
+    /// </summary>
+    public const long MaxSpeed = 1L << 40;
+
     public static long Speed(long? value, string field = "speed")
     {
         if (value is < 0)
         {
             // QEMU's wording for a negative speed.
             throw ApiException.InvalidParameter($"Invalid parameter '{field}': must be 0 (unlimited) or a positive number of bytes per second");
+        }
+
+        if (value is > MaxSpeed)
+        {
+            throw ApiException.InvalidParameter($"Invalid parameter '{field}': {value} bytes per second is above the maximum {MaxSpeed} (1 TiB/s); use 0 for unlimited");
         }
 
         return value ?? 0;
@@ -42,16 +53,25 @@ public static class RequestChecks
 
         return QemuNames.TryParse(value, out var policy)
             ? policy
-            : throw ApiException.InvalidParameter($"Parameter 'onError' does not accept value '{value}' (report, ignore, stop, enospc)");
+            : throw ApiException.InvalidParameter($"Parameter 'onError' does not accept value '{IdRule.Printable(value)}' (report, ignore, stop, enospc)");
     }
+
+    /// <summary>A path as the file system can take it (<see cref="PathRule"/>); 400 naming the field otherwise.</summary>
+    public static string PathText(string? value, string field)
+    {
+        var path = RequiredString(value, field);
+        return PathRule.Problem(path, field) is { } problem ? throw ApiException.InvalidParameter(problem) : path;
+    }
+
+    public static string? OptionalPathText(string? value, string field) => value is null ? null : PathText(value, field);
 
     public static string RequiredString(string? value, string field) =>
         string.IsNullOrWhiteSpace(value) ? throw ApiException.MissingField(field) : value;
 
-    /// <summary>The canonical path of an image the API may touch; 403 outside the storage roots.</summary>
+    /// <summary>The canonical path of an image the API may touch; 400 for a malformed path, 403 outside the storage roots.</summary>
     public static string InsideStorageRoots(string? path, string field, IReadOnlyList<string> roots)
     {
-        var value = RequiredString(path, field);
+        var value = PathText(path, field);
         try
         {
             return StoragePolicy.Resolve(value, roots);
