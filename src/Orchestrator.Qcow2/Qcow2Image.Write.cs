@@ -57,6 +57,19 @@ public sealed partial class Qcow2Image
 
     private void StageCore(IReadOnlyList<ClusterRun> runs, ReadOnlySpan<byte> data, ReadOnlySpan<bool> zero, bool applyNow)
     {
+        try
+        {
+            StageCoreUnguarded(runs, data, zero, applyNow);
+        }
+        catch
+        {
+            _keepDirty = true;
+            throw;
+        }
+    }
+
+    private void StageCoreUnguarded(IReadOnlyList<ClusterRun> runs, ReadOnlySpan<byte> data, ReadOnlySpan<bool> zero, bool applyNow)
+    {
         RequireWritable();
         var clusters = ExpandRuns(runs);
         var count = clusters.Length;
@@ -106,6 +119,20 @@ public sealed partial class Qcow2Image
             return;
         }
 
+        try
+        {
+            CommitStagedUnguarded();
+        }
+        catch
+        {
+            _keepDirty = true;
+            throw;
+        }
+    }
+
+    private void CommitStagedUnguarded()
+    {
+        MarkDirty();
         Refcounts.WriteDirty();
         _file.Flush();
         foreach (var (l2Offset, index, expected, entry) in _staged)

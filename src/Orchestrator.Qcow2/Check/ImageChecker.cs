@@ -331,7 +331,7 @@ public sealed class ImageChecker
             {
                 block = refcounts.BlockAt(b);
             }
-            catch (Qcow2Exception e)
+            catch (Qcow2Exception e) when (e.Kind != Qcow2ErrorKind.Io)
             {
                 // One corrupt table entry is one corruption, not one per cluster it would cover.
                 Corruption($"refcount block {b}: {e.Detail}");
@@ -355,8 +355,9 @@ public sealed class ImageChecker
         {
             stored = refcounts.Get(cluster);
         }
-        catch (Qcow2Exception e)
+        catch (Qcow2Exception e) when (e.Kind != Qcow2ErrorKind.Io)
         {
+            // A disk error is not the image's fault: it ends the check (an I/O error, as qemu-img check's exit 1).
             Corruption($"cannot read the refcount of cluster {cluster}: {e.Detail}");
             return;
         }
