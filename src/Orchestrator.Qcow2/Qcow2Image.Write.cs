@@ -194,7 +194,18 @@ public sealed partial class Qcow2Image
     public void SetBackingFile(string? backingFile, string? backingFormat)
     {
         RequireWritable();
-        UpdateHeader(Header with { BackingFileName = backingFile, BackingFormat = backingFile is null ? null : backingFormat });
+        var header = Header with { BackingFileName = backingFile, BackingFormat = backingFile is null ? null : backingFormat };
+        if (MayMarkClean && !HasUncommitted)
+        {
+            // Nothing is pending: once it is flushed, this header write can also clear the dirty bit, sparing the
+            // close its own write and flushes (a later metadata write sets the bit again).
+            _file.Flush();
+            UpdateHeader(header with { IncompatibleFeatures = header.IncompatibleFeatures & ~Qcow2Constants.IncompatDirty });
+            _markedDirty = false;
+            return;
+        }
+
+        UpdateHeader(header);
     }
 
     private void UpdateHeader(Qcow2Header header)
