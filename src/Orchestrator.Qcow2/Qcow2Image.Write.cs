@@ -182,7 +182,22 @@ public sealed partial class Qcow2Image
     internal void WriteInPlace(long hostOffset, ReadOnlySpan<byte> data)
     {
         RequireWritable();
+        RequireCountedPastEnd(hostOffset, data.Length);
         _file.Write(data, hostOffset);
+    }
+
+    /// <summary>
+    /// A cluster past the end of the file that no refcount counts is not the image's: an L2 entry pointing there is
+    /// corrupt (a clean image is not checked at open), and writing there would grow the file without bound.
+    /// </summary>
+    private void RequireCountedPastEnd(long hostOffset, long length)
+    {
+        if (hostOffset + length > _file.Length && Refcounts.Get(hostOffset >> Header.ClusterBits) == 0)
+        {
+            throw new Qcow2Exception(Qcow2ErrorKind.Corrupt,
+                $"an L2 entry points at host offset 0x{hostOffset:x}, past the end of the file, at a cluster no refcount counts; "
+                + "the image is corrupt (run 'qemu-img check')", Path, hostOffset, "writing");
+        }
     }
 
     public void Flush() => _file.Flush();
@@ -278,6 +293,8 @@ public sealed partial class Qcow2Image
                         $"L2 table {l1Index} is shared (refcount above 1); copy-on-write of shared tables is not supported", Path);
                 }
 
+                // Its updates are written back where it lies: not past the end of the file unless counted there.
+                RequireCountedPastEnd(l2Offset, ClusterSize);
                 table = _l2Cache.Get(l2Offset);
             }
 
@@ -317,6 +334,7 @@ public sealed partial class Qcow2Image
             }
             else if (canReuse)
             {
+                RequireCountedPastEnd(current.HostOffset, ClusterSize);
                 plan[i] = new Target(L2Entry.DataAt(current.HostOffset), current.HostOffset);
             }
             else

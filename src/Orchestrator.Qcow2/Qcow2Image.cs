@@ -201,7 +201,15 @@ public sealed partial class Qcow2Image : IDisposable
         }
     }
 
-    internal RefcountTable Refcounts => _refcounts ??= new RefcountTable(_file, Header, CommitRefcountTable, MarkDirty);
+    internal RefcountTable Refcounts => _refcounts ??= CreateRefcountTable();
+
+    private RefcountTable CreateRefcountTable()
+    {
+        var table = new RefcountTable(_file, Header, CommitRefcountTable, MarkDirty);
+        table.Protect(0, ClusterSize);
+        table.Protect(Header.L1TableOffset, (long)Header.L1Size * 8);
+        return table;
+    }
 
     /// <summary>Refuses, without writing anything, every image we must not write.</summary>
     private void RefuseUnwritable()

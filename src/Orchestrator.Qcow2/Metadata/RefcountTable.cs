@@ -30,6 +30,10 @@ internal sealed class RefcountTable
     private long _reservedStart;
     private long _reservedEnd;
 
+    // Clusters that hold metadata known without reading any refcount (the header, the L1 table): a "free" one means the
+    // refcounts are corrupt, and allocating it would overwrite that metadata. QEMU's overlap check refuses the same.
+    private readonly List<(long First, long End)> _protected = [];
+
     /// <param name="beforeWrite">Called before any refcount block or table write (the image sets its dirty bit there).</param>
     public RefcountTable(ImageFile file, Qcow2Header header, Action<long, uint> commitTable, Action beforeWrite)
     {
@@ -157,7 +161,34 @@ internal sealed class RefcountTable
         return start << _clusterBits;
     }
 
+    /// <summary>Marks [offset, offset + bytes) as metadata the allocator must never hand out.</summary>
+    public void Protect(long offset, long bytes)
+    {
+        if (bytes > 0)
+        {
+            _protected.Add((offset >> _clusterBits, (offset + bytes - 1 + _clusterSize) >> _clusterBits));
+        }
+    }
+
     private long FindFreeRun(long from, int count)
+    {
+        var start = FindFreeRunUnchecked(from, count);
+        var end = start + count;
+        var tableFirst = _tableOffset >> _clusterBits;
+        foreach (var (first, last) in _protected.Append((tableFirst, tableFirst + TableClusters)))
+        {
+            if (start < last && first < end)
+            {
+                throw new Qcow2Exception(Qcow2ErrorKind.Corrupt,
+                    $"cluster {Math.Max(start, first)} holds metadata (the header, the L1 table or the refcount table) but its refcount is 0; "
+                    + "the image is corrupt (run 'qemu-img check')", _file.Path, operation: "allocating");
+            }
+        }
+
+        return start;
+    }
+
+    private long FindFreeRunUnchecked(long from, int count)
     {
         var start = from;
         var run = 0;
