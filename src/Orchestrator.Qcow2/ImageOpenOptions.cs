@@ -10,10 +10,15 @@ public sealed record ImageOpenOptions
     public CacheMode Cache { get; init; } = CacheMode.PageCache;
 
     /// <summary>
-    /// On a writable open, check the metadata first: refuse to write a corrupt image, and give back clusters
-    /// leaked by a crash. QEMU leaves leaks until `qemu-img check -r`; we repair them at once.
+    /// On a writable open, check the metadata when the image may need it: a version 2 image, which cannot record
+    /// whether it was closed cleanly. A version 3 image says so with its dirty bit; a dirty image is always checked
+    /// (and its leaks repaired) before it is written, whatever this says. A clean version 3 image is not checked, as
+    /// QEMU does not check it: its refcounts are never below the references (the write order).
     /// </summary>
     public bool CheckOnWritableOpen { get; init; } = true;
+
+    /// <summary>On a writable open, always run the full check and give back leaked clusters (what `image check -r leaks` does).</summary>
+    public bool RepairLeaksOnOpen { get; init; }
 
     /// <summary>
     /// Leave the writes of a writable open (leak repair, autoclear) to <see cref="Qcow2Image.CompleteWritableOpen"/>:

@@ -1,5 +1,6 @@
 using Orchestrator.Qcow2.Format;
 using Orchestrator.Qcow2.IO;
+using Orchestrator.Qcow2.Metadata;
 
 namespace Orchestrator.Qcow2;
 
@@ -113,8 +114,20 @@ public sealed partial class Qcow2Image
             keptZero[k] = zero[kept[k]];
         }
 
-        var tables = EnsureL2Tables(keptClusters, _stagedL1);
-        var plan = PlanTargets(keptClusters, keptZero, tables, _stagedFrees);
+        (L2Table Table, int Index)[] tables;
+        Target[] plan;
+        try
+        {
+            tables = EnsureL2Tables(keptClusters, _stagedL1);
+            plan = PlanTargets(keptClusters, keptZero, tables, _stagedFrees);
+        }
+        catch
+        {
+            _keepDirty = true;
+            throw;
+        }
+
+        _openReservations++;
         return new CopyReservation(
             [.. kept],
             tables.Select(t => (t.Table.HostOffset, t.Index)).ToArray(),
@@ -179,6 +192,7 @@ public sealed partial class Qcow2Image
     /// </summary>
     public void StageReserved(CopyReservation reservation)
     {
+        _openReservations--;
         for (var i = 0; i < reservation.Count; i++)
         {
             _staged.Add((reservation.Slots[i].L2Offset, reservation.Slots[i].Index, reservation.Expected[i], reservation.Entries[i]));
@@ -188,6 +202,7 @@ public sealed partial class Qcow2Image
     /// <summary>Under the caller's lock, after a failed data write: the reserved clusters are freed at the next commit.</summary>
     public void AbandonReserved(CopyReservation reservation)
     {
+        _openReservations--;
         foreach (var entry in reservation.Entries)
         {
             if (entry.Kind(Header.Version) == ClusterKind.Data)

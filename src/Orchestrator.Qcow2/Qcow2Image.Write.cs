@@ -57,6 +57,19 @@ public sealed partial class Qcow2Image
 
     private void StageCore(IReadOnlyList<ClusterRun> runs, ReadOnlySpan<byte> data, ReadOnlySpan<bool> zero, bool applyNow)
     {
+        try
+        {
+            StageCoreUnguarded(runs, data, zero, applyNow);
+        }
+        catch
+        {
+            _keepDirty = true;
+            throw;
+        }
+    }
+
+    private void StageCoreUnguarded(IReadOnlyList<ClusterRun> runs, ReadOnlySpan<byte> data, ReadOnlySpan<bool> zero, bool applyNow)
+    {
         RequireWritable();
         var clusters = ExpandRuns(runs);
         var count = clusters.Length;
@@ -106,6 +119,20 @@ public sealed partial class Qcow2Image
             return;
         }
 
+        try
+        {
+            CommitStagedUnguarded();
+        }
+        catch
+        {
+            _keepDirty = true;
+            throw;
+        }
+    }
+
+    private void CommitStagedUnguarded()
+    {
+        MarkDirty();
         Refcounts.WriteDirty();
         _file.Flush();
         foreach (var (l2Offset, index, expected, entry) in _staged)
@@ -155,7 +182,22 @@ public sealed partial class Qcow2Image
     internal void WriteInPlace(long hostOffset, ReadOnlySpan<byte> data)
     {
         RequireWritable();
+        RequireCountedPastEnd(hostOffset, data.Length);
         _file.Write(data, hostOffset);
+    }
+
+    /// <summary>
+    /// A cluster past the end of the file that no refcount counts is not the image's: an L2 entry pointing there is
+    /// corrupt (a clean image is not checked at open), and writing there would grow the file without bound.
+    /// </summary>
+    private void RequireCountedPastEnd(long hostOffset, long length)
+    {
+        if (hostOffset + length > _file.Length && Refcounts.Get(hostOffset >> Header.ClusterBits) == 0)
+        {
+            throw new Qcow2Exception(Qcow2ErrorKind.Corrupt,
+                $"an L2 entry points at host offset 0x{hostOffset:x}, past the end of the file, at a cluster no refcount counts; "
+                + "the image is corrupt (run 'qemu-img check')", Path, hostOffset, "writing");
+        }
     }
 
     public void Flush() => _file.Flush();
@@ -167,7 +209,18 @@ public sealed partial class Qcow2Image
     public void SetBackingFile(string? backingFile, string? backingFormat)
     {
         RequireWritable();
-        UpdateHeader(Header with { BackingFileName = backingFile, BackingFormat = backingFile is null ? null : backingFormat });
+        var header = Header with { BackingFileName = backingFile, BackingFormat = backingFile is null ? null : backingFormat };
+        if (MayMarkClean && !HasUncommitted)
+        {
+            // Nothing is pending: once it is flushed, this header write can also clear the dirty bit, sparing the
+            // close its own write and flushes (a later metadata write sets the bit again).
+            _file.Flush();
+            UpdateHeader(header with { IncompatibleFeatures = header.IncompatibleFeatures & ~Qcow2Constants.IncompatDirty });
+            _markedDirty = false;
+            return;
+        }
+
+        UpdateHeader(header);
     }
 
     private void UpdateHeader(Qcow2Header header)
@@ -240,6 +293,8 @@ public sealed partial class Qcow2Image
                         $"L2 table {l1Index} is shared (refcount above 1); copy-on-write of shared tables is not supported", Path);
                 }
 
+                // Its updates are written back where it lies: not past the end of the file unless counted there.
+                RequireCountedPastEnd(l2Offset, ClusterSize);
                 table = _l2Cache.Get(l2Offset);
             }
 
@@ -279,6 +334,7 @@ public sealed partial class Qcow2Image
             }
             else if (canReuse)
             {
+                RequireCountedPastEnd(current.HostOffset, ClusterSize);
                 plan[i] = new Target(L2Entry.DataAt(current.HostOffset), current.HostOffset);
             }
             else

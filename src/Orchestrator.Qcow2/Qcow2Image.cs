@@ -16,6 +16,7 @@ public sealed partial class Qcow2Image : IDisposable
     private readonly int _l2Entries;
     private RefcountTable? _refcounts;
     private bool _checkOnWritableOpen;
+    private bool _repairLeaksOnOpen;
     private byte[]? _compressedScratch;
 
     private Qcow2Image(ImageFile file, Qcow2Header header, ulong[] l1)
@@ -58,6 +59,7 @@ public sealed partial class Qcow2Image : IDisposable
             {
                 image.RefuseUnwritable();
                 image._checkOnWritableOpen = options.CheckOnWritableOpen;
+                image._repairLeaksOnOpen = options.RepairLeaksOnOpen;
                 if (!options.DeferWritePreparation)
                 {
                     image.CompleteWritableOpen();
@@ -199,14 +201,20 @@ public sealed partial class Qcow2Image : IDisposable
         }
     }
 
-    internal RefcountTable Refcounts => _refcounts ??= new RefcountTable(_file, Header, CommitRefcountTable);
+    internal RefcountTable Refcounts => _refcounts ??= CreateRefcountTable();
+
+    private RefcountTable CreateRefcountTable()
+    {
+        var table = new RefcountTable(_file, Header, CommitRefcountTable, MarkDirty);
+        table.Protect(0, ClusterSize);
+        table.Protect(Header.L1TableOffset, (long)Header.L1Size * 8);
+        return table;
+    }
 
     /// <summary>Refuses, without writing anything, every image we must not write.</summary>
     private void RefuseUnwritable()
     {
         Refuse(Header.IsCorrupt, Qcow2ErrorKind.Corrupt, "the image is marked corrupt; repair it with 'qemu-img check -r all' before writing");
-        Refuse(Header.IsDirty, Qcow2ErrorKind.Corrupt,
-            "the image is dirty (lazy refcounts were not flushed); run 'qemu-img check -r all' before writing");
         Refuse(Header.SnapshotCount > 0, Qcow2ErrorKind.UnsupportedFeature,
             $"writing to an image with {Header.SnapshotCount} internal snapshot(s) is not supported (they are left intact; open read-only)");
         Refuse(Header.HasBitmaps, Qcow2ErrorKind.UnsupportedFeature, "writing to an image with persistent dirty bitmaps is not supported");
@@ -223,17 +231,33 @@ public sealed partial class Qcow2Image : IDisposable
     }
 
     /// <summary>
-    /// The writing half of a writable open: check the metadata (refuse a corrupt image, give back clusters a crash
-    /// leaked), then clear unknown autoclear bits, as the specification requires of a writer.
+    /// The writing half of a writable open: check the metadata when the image says it needs it (the dirty bit: a
+    /// writer stopped without a clean close) or cannot say (version 2), or when the caller asks: refuse a corrupt image,
+    /// give back clusters a crash leaked. Then clear unknown autoclear bits, as the specification requires of a writer.
+    /// A clean version 3 image is not checked: open reads the header, the L1 table and the refcount table, no refcount
+    /// block and no L2 table (as QEMU's open).
     /// </summary>
     internal void CompleteWritableOpen()
     {
-        if (_checkOnWritableOpen)
+        var dirty = Header.IsDirty;
+        if (_repairLeaksOnOpen || dirty || (_checkOnWritableOpen && Header.Version < 3))
         {
             // One pass: leaks are repaired only when nothing is corrupt, including what the repair itself would make so.
             var result = ImageChecker.Check(this, repairLeaks: true);
+            Refuse(result.Corruptions > 0 && dirty, Qcow2ErrorKind.Corrupt,
+                $"the image was not closed cleanly (dirty bit; lazy refcounts are repaired this way) and its check found {result.Corruptions} "
+                + $"corruption(s): {result.FirstCorruption}; run 'qemu-img check -r all' before writing");
             Refuse(result.Corruptions > 0, Qcow2ErrorKind.Corrupt,
                 $"the image has {result.Corruptions} corruption(s) and will not be written: {result.FirstCorruption}");
+            if (dirty)
+            {
+                // Every reference is counted now: the bit has done its job.
+                MarkClean();
+            }
+        }
+        else
+        {
+            Refcounts.ValidateTable(_file.Length);
         }
 
         if (Header.AutoclearFeatures != 0)
@@ -260,6 +284,11 @@ public sealed partial class Qcow2Image : IDisposable
             {
                 CommitStaged();
                 _file.Flush();
+            }
+
+            if (MayMarkClean)
+            {
+                MarkClean();
             }
         }
         catch (Qcow2Exception)

@@ -14,8 +14,9 @@ public sealed class CrashStateTests(ITestOutputHelper output)
 {
     /// <summary>
     /// A kill between step 1's refcount block write and the data write leaves clusters counted past the end of the
-    /// file. The writable open must give them back too: otherwise the next allocation extends the file over them
-    /// and qemu-img check reports them as leaks (exit 3) on an image nobody crashed since.
+    /// file, and the dirty bit that the session set before its first refcount write. The writable open of the dirty
+    /// image must give them back too: otherwise the next allocation extends the file over them and qemu-img check
+    /// reports them as leaks (exit 3) on an image nobody crashed since.
     /// </summary>
     [Fact]
     public void LeakPastEndOfFileIsRepairedByWritableOpen()
@@ -26,7 +27,8 @@ public sealed class CrashStateTests(ITestOutputHelper output)
         QemuTools.Io("-f", "qcow2", "-c", "write -P 1 0 1M", path).EnsureSuccess();
         var fileClusters = new FileInfo(path).Length / 65536;
         RaiseRefcounts(path, fileClusters, 4);
-        output.WriteLine($"raised the refcounts of clusters {fileClusters}..{fileClusters + 3}, just past the end of the file, to 1");
+        SetDirtyBit(path);
+        output.WriteLine($"raised the refcounts of clusters {fileClusters}..{fileClusters + 3}, just past the end of the file, to 1, and set the dirty bit");
 
         using (var chain = ImageChain.Open(path, new ChainOpenOptions { WritableTop = true }))
         {
@@ -61,6 +63,18 @@ public sealed class CrashStateTests(ITestOutputHelper output)
         Assert.True(exit == 0, $"a complete stream (no kill) left qemu-img check exit {exit}:\n{checkOutput}");
         var compare = QemuTools.Compare(c, b);
         Assert.True(compare.ExitCode == 0, $"streamed content differs: {compare.StdOut}{compare.StdErr}");
+    }
+
+    /// <summary>Sets the dirty bit (incompatible_features bit 0, byte 79) in place, as a killed writer leaves it.</summary>
+    private static void SetDirtyBit(string path)
+    {
+        using var file = File.Open(path, FileMode.Open, FileAccess.ReadWrite);
+        var features = new byte[8];
+        file.Position = 72;
+        file.ReadExactly(features);
+        features[7] |= 1;
+        file.Position = 72;
+        file.Write(features);
     }
 
     /// <summary>Sets the 16-bit refcounts of clusters [first, first+count) to 1 in place, as a killed writer leaves them.</summary>

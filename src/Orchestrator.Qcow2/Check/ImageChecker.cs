@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using Orchestrator.Qcow2.Format;
 
 namespace Orchestrator.Qcow2.Check;
@@ -11,6 +12,10 @@ namespace Orchestrator.Qcow2.Check;
 public sealed class ImageChecker
 {
     private const int MaxMessages = 200;
+
+    /// <summary>The largest single read of back-to-back L2 tables.</summary>
+    private const int L2BatchBytes = 4 << 20;
+
     private readonly Qcow2Image _image;
     private readonly long _fileLength;
     private readonly long _fileClusters;
@@ -21,6 +26,12 @@ public sealed class ImageChecker
     private readonly List<(long HostCluster, ulong Entry, long GuestCluster)> _activeData = [];
     private readonly HashSet<long> _metadataClusters = [];
     private long _l2WalkBudget;
+    private long _cachedBlockIndex = -1;
+    private Metadata.RefcountBlock? _cachedBlock;
+
+    // Refcount entries per block are a power of two: cluster -> block is a shift, not a division.
+    private readonly int _perBlockShift;
+
     private int _corruptions;
     private string? _firstCorruption;
 
@@ -31,6 +42,7 @@ public sealed class ImageChecker
         _fileClusters = (_fileLength + image.ClusterSize - 1) / image.ClusterSize;
         _refs = new uint[_fileClusters];
         _l2WalkBudget = ((long)image.Header.SnapshotCount + 1) * (_fileClusters + 1);
+        _perBlockShift = image.Header.ClusterBits + 3 - image.Header.RefcountOrder;
     }
 
     public static CheckResult Check(Qcow2Image image, bool repairLeaks)
@@ -79,9 +91,24 @@ public sealed class ImageChecker
             _messages.Add($"Repaired {fixedLeaks} leaked cluster(s).");
         }
 
-        var allocated = _refs.LongCount(r => r > 0) + _refsBeyondEnd.Count;
+        var allocated = _refsBeyondEnd.Count + CountNonZero(_refs);
         var guestClusters = (h.Size + cs - 1) / cs;
         return new CheckResult(_corruptions, leaks, fixedLeaks, _messages, allocated, guestClusters, _fileLength) { FirstCorruption = _firstCorruption };
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static long CountNonZero(uint[] refs)
+    {
+        var count = 0L;
+        foreach (var r in refs)
+        {
+            if (r > 0)
+            {
+                count++;
+            }
+        }
+
+        return count;
     }
 
     private void CountL1(long l1Offset, uint l1Size, bool active)
@@ -105,6 +132,7 @@ public sealed class ImageChecker
         var raw = new byte[l1Size * 8];
         _image.File.Read(raw, l1Offset);
         var seen = new HashSet<long>();
+        var toCount = new List<(long L1Index, long L2Offset)>();
         for (var i = 0L; i < l1Size; i++)
         {
             var entry = BinaryPrimitives.ReadUInt64BigEndian(raw.AsSpan((int)(i * 8)));
@@ -129,7 +157,7 @@ public sealed class ImageChecker
             if (--_l2WalkBudget < 0)
             {
                 Corruption("more L2 table references than the file has clusters");
-                return;
+                break;
             }
 
             if (active)
@@ -137,40 +165,137 @@ public sealed class ImageChecker
                 _activeL2.Add((i, l2Offset, entry));
             }
 
-            CountL2(l2Offset, i, active);
+            toCount.Add((i, l2Offset));
+        }
+
+        CountL2Tables(toCount, active);
+    }
+
+    /// <summary>
+    /// Reads the L2 tables in batches (consecutive L1 entries whose tables lie back to back on the host, as
+    /// preallocation and sequential allocation place them: one read instead of one per table) and counts them.
+    /// </summary>
+    private void CountL2Tables(List<(long L1Index, long L2Offset)> tables, bool active)
+    {
+        var cs = _image.ClusterSize;
+        var maxBatch = Math.Max(1, L2BatchBytes / cs);
+        var buffer = new byte[(long)Math.Min(maxBatch, Math.Max(tables.Count, 1)) * cs];
+        var i = 0;
+        while (i < tables.Count)
+        {
+            var n = 1;
+            while (i + n < tables.Count && n < maxBatch && tables[i + n].L2Offset == tables[i].L2Offset + ((long)n * cs))
+            {
+                n++;
+            }
+
+            var batch = buffer.AsSpan(0, n * cs);
+            _image.File.Read(batch, tables[i].L2Offset);
+            for (var k = 0; k < n; k++)
+            {
+                CountL2(batch.Slice(k * cs, cs), tables[i + k].L1Index, active);
+            }
+
+            i += n;
         }
     }
 
-    private void CountL2(long l2Offset, long l1Index, bool active)
+    // Hot loops (one pass per cluster) are compiled fully optimized at once: a check runs once per process, and
+    // tier-0 code would spend most of it in an unoptimized loop.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void CountL2(ReadOnlySpan<byte> raw, long l1Index, bool active)
     {
-        var raw = new byte[_image.ClusterSize];
-        _image.File.Read(raw, l2Offset);
         var entries = _image.L2Entries;
+        var version = _image.Header.Version;
+        var cs = _image.ClusterSize;
+        var clusterBits = _image.Header.ClusterBits;
+        var l2Bits = clusterBits - 3;
         for (var j = 0; j < entries; j++)
         {
-            var entry = new L2Entry(BinaryPrimitives.ReadUInt64BigEndian(raw.AsSpan(j * 8)));
-            var guestCluster = (l1Index * entries) + j;
-            switch (entry.Kind(_image.Header.Version))
+            var value = BinaryPrimitives.ReadUInt64BigEndian(raw[(j * 8)..]);
+            if (value == 0)
+            {
+                continue;
+            }
+
+            var entry = new L2Entry(value);
+            var guestCluster = (l1Index << l2Bits) + j;
+            switch (entry.Kind(version))
             {
                 case ClusterKind.Data or ClusterKind.ZeroAllocated:
-                    if (entry.HostOffset % _image.ClusterSize != 0)
+                    var host = entry.HostOffset;
+                    if ((host & (cs - 1)) != 0)
                     {
-                        Corruption($"L2 entry for guest cluster {guestCluster} has unaligned offset {entry.HostOffset}");
+                        Corruption($"L2 entry for guest cluster {guestCluster} has unaligned offset {host}");
                         break;
                     }
 
-                    if (AddRef(entry.HostOffset, _image.ClusterSize, $"guest cluster {guestCluster}") && active)
+                    var cluster = host >> clusterBits;
+                    if (cluster < _fileClusters)
                     {
-                        _activeData.Add((entry.HostOffset / _image.ClusterSize, entry.Raw, guestCluster));
+                        // The common case, without building a description nobody reads.
+                        _refs[cluster]++;
+                    }
+                    else if (!AddRef(host, cs, $"guest cluster {guestCluster}"))
+                    {
+                        break;
+                    }
+
+                    if (active)
+                    {
+                        NoteCopiedFlag(cluster, entry, guestCluster);
                     }
 
                     break;
                 case ClusterKind.Compressed:
-                    var (_, _, alignedStart, sectorBytes) = entry.CompressedLocation(_image.Header.ClusterBits);
+                    var (_, _, alignedStart, sectorBytes) = entry.CompressedLocation(clusterBits);
                     AddRef(alignedStart, sectorBytes, $"compressed guest cluster {guestCluster}");
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// A data entry with OFLAG_COPIED over a stored refcount of 1 is right whatever the rest of the count finds (a
+    /// second reference is reported as a refcount error, and a leak repair cannot lower a referenced cluster below 1);
+    /// only the others wait for <see cref="CheckCopiedFlags"/>. So a clean image keeps no per-cluster list.
+    /// </summary>
+    private void NoteCopiedFlag(long hostCluster, L2Entry entry, long guestCluster)
+    {
+        if (entry.IsCopied && StoredRefcount(hostCluster) == 1)
+        {
+            return;
+        }
+
+        _activeData.Add((hostCluster, entry.Raw, guestCluster));
+    }
+
+    /// <summary>The stored refcount through a one-block cache (data clusters come in host order); 0 when unreadable.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong StoredRefcount(long cluster)
+    {
+        var blockIndex = cluster >> _perBlockShift;
+        if (blockIndex != _cachedBlockIndex)
+        {
+            LoadCachedBlock(blockIndex);
+        }
+
+        return _cachedBlock?.Get((int)(cluster & ((1L << _perBlockShift) - 1))) ?? 0;
+    }
+
+    private void LoadCachedBlock(long blockIndex)
+    {
+        try
+        {
+            _cachedBlock = _image.Refcounts.BlockAt(blockIndex);
+        }
+        catch (Qcow2Exception e) when (e.Kind != Qcow2ErrorKind.Io)
+        {
+            // Reported where the refcounts are compared; here it only sends the entry to the later check.
+            _cachedBlock = null;
+        }
+
+        _cachedBlockIndex = blockIndex;
     }
 
     private void CountSnapshots()
@@ -290,13 +415,40 @@ public sealed class ImageChecker
         return true;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int CompareRefcounts(out List<(long Cluster, ulong Refs)> leaked)
     {
         leaked = [];
         var refcounts = _image.Refcounts;
-        for (var c = 0L; c < _fileClusters; c++)
+        var perBlock = refcounts.EntriesPerBlock;
+        for (var start = 0L; start < _fileClusters; start += perBlock)
         {
-            Compare(c, _refs[c], leaked, refcounts);
+            var end = Math.Min(start + perBlock, _fileClusters);
+            Metadata.RefcountBlock? block;
+            try
+            {
+                block = refcounts.BlockAt(start / perBlock);
+            }
+            catch (Qcow2Exception e) when (e.Kind != Qcow2ErrorKind.Io)
+            {
+                for (var c = start; c < end; c++)
+                {
+                    Corruption($"cannot read the refcount of cluster {c}: {e.Detail}");
+                }
+
+                continue;
+            }
+
+            // One block at a time: no table lookup per cluster.
+            for (var c = start; c < end; c++)
+            {
+                var refs = (ulong)_refs[c];
+                var stored = block?.Get((int)(c - start)) ?? 0;
+                if (stored != refs)
+                {
+                    Differ(c, stored, refs, leaked);
+                }
+            }
         }
 
         foreach (var (c, refs) in _refsBeyondEnd.OrderBy(kv => kv.Key))
@@ -331,7 +483,7 @@ public sealed class ImageChecker
             {
                 block = refcounts.BlockAt(b);
             }
-            catch (Qcow2Exception e)
+            catch (Qcow2Exception e) when (e.Kind != Qcow2ErrorKind.Io)
             {
                 // One corrupt table entry is one corruption, not one per cluster it would cover.
                 Corruption($"refcount block {b}: {e.Detail}");
@@ -355,12 +507,18 @@ public sealed class ImageChecker
         {
             stored = refcounts.Get(cluster);
         }
-        catch (Qcow2Exception e)
+        catch (Qcow2Exception e) when (e.Kind != Qcow2ErrorKind.Io)
         {
+            // A disk error is not the image's fault: it ends the check (an I/O error, as qemu-img check's exit 1).
             Corruption($"cannot read the refcount of cluster {cluster}: {e.Detail}");
             return;
         }
 
+        Differ(cluster, stored, refs, leaked);
+    }
+
+    private void Differ(long cluster, ulong stored, ulong refs, List<(long, ulong)> leaked)
+    {
         if (stored < refs)
         {
             Corruption($"ERROR cluster {cluster} refcount={stored} reference={refs}");

@@ -50,6 +50,9 @@ internal static class Qcow2Constants
     /// <summary>Refcount table entry bits 0-8 are reserved and must be zero.</summary>
     public const ulong RefcountTableReservedMask = 0x1FFUL;
 
+    /// <summary>Byte offset of the version 3 header's incompatible_features field (bytes 72-79).</summary>
+    public const int IncompatibleFeaturesOffset = 72;
+
     // Incompatible feature bits.
     public const ulong IncompatDirty = 1UL << 0;
     public const ulong IncompatCorrupt = 1UL << 1;

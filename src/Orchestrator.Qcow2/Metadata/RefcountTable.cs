@@ -19,6 +19,7 @@ internal sealed class RefcountTable
     private readonly int _refcountOrder;
     private readonly int _entriesPerBlock;
     private readonly Action<long, uint> _commitTable;
+    private readonly Action _beforeWrite;
     private readonly Dictionary<long, RefcountBlock> _blocks = [];
     private ulong[] _table;
     private long _tableOffset;
@@ -29,7 +30,12 @@ internal sealed class RefcountTable
     private long _reservedStart;
     private long _reservedEnd;
 
-    public RefcountTable(ImageFile file, Qcow2Header header, Action<long, uint> commitTable)
+    // Clusters that hold metadata known without reading any refcount (the header, the L1 table): a "free" one means the
+    // refcounts are corrupt, and allocating it would overwrite that metadata. QEMU's overlap check refuses the same.
+    private readonly List<(long First, long End)> _protected = [];
+
+    /// <param name="beforeWrite">Called before any refcount block or table write (the image sets its dirty bit there).</param>
+    public RefcountTable(ImageFile file, Qcow2Header header, Action<long, uint> commitTable, Action beforeWrite)
     {
         _file = file;
         _clusterSize = header.ClusterSize;
@@ -37,6 +43,7 @@ internal sealed class RefcountTable
         _refcountOrder = header.RefcountOrder;
         _entriesPerBlock = (_clusterSize * 8) >> _refcountOrder;
         _commitTable = commitTable;
+        _beforeWrite = beforeWrite;
         _tableOffset = header.RefcountTableOffset;
         _table = ReadTable(header.RefcountTableOffset, header.RefcountTableClusters);
     }
@@ -68,6 +75,28 @@ internal sealed class RefcountTable
         }
 
         return table;
+    }
+
+    /// <summary>
+    /// What a writable open checks instead of reading every refcount block: each table entry is cluster aligned and
+    /// points inside the file (the entries are in memory already; no block is read).
+    /// </summary>
+    public void ValidateTable(long fileLength)
+    {
+        for (var i = 0L; i < _table.LongLength; i++)
+        {
+            var offset = (long)(_table[i] & ~Qcow2Constants.RefcountTableReservedMask);
+            if (offset == 0)
+            {
+                continue;
+            }
+
+            if (offset % _clusterSize != 0 || offset < 0 || offset >= fileLength)
+            {
+                throw new Qcow2Exception(Qcow2ErrorKind.Corrupt,
+                    $"refcount block {i} at offset 0x{(ulong)offset:x} is {(offset % _clusterSize != 0 ? "not cluster aligned" : "outside the image")}", _file.Path);
+            }
+        }
     }
 
     /// <summary>The refcount of a host cluster; clusters outside every refcount block have refcount 0.</summary>
@@ -132,7 +161,34 @@ internal sealed class RefcountTable
         return start << _clusterBits;
     }
 
+    /// <summary>Marks [offset, offset + bytes) as metadata the allocator must never hand out.</summary>
+    public void Protect(long offset, long bytes)
+    {
+        if (bytes > 0)
+        {
+            _protected.Add((offset >> _clusterBits, (offset + bytes - 1 + _clusterSize) >> _clusterBits));
+        }
+    }
+
     private long FindFreeRun(long from, int count)
+    {
+        var start = FindFreeRunUnchecked(from, count);
+        var end = start + count;
+        var tableFirst = _tableOffset >> _clusterBits;
+        foreach (var (first, last) in _protected.Append((tableFirst, tableFirst + TableClusters)))
+        {
+            if (start < last && first < end)
+            {
+                throw new Qcow2Exception(Qcow2ErrorKind.Corrupt,
+                    $"cluster {Math.Max(start, first)} holds metadata (the header, the L1 table or the refcount table) but its refcount is 0; "
+                    + "the image is corrupt (run 'qemu-img check')", _file.Path, operation: "allocating");
+            }
+        }
+
+        return start;
+    }
+
+    private long FindFreeRunUnchecked(long from, int count)
     {
         var start = from;
         var run = 0;
@@ -160,7 +216,14 @@ internal sealed class RefcountTable
     /// <summary>Writes every dirty refcount block (one cluster write each). Does not flush.</summary>
     public void WriteDirty()
     {
-        foreach (var block in _blocks.Values.Where(b => b.Dirty).OrderBy(b => b.HostOffset))
+        var dirty = _blocks.Values.Where(b => b.Dirty).OrderBy(b => b.HostOffset).ToList();
+        if (dirty.Count == 0)
+        {
+            return;
+        }
+
+        _beforeWrite();
+        foreach (var block in dirty)
         {
             _file.Write(block.Data, block.HostOffset);
             block.Dirty = false;
@@ -223,6 +286,7 @@ internal sealed class RefcountTable
     /// <summary>A new refcount block for table slot <paramref name="blockIndex"/>, counting itself when it lies in its own range.</summary>
     private RefcountBlock CreateBlock(long blockIndex)
     {
+        _beforeWrite();
         var cluster = FindFreeRun(_freeCursor, 1);
         _freeCursor = cluster + 1;
         var block = new RefcountBlock(cluster << _clusterBits, new byte[_clusterSize], _refcountOrder);
@@ -261,6 +325,7 @@ internal sealed class RefcountTable
     /// </summary>
     private void GrowTable(long minEntries)
     {
+        _beforeWrite();
         var entriesPerCluster = _clusterSize / 8;
         var newEntries = Math.Max(minEntries, _table.LongLength + (_table.LongLength / 2) + 1);
         var tableClusters = (int)((newEntries + entriesPerCluster - 1) / entriesPerCluster);

@@ -146,12 +146,14 @@ public sealed class StreamCopier : IDisposable
             return false;
         }
 
-        // A failed batch leaves no read-ahead behind: a retry (or a skip) starts again from this batch.
-        var read = _pending ?? StartRead(Offset);
+        // A failed batch leaves no read-ahead behind: a retry (or a skip) starts again from this batch. With nothing
+        // read ahead (the first batch, or after a yield) the batch is read here: a hop to another thread would only add
+        // its wake-up to the wait, a fixed cost that dominates a small stream.
+        var read = _pending ?? StartRead(Offset, background: false);
         _pending = null;
         var current = read.GetAwaiter().GetResult();
         // While the guest is active the next batch is not read ahead: the copy keeps one request on the device.
-        _pending = _prefetch && current.ScannedTo < Length && !_yieldToGuest() ? StartRead(current.ScannedTo) : null;
+        _pending = _prefetch && current.ScannedTo < Length && !_yieldToGuest() ? StartRead(current.ScannedTo, background: true) : null;
         if (current.Runs.Count > 0)
         {
             try
@@ -266,7 +268,7 @@ public sealed class StreamCopier : IDisposable
 
     private sealed record Batch(List<ClusterRun> Runs, int Clusters, AlignedBuffer Buffer, bool[] Zero, long ScannedTo);
 
-    private Task<Batch> StartRead(long from)
+    private Task<Batch> StartRead(long from, bool background)
     {
         List<ClusterRun> runs = [];
         var scannedTo = from;
@@ -278,7 +280,7 @@ public sealed class StreamCopier : IDisposable
             return Task.FromResult(new Batch(runs, 0, buffer, [], scannedTo));
         }
 
-        return _prefetch ? Task.Run(() => ReadRuns(runs, buffer, scannedTo)) : Task.FromResult(ReadRuns(runs, buffer, scannedTo));
+        return background ? Task.Run(() => ReadRuns(runs, buffer, scannedTo)) : Task.FromResult(ReadRuns(runs, buffer, scannedTo));
     }
 
     /// <summary>Runs of top clusters to copy, from <see cref="Offset"/>, up to one batch of clusters.</summary>
@@ -377,9 +379,17 @@ public sealed class StreamCopier : IDisposable
     /// <summary>Aligned reads run in parallel (pread on one descriptor is safe); the rest, which may need a bounce buffer, one by one.</summary>
     private static void ExecuteReads(List<RawRead> reads, AlignedBuffer buffer, int parallel)
     {
+        var aligned = reads.Where(r => r.IsAligned).ToList();
+        if (aligned.Count == 1)
+        {
+            // One read needs no workers (a small stream is often one run).
+            aligned[0].Image.ReadHost(buffer.Span.Slice(aligned[0].BufferOffset, aligned[0].Length), aligned[0].HostOffset);
+            aligned.Clear();
+        }
+
         try
         {
-            Parallel.ForEach(reads.Where(r => r.IsAligned), new ParallelOptions { MaxDegreeOfParallelism = parallel },
+            Parallel.ForEach(aligned, new ParallelOptions { MaxDegreeOfParallelism = parallel },
                 r => r.Image.ReadHost(buffer.Span.Slice(r.BufferOffset, r.Length), r.HostOffset));
         }
         catch (AggregateException e) when (e.InnerExceptions.FirstOrDefault() is Qcow2Exception first)
