@@ -28,7 +28,9 @@ public sealed class RealClientTests : ServerTestBase
         Assert.True(export.GetProperty("can_flush").GetBoolean());
         Assert.True(export.GetProperty("can_fua").GetBoolean());
         Assert.True(export.GetProperty("can_zero").GetBoolean());
-        Assert.False(export.GetProperty("can_trim").GetBoolean());
+        Assert.True(export.GetProperty("can_trim").GetBoolean());
+        Assert.True(export.GetProperty("can_multi_conn").GetBoolean());
+        Assert.True(export.GetProperty("can_fast_zero").GetBoolean());
     }
 
     [Fact]
