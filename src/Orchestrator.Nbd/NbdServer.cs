@@ -16,6 +16,9 @@ public sealed partial class NbdServer : IAsyncDisposable
     /// <summary>How long a stopping connection may take to finish its request before it is cut.</summary>
     public static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>Connections the kernel queues before we accept them; a burst of clients must not be refused.</summary>
+    private const int Backlog = 1024;
+
     private readonly INbdExportProvider _exports;
     private readonly NbdServerOptions _options;
     private readonly NbdBufferPool _pool;
@@ -57,7 +60,7 @@ public sealed partial class NbdServer : IAsyncDisposable
                 File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             }
 
-            listener.Listen(64);
+            listener.Listen(Backlog);
         }
         catch
         {
@@ -76,7 +79,7 @@ public sealed partial class NbdServer : IAsyncDisposable
         try
         {
             listener.Bind(endpoint);
-            listener.Listen(64);
+            listener.Listen(Backlog);
         }
         catch
         {

@@ -35,8 +35,18 @@ internal sealed class MemoryExport(string name, int size) : INbdExport
         }
     }
 
+    /// <summary>A read at exactly this offset waits for <see cref="HeldReads"/> to be set: a slow request on demand.</summary>
+    public long HoldReadsAt { get; set; } = -1;
+
+    public ManualResetEventSlim HeldReads { get; } = new(false);
+
     public void Read(long offset, Span<byte> buffer)
     {
+        if (offset == HoldReadsAt)
+        {
+            HeldReads.Wait(TimeSpan.FromSeconds(30));
+        }
+
         lock (_lock)
         {
             _bytes.AsSpan((int)offset, buffer.Length).CopyTo(buffer);
@@ -76,7 +86,7 @@ internal sealed class MemoryExport(string name, int size) : INbdExport
         lock (_lock)
         {
             var end = offset + length;
-            while (offset < end && extents.Count < maxExtents)
+            while (offset < end)
             {
                 var next = Math.Min(end, ((offset / block) + 1) * block);
                 var flags = _bytes.AsSpan((int)offset, (int)(next - offset)).IndexOfAnyExcept((byte)0) < 0
@@ -85,6 +95,10 @@ internal sealed class MemoryExport(string name, int size) : INbdExport
                 if (extents.Count > 0 && extents[^1].Flags == flags)
                 {
                     extents[^1] = extents[^1] with { Length = extents[^1].Length + (next - offset) };
+                }
+                else if (extents.Count == maxExtents)
+                {
+                    break;
                 }
                 else
                 {
