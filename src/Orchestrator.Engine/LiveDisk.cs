@@ -101,7 +101,7 @@ public sealed class LiveDisk : IDisposable
         using (new SharedChain(_chainGate))
         {
             var chain = _chain;
-            RequireInside(chain, offset, length, "write zeroes");
+            GuestBounds.RequireInside(chain, offset, length, "write zeroes");
             if (fastOnly && !GuestZeroes.IsFast(chain, offset, length))
             {
                 return false;
@@ -129,7 +129,7 @@ public sealed class LiveDisk : IDisposable
         using (new SharedChain(_chainGate))
         {
             var chain = _chain;
-            RequireInside(chain, offset, length, "discard");
+            GuestBounds.RequireInside(chain, offset, length, "discard");
             if (GuestZeroes.WholeClusters(chain, offset, length) is not var (start, count) || count == 0)
             {
                 return;
@@ -172,17 +172,8 @@ public sealed class LiveDisk : IDisposable
         using (_metadata.Enter())
         {
             var chain = _chain;
-            RequireInside(chain, offset, length, "block status");
+            GuestBounds.RequireInside(chain, offset, length, "block status");
             return GuestAllocation.Runs(chain, offset, length, maxRuns);
-        }
-    }
-
-    private static void RequireInside(ImageChain chain, long offset, long length, string operation)
-    {
-        if (offset < 0 || length < 0 || offset > chain.VirtualSize - length)
-        {
-            throw new Qcow2Exception(Qcow2ErrorKind.OutOfBounds,
-                $"{operation} of {length} bytes at {offset} is outside the virtual size {chain.VirtualSize}", chain.Top.Path, offset, operation);
         }
     }
 

@@ -1,4 +1,3 @@
-using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Chain;
 
 namespace Orchestrator.Engine.GuestIo;
@@ -12,11 +11,7 @@ internal readonly struct GuestRead(ImageChain chain, ClusterRangeLock ranges, Fa
 {
     public void Run(long offset, Span<byte> buffer)
     {
-        if (offset < 0 || offset > chain.VirtualSize - buffer.Length)
-        {
-            throw new Qcow2Exception(Qcow2ErrorKind.OutOfBounds,
-                $"read of {buffer.Length} bytes at {offset} is outside the virtual size {chain.VirtualSize}", chain.Top.Path, offset, "reading");
-        }
+        GuestBounds.RequireInside(chain, offset, buffer.Length, "reading");
 
         if (buffer.IsEmpty)
         {

@@ -14,11 +14,7 @@ internal readonly struct GuestWrite(ImageChain chain, ClusterRangeLock ranges, F
 {
     public void Run(long offset, ReadOnlySpan<byte> data)
     {
-        if (offset < 0 || offset > chain.VirtualSize - data.Length)
-        {
-            throw new Qcow2Exception(Qcow2ErrorKind.OutOfBounds,
-                $"write of {data.Length} bytes at {offset} is outside the virtual size {chain.VirtualSize}", chain.Top.Path, offset, "writing");
-        }
+        GuestBounds.RequireInside(chain, offset, data.Length, "writing");
 
         if (data.IsEmpty)
         {
