@@ -43,7 +43,8 @@ fio_run() {
     || die "fio $name failed: $(cat "$name.err")"
   python3 - "$name.json" <<'PY'
 import json, sys
-job = json.load(open(sys.argv[1]))["jobs"][0]
+text = open(sys.argv[1]).read()
+job = json.loads(text[text.index("{"):])["jobs"][0]   # the nbd engine prints "fio: connected to NBD server" first
 side = job["read"] if job["read"]["io_bytes"] > 0 else job["write"]
 p99 = side["clat_ns"].get("percentile", {}).get("99.000000", 0) / 1000
 print(f'{side["iops"]:.0f} {p99:.0f} {side["bw_bytes"] / 1048576:.1f}')
