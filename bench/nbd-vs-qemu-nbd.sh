@@ -1,27 +1,30 @@
 #!/usr/bin/env bash
-# nbd-vs-qemu-nbd.sh - NBD throughput of a disk exported by `orchestrator serve` against the same
-# qcow2 image exported by `qemu-nbd`, both over a Unix socket, both with the page cache.
+# nbd-vs-qemu-nbd.sh - guest I/O over NBD: a disk exported by `orchestrator serve` against the same qcow2 image
+# exported by qemu-storage-daemon, both over a Unix socket, both measured by fio's nbd engine (libnbd).
 #
-# One fully allocated qcow2 image; for every run each server gets a fresh copy, then
-#   read:  nbdcopy --connections=1 URI null:              (the whole disk)
-#   write: nbdcopy --connections=1 --flush SRC.raw URI     (the whole disk, in place, flushed)
-# and the written image is compared with SRC.raw (qemu-img compare) afterwards, untimed.
-# One connection for both: ours does not advertise multi-conn, and requests on one connection are
-# served one at a time (qemu-nbd serves them concurrently); that difference is part of the figure.
+# For each cache mode (none = O_DIRECT, writeback = page cache) each server gets a fresh copy of one fully allocated
+# image, and fio runs, one after the other:
+#   4k randread QD1, 4k randread QD16, 4k randwrite QD1, 4k randwrite QD16, 1M read QD8, 1M write QD8
+# printing IOPS (or MiB/s) and p99 completion latency for both, and the ratio ours/qemu (IOPS: higher is better;
+# p99: lower is better). After the writes, qemu-img check must find the image clean.
 #
-# Knobs: SIZE=1G RUNS=3 WORKDIR=/tmp/orch-nbd-bench ORCH=path-to-orchestrator
-# Needs qemu-utils (qemu-img, qemu-io, qemu-nbd), libnbd-bin (nbdcopy), and a Release build.
+# Knobs: SIZE=1G RUNTIME=10 MODES="none writeback" WORKDIR=/tmp/orch-nbd-bench ORCH=path-to-orchestrator
+# Needs qemu-utils (qemu-img, qemu-io), qemu-system-common (qemu-storage-daemon), fio with the nbd engine,
+# python3, and a Release build of src/Orchestrator.Cli. Run it on a quiet machine: the figures are ratios of
+# two runs made minutes apart.
 set -euo pipefail
 export LC_ALL=C
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SIZE=${SIZE:-1G}
-RUNS=${RUNS:-3}
+RUNTIME=${RUNTIME:-10}
+MODES=${MODES:-none writeback}
 WORKDIR=${WORKDIR:-/tmp/orch-nbd-bench}
 ORCH=${ORCH:-$REPO_ROOT/src/Orchestrator.Cli/bin/Release/net10.0/orchestrator}
 
 die() { echo "error: $*" >&2; exit 1; }
-for tool in qemu-img qemu-io qemu-nbd nbdcopy; do command -v "$tool" >/dev/null || die "$tool not found"; done
+for tool in qemu-img qemu-io qemu-storage-daemon fio python3; do command -v "$tool" >/dev/null || die "$tool not found"; done
+fio --enghelp=nbd >/dev/null 2>&1 || die "this fio has no nbd engine (Debian's fio has it; libnbd is needed)"
 [ -x "$ORCH" ] || die "$ORCH not found: dotnet build src/Orchestrator.Cli -c Release"
 ORCH=$(realpath "$ORCH")   # the runs start in WORKDIR
 
@@ -29,50 +32,85 @@ rm -rf "$WORKDIR" && mkdir -p "$WORKDIR"
 cd "$WORKDIR"
 qemu-img create -q -f qcow2 pristine.qcow2 "$SIZE"
 qemu-io -f qcow2 -c "write -P 0x5a 0 $SIZE" pristine.qcow2 >/dev/null
-head -c "$(numfmt --from=iec "$SIZE")" /dev/urandom > src.raw
 
-now() { echo "$EPOCHREALTIME"; }
-timed() { local t0; t0=$(now); "$@" >/dev/null; awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
-wait_for() { for _ in $(seq 1 300); do [ -e "$1" ] && return 0; sleep 0.05; done; die "$1 did not appear"; }
+wait_for() { for _ in $(seq 1 600); do [ -e "$1" ] && return 0; sleep 0.05; done; die "$1 did not appear"; }
 
-# copy_through SERVER RUN URI PID IMAGE: times a whole-disk read and a whole-disk write (then flush) through URI, stops
-# the server PID, checks that IMAGE now holds src.raw, and prints "SERVER RUN read_s write_s".
-copy_through() {
-  local server=$1 run=$2 uri=$3 pid=$4 image=$5 r w
-  r=$(timed nbdcopy --connections=1 "$uri" null:)
-  w=$(timed nbdcopy --connections=1 --flush src.raw "$uri")
-  kill -TERM "$pid"; wait "$pid" || true
-  qemu-img compare -q -f qcow2 -F raw "$image" src.raw || die "$server: the written image differs from src.raw"
-  echo "$server $run $r $w"
+# fio_run URI NAME RW BS QD: one fio job; prints "iops p99_us mib_s".
+fio_run() {
+  local uri=$1 name=$2 rw=$3 bs=$4 qd=$5
+  fio --name="$name" --ioengine=nbd --uri="$uri" --rw="$rw" --bs="$bs" --iodepth="$qd" --size="$SIZE" \
+      --runtime="$RUNTIME" --time_based --group_reporting --output-format=json >"$name.json" 2>"$name.err" \
+    || die "fio $name failed: $(cat "$name.err")"
+  python3 - "$name.json" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read()
+job = json.loads(text[text.index("{"):])["jobs"][0]   # the nbd engine prints "fio: connected to NBD server" first
+side = job["read"] if job["read"]["io_bytes"] > 0 else job["write"]
+p99 = side["clat_ns"].get("percentile", {}).get("99.000000", 0) / 1000
+print(f'{side["iops"]:.0f} {p99:.0f} {side["bw_bytes"] / 1048576:.1f}')
+PY
 }
 
-ours() {  # $1 = run
-  local dir=$WORKDIR/ours && rm -rf "$dir" && mkdir -p "$dir/images"
+WORKLOADS=("randread 4k 1" "randread 4k 16" "randwrite 4k 1" "randwrite 4k 16" "read 1M 8" "write 1M 8")
+
+# measure SERVER MODE URI: every workload against URI; lines "SERVER MODE rw bs qd iops p99 mib".
+measure() {
+  local server=$1 mode=$2 uri=$3 w
+  for w in "${WORKLOADS[@]}"; do
+    set -- $w
+    echo "$server $mode $1 $2 $3 $(fio_run "$uri" "$server-$mode-$1-$2-$3" "$1" "$2" "$3")"
+  done
+}
+
+ours() {  # $1 = cache mode
+  local dir=$WORKDIR/ours-$1 && rm -rf "$dir" && mkdir -p "$dir/images"
   cp pristine.qcow2 "$dir/images/disk.qcow2"
-  "$ORCH" serve --data "$dir/data" --http 127.0.0.1:0 --storage-root "$dir/images" >"$dir/node.log" 2>&1 &
+  "$ORCH" serve --data "$dir/data" --http 127.0.0.1:0 --storage-root "$dir/images" --cache "$1" >"$dir/node.log" 2>&1 &
   local pid=$!
   wait_for "$dir/data/endpoint"
   "$ORCH" disk add disk "$dir/images/disk.qcow2" --data "$dir/data" >/dev/null
-  copy_through ours "$1" "nbd+unix:///disk?socket=$dir/data/nbd.sock" "$pid" "$dir/images/disk.qcow2"
+  measure ours "$1" "nbd+unix:///disk?socket=$dir/data/nbd.sock"
+  kill -TERM "$pid"; wait "$pid" || true
+  qemu-img check -q "$dir/images/disk.qcow2" || die "ours ($1): qemu-img check found problems"
 }
 
-qemu() {  # $1 = run
-  local dir=$WORKDIR/qemu && rm -rf "$dir" && mkdir -p "$dir"
+qemu() {  # $1 = cache mode
+  local dir=$WORKDIR/qemu-$1 && rm -rf "$dir" && mkdir -p "$dir"
   cp pristine.qcow2 "$dir/disk.qcow2"
-  qemu-nbd -f qcow2 --cache=writeback -x disk -k "$dir/nbd.sock" --persistent "$dir/disk.qcow2" &
+  local direct=off && [ "$1" = none ] && direct=on
+  qemu-storage-daemon \
+    --blockdev "driver=file,node-name=file,filename=$dir/disk.qcow2,cache.direct=$direct,aio=threads" \
+    --blockdev driver=qcow2,node-name=disk,file=file \
+    --nbd-server "addr.type=unix,addr.path=$dir/nbd.sock" \
+    --export type=nbd,id=exp,node-name=disk,name=disk,writable=on >"$dir/qsd.log" 2>&1 &
   local pid=$!
   wait_for "$dir/nbd.sock"
-  copy_through qemu "$1" "nbd+unix:///disk?socket=$dir/nbd.sock" "$pid" "$dir/disk.qcow2"
+  measure qemu "$1" "nbd+unix:///disk?socket=$dir/nbd.sock"
+  kill -TERM "$pid"; wait "$pid" || true
+  qemu-img check -q "$dir/disk.qcow2" || die "qemu ($1): qemu-img check found problems"
 }
 
-for run in $(seq 1 "$RUNS"); do ours "$run"; qemu "$run"; done | tee runs.txt
-bytes=$(numfmt --from=iec "$SIZE")
-awk -v bytes="$bytes" '
-  function median(arr, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (arr[j] < arr[i]) { t = arr[i]; arr[i] = arr[j]; arr[j] = t }
-                                        return n % 2 ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2 }
-  { n[$1]++; r[$1, n[$1]] = $3; w[$1, n[$1]] = $4 }
-  END {
-    printf "%-10s %12s %12s\n", "server", "read MiB/s", "write MiB/s"
-    for (s in n) { delete a; delete b; for (i = 1; i <= n[s]; i++) { a[i] = r[s, i]; b[i] = w[s, i] }
-      printf "%-10s %12.0f %12.0f\n", (s == "ours" ? "orchestrator" : "qemu-nbd"), bytes / 1048576 / median(a, n[s]), bytes / 1048576 / median(b, n[s]) }
-  }' runs.txt
+for mode in $MODES; do
+  ours "$mode"
+  qemu "$mode"
+done | tee results.txt
+
+python3 - results.txt <<'PY'
+import sys
+rows = {}
+for line in open(sys.argv[1]):
+    server, mode, rw, bs, qd, iops, p99, mib = line.split()
+    rows[(server, mode, rw, bs, qd)] = (float(iops), float(p99), float(mib))
+print(f'\n{"mode":10} {"workload":18} {"ours":>18} {"qemu-storage-daemon":>20} {"ratio":>16}')
+for (server, mode, rw, bs, qd), (iops, p99, mib) in rows.items():
+    if server != "ours":
+        continue
+    q = rows.get(("qemu", mode, rw, bs, qd))
+    if q is None:
+        continue
+    if bs == "1M":
+        print(f'{mode:10} {rw+" "+bs+" QD"+qd:18} {mib:11.0f} MiB/s {q[2]:13.0f} MiB/s {mib / max(q[2], 1e-9):10.2f}x MiB/s')
+    else:
+        print(f'{mode:10} {rw+" "+bs+" QD"+qd:18} {iops:7.0f} IOPS p99 {p99:5.0f}us {q[0]:7.0f} IOPS p99 {q[1]:5.0f}us '
+              f'{iops / max(q[0], 1e-9):5.2f}x IOPS {p99 / max(q[1], 1e-9):5.2f}x p99')
+PY

@@ -1,3 +1,4 @@
+using Orchestrator.Engine.GuestIo;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Chain;
 using Orchestrator.Qcow2.IO;
@@ -6,16 +7,28 @@ using Orchestrator.Qcow2.Stream;
 namespace Orchestrator.Engine;
 
 /// <summary>
-/// The guest I/O path of one disk: the open chain of its active image and the lock that orders guest requests,
-/// a copy's metadata steps and snapshots. Guest calls come from any thread without a mailbox round trip. A copy reads
-/// its source and writes its data outside the lock, into clusters nothing references yet; under the lock it reserves
-/// them (leaving out clusters the guest has written) and stages them, and the commit applies each one only if the
-/// guest has not written that cluster meanwhile (QEMU's copy-on-read rule). Guest requests thus wait for metadata
-/// updates, never for a copy's data I/O.
+/// The guest I/O path of one disk: the open chain of its active image and the locks that order guest requests, a
+/// copy's metadata steps and snapshots. Guest calls come from any thread, many at once, without a mailbox round trip.
+/// Three locks, always taken in this order:
+/// <list type="number">
+/// <item><c>_chainGate</c> (reader-writer): every guest request holds it shared; a snapshot, a reopen after a commit
+/// and disposal hold it exclusively, so no request uses an image while it is switched or closed.</item>
+/// <item><c>_ranges</c> (cluster range lock): reads shared, writes exclusive, on the clusters they touch, so writes
+/// wait only for requests on the same clusters and a read never sees a cluster change under it.</item>
+/// <item><c>_metadata</c> (fair lock): the qcow2 metadata (L1/L2 tables, refcounts, allocation, staged updates) and
+/// the image files' bounce buffers. Guest requests resolve where their data is under it, and do the data I/O outside
+/// it when the data is already allocated (reads, overwrites); allocating writes, zeroes and discards run under it.</item>
+/// </list>
+/// A copy reads its source and writes its data outside the locks, into clusters nothing references yet; under the
+/// metadata lock it reserves them (leaving out clusters the guest has written) and stages them, and the commit applies
+/// each one only if the guest has not written that cluster meanwhile (QEMU's copy-on-read rule). Guest requests thus
+/// wait for metadata updates, never for a copy's data I/O, and never for each other's data I/O.
 /// </summary>
 public sealed class LiveDisk : IDisposable
 {
-    private readonly FairLock _gate = new();
+    private readonly ReaderWriterLockSlim _chainGate = new(LockRecursionPolicy.NoRecursion);
+    private readonly ClusterRangeLock _ranges = new();
+    private readonly FairLock _metadata = new();
     private readonly CacheMode _cache;
     private ImageChain _chain;
     private long _virtualSize;
@@ -38,7 +51,7 @@ public sealed class LiveDisk : IDisposable
     {
         get
         {
-            using (_gate.Enter())
+            using (_metadata.Enter())
             {
                 return _chain.DisplayNames[0];
             }
@@ -53,7 +66,7 @@ public sealed class LiveDisk : IDisposable
     {
         get
         {
-            using (_gate.Enter())
+            using (_metadata.Enter())
             {
                 return _chain.DisplayNames.Select(Path.GetFullPath).ToList();
             }
@@ -63,36 +76,104 @@ public sealed class LiveDisk : IDisposable
     public void Read(long offset, Span<byte> buffer)
     {
         using (_guest.Begin())
-        using (_gate.Enter())
+        using (new SharedChain(_chainGate))
         {
-            _chain.Read(offset, buffer);
+            new GuestRead(_chain, _ranges, _metadata).Run(offset, buffer);
         }
     }
 
     public void Write(long offset, ReadOnlySpan<byte> data)
     {
         using (_guest.Begin())
-        using (_gate.Enter())
+        using (new SharedChain(_chainGate))
         {
-            _chain.Write(offset, data);
+            new GuestWrite(_chain, _ranges, _metadata).Run(offset, data);
         }
     }
 
-    public void WriteZeroes(long offset, long length)
+    /// <summary>
+    /// Makes the range read as zeroes (zero clusters on version 3 for whole clusters, zero data otherwise). With
+    /// <paramref name="fastOnly"/>, does nothing and returns false unless it is metadata only: version 3 and whole clusters.
+    /// </summary>
+    public bool WriteZeroes(long offset, long length, bool fastOnly = false)
     {
         using (_guest.Begin())
-        using (_gate.Enter())
+        using (new SharedChain(_chainGate))
         {
-            _chain.WriteZeroes(offset, length);
+            var chain = _chain;
+            GuestBounds.RequireInside(chain, offset, length, "write zeroes");
+            if (fastOnly && !GuestZeroes.IsFast(chain, offset, length))
+            {
+                return false;
+            }
+
+            using (_ranges.Enter(offset, length, chain.Top.ClusterSize, exclusive: true))
+            using (_metadata.Enter())
+            {
+                chain.WriteZeroes(offset, length);
+            }
+
+            return true;
         }
     }
 
+    /// <summary>
+    /// A guest discard (NBD TRIM): the whole clusters inside the range become zero clusters on version 3, as QEMU's
+    /// qcow2 discard does for an image with a backing file (the range must not show the backing file's data again).
+    /// The host clusters stay allocated for reuse. Partial clusters, and version 2 images (no zero clusters), are left
+    /// as they are: a discard is advisory.
+    /// </summary>
+    public void Discard(long offset, long length)
+    {
+        using (_guest.Begin())
+        using (new SharedChain(_chainGate))
+        {
+            var chain = _chain;
+            GuestBounds.RequireInside(chain, offset, length, "discard");
+            if (GuestZeroes.WholeClusters(chain, offset, length) is not var (start, count) || count == 0)
+            {
+                return;
+            }
+
+            using (_ranges.Enter(start, count, chain.Top.ClusterSize, exclusive: true))
+            using (_metadata.Enter())
+            {
+                chain.WriteZeroes(start, count);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Makes every write completed so far durable: the deferred metadata is committed under the metadata lock, then
+    /// the file is synced outside it, so requests go on while the device flushes.
+    /// </summary>
     public void Flush()
     {
         using (_guest.Begin())
-        using (_gate.Enter())
+        using (new SharedChain(_chainGate))
         {
-            _chain.Flush();
+            var top = _chain.Top;
+            using (_metadata.Enter())
+            {
+                top.CommitStaged();
+            }
+
+            top.Flush();
+        }
+    }
+
+    /// <summary>
+    /// How the chain maps [<paramref name="offset"/>, +<paramref name="length"/>): at most <paramref name="maxRuns"/>
+    /// runs, in order, each data (allocated in some layer) or zero (zero clusters, or unallocated down to the bottom).
+    /// </summary>
+    public IReadOnlyList<(long Length, bool Data)> Allocation(long offset, long length, int maxRuns)
+    {
+        using (new SharedChain(_chainGate))
+        using (_metadata.Enter())
+        {
+            var chain = _chain;
+            GuestBounds.RequireInside(chain, offset, length, "block status");
+            return GuestAllocation.Runs(chain, offset, length, maxRuns);
         }
     }
 
@@ -102,7 +183,8 @@ public sealed class LiveDisk : IDisposable
     /// </summary>
     public void Snapshot(string newPath)
     {
-        using (_gate.Enter())
+        using (new ExclusiveChain(_chainGate))
+        using (_metadata.Enter())
         {
             _chain.Flush();
             var active = _chain.DisplayNames[0];
@@ -131,7 +213,8 @@ public sealed class LiveDisk : IDisposable
         {
             var current = Volatile.Read(ref _chain);
             var next = current.ReopenedBelowTop(ChainOptions(_cache));
-            using (_gate.Enter())
+            using (new ExclusiveChain(_chainGate))
+            using (_metadata.Enter())
             {
                 if (ReferenceEquals(_chain, current))
                 {
@@ -149,7 +232,7 @@ public sealed class LiveDisk : IDisposable
     /// <summary>
     /// Commits and flushes the old chain first: its deferred metadata must be on disk before another handle opens the
     /// same file (whose writable open checks and repairs refcounts). Then opens the new chain before closing the old
-    /// one, so a failure leaves the guest on the old chain. Caller holds the lock.
+    /// one, so a failure leaves the guest on the old chain. Caller holds the chain gate exclusively and the metadata lock.
     /// </summary>
     private void SwitchTo(string activePath)
     {
@@ -160,19 +243,22 @@ public sealed class LiveDisk : IDisposable
         Volatile.Write(ref _virtualSize, next.VirtualSize);
     }
 
-    /// <summary>Runs <paramref name="action"/> with the chain under the lock (copy steps, commits).</summary>
+    /// <summary>
+    /// Runs <paramref name="action"/> with the chain under the metadata lock (copy steps, commits). Guest data I/O on
+    /// clusters already resolved goes on meanwhile: the action may change metadata, never move or free guest data.
+    /// </summary>
     public T WithChain<T>(Func<ImageChain, T> action)
     {
-        using (_gate.Enter())
+        using (_metadata.Enter())
         {
             return action(_chain);
         }
     }
 
-    /// <summary>Runs <paramref name="action"/> under the lock (a copy's metadata steps).</summary>
+    /// <summary>Runs <paramref name="action"/> under the metadata lock (a copy's metadata steps).</summary>
     public void WithLock(Action action)
     {
-        using (_gate.Enter())
+        using (_metadata.Enter())
         {
             action();
         }
@@ -184,7 +270,8 @@ public sealed class LiveDisk : IDisposable
 
     public void Dispose()
     {
-        using (_gate.Enter())
+        using (new ExclusiveChain(_chainGate))
+        using (_metadata.Enter())
         {
             _chain.Dispose();
         }

@@ -11,17 +11,22 @@ internal sealed partial class NbdConnection : IDisposable
 {
     private readonly Socket _socket;
     private readonly INbdExportProvider _exports;
+    private readonly NbdServerOptions _options;
+    private readonly NbdBufferPool _pool;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly CancellationTokenSource _abort = new();
     private readonly Lock _lifetime = new();
     private volatile string? _exportName;
+    private volatile bool _handshakeExpired;
     private bool _disposed;
 
-    public NbdConnection(Socket socket, INbdExportProvider exports, ILogger logger, string peer)
+    public NbdConnection(Socket socket, INbdExportProvider exports, NbdServerOptions options, NbdBufferPool pool, ILogger logger, string peer)
     {
         _socket = socket;
         _exports = exports;
+        _options = options;
+        _pool = pool;
         _logger = logger;
         Peer = peer;
     }
@@ -39,15 +44,20 @@ internal sealed partial class NbdConnection : IDisposable
         using var channel = new NbdChannel(stream);
         try
         {
-            var export = await new NbdNegotiation(channel, _exports).RunAsync(_stop.Token);
-            if (export is null)
+            var session = await NegotiateAsync(channel);
+            if (session is null)
             {
                 return;
             }
 
+            var export = session.Export;
             _exportName = export.Name;
-            LogAttached(_logger, Peer, export.Name, export.Size);
-            await new NbdTransmission(channel, export, _logger).RunAsync(_stop.Token, _abort.Token);
+            LogAttached(_logger, Peer, export.Name, export.Size, session.Structured);
+            await new NbdTransmission(channel, session, _options, _pool, _logger).RunAsync(_stop.Token, _abort.Token);
+        }
+        catch (OperationCanceledException) when (_handshakeExpired)
+        {
+            LogClosed(_logger, Peer, $"no transmission after {_options.HandshakeTimeout.TotalSeconds:0.#} s of handshake");
         }
         catch (NbdProtocolException e)
         {
@@ -65,6 +75,22 @@ internal sealed partial class NbdConnection : IDisposable
         finally
         {
             Close();
+        }
+    }
+
+    /// <summary>The handshake, cut when it has not reached transmission within <see cref="NbdServerOptions.HandshakeTimeout"/>.</summary>
+    private async Task<NbdSession?> NegotiateAsync(NbdChannel channel)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        deadline.CancelAfter(_options.HandshakeTimeout);
+        try
+        {
+            return await new NbdNegotiation(channel, _exports).RunAsync(deadline.Token);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !_stop.IsCancellationRequested)
+        {
+            _handshakeExpired = true;
+            throw;
         }
     }
 
@@ -122,8 +148,8 @@ internal sealed partial class NbdConnection : IDisposable
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "nbd client {Peer} attached to export {Export} ({Size} bytes)")]
-    private static partial void LogAttached(ILogger logger, string peer, string export, long size);
+    [LoggerMessage(Level = LogLevel.Information, Message = "nbd client {Peer} attached to export {Export} ({Size} bytes, structured replies {Structured})")]
+    private static partial void LogAttached(ILogger logger, string peer, string export, long size, bool structured);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "nbd client {Peer} disconnected: {Reason}")]
     private static partial void LogClosed(ILogger logger, string peer, string reason);

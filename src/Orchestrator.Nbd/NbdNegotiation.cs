@@ -6,18 +6,21 @@ namespace Orchestrator.Nbd;
 
 /// <summary>
 /// The fixed-newstyle handshake (doc/proto.md, "Handshake"): greeting, client flags, then option haggling until the
-/// client enters transmission (NBD_OPT_GO, NBD_OPT_EXPORT_NAME) or leaves (NBD_OPT_ABORT, end of stream). Options are
-/// answered with simple replies only; NBD_OPT_STRUCTURED_REPLY and every other option are refused with ERR_UNSUP.
+/// client enters transmission (NBD_OPT_GO, NBD_OPT_EXPORT_NAME) or leaves (NBD_OPT_ABORT, end of stream).
+/// NBD_OPT_STRUCTURED_REPLY and the base:allocation metadata context (NBD_OPT_SET_META_CONTEXT, NBD_OPT_LIST_META_CONTEXT)
+/// are offered; every other option is refused with ERR_UNSUP.
 /// </summary>
-internal sealed class NbdNegotiation(NbdChannel channel, INbdExportProvider exports)
+internal sealed partial class NbdNegotiation(NbdChannel channel, INbdExportProvider exports)
 {
     private const NbdHandshakeFlags ServerFlags = NbdHandshakeFlags.FixedNewstyle | NbdHandshakeFlags.NoZeroes;
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private NbdHandshakeFlags _clientFlags;
+    private bool _structured;
+    private string? _allocationContextExport;
 
-    /// <summary>The export the client entered transmission with, or null when it aborted the handshake.</summary>
+    /// <summary>What the client entered transmission with, or null when it aborted the handshake.</summary>
     /// <exception cref="NbdProtocolException">The client broke the protocol; the connection must be closed.</exception>
-    public async Task<INbdExport?> RunAsync(CancellationToken cancel)
+    public async Task<NbdSession?> RunAsync(CancellationToken cancel)
     {
         await SendGreetingAsync(cancel);
         await ReadClientFlagsAsync(cancel);
@@ -50,7 +53,7 @@ internal sealed class NbdNegotiation(NbdChannel channel, INbdExportProvider expo
             switch (option)
             {
                 case NbdOption.ExportName:
-                    return await ExportNameAsync(data, cancel);
+                    return Session(await ExportNameAsync(data, cancel));
                 case NbdOption.Abort:
                     await ReplyAsync(option, NbdOptionReply.Ack, ReadOnlyMemory<byte>.Empty, cancel);
                     return null;
@@ -61,12 +64,15 @@ internal sealed class NbdNegotiation(NbdChannel channel, INbdExportProvider expo
                     var export = await InfoAsync(option, data, cancel);
                     if (export is not null && option == NbdOption.Go)
                     {
-                        return export;
+                        return Session(export);
                     }
 
                     break;
                 case NbdOption.StructuredReply:
-                    await ReplyErrorAsync(option, NbdOptionReply.ErrorUnsupported, "structured replies are not supported; simple replies are used", cancel);
+                    await StructuredReplyAsync(length, cancel);
+                    break;
+                case NbdOption.SetMetaContext or NbdOption.ListMetaContext:
+                    await MetaContextAsync(option, data, cancel);
                     break;
                 default:
                     await ReplyErrorAsync(option, NbdOptionReply.ErrorUnsupported, $"option {(uint)option} is not supported", cancel);
@@ -74,6 +80,10 @@ internal sealed class NbdNegotiation(NbdChannel channel, INbdExportProvider expo
             }
         }
     }
+
+    /// <summary>The session for <paramref name="export"/>: base:allocation counts only if it was set for this export's name.</summary>
+    private NbdSession Session(INbdExport export) =>
+        new(export, _structured, _structured && _allocationContextExport == export.Name);
 
     private bool FixedNewstyle => _clientFlags.HasFlag(NbdHandshakeFlags.FixedNewstyle);
 
@@ -101,7 +111,7 @@ internal sealed class NbdNegotiation(NbdChannel channel, INbdExportProvider expo
     }
 
     /// <summary>NBD_OPT_EXPORT_NAME cannot be answered with an error: an unknown name ends the connection.</summary>
-    private async Task<INbdExport?> ExportNameAsync(ReadOnlyMemory<byte> data, CancellationToken cancel)
+    private async Task<INbdExport> ExportNameAsync(ReadOnlyMemory<byte> data, CancellationToken cancel)
     {
         var name = DecodeName(data) ?? throw new NbdProtocolException("NBD_OPT_EXPORT_NAME with a name that is not valid UTF-8 up to 4096 bytes");
         var export = await exports.FindAsync(name, cancel) ?? throw new NbdProtocolException($"NBD_OPT_EXPORT_NAME for the unknown export '{name}'");
@@ -109,7 +119,7 @@ internal sealed class NbdNegotiation(NbdChannel channel, INbdExportProvider expo
         var reply = channel.Payload(134).AsMemory(0, noZeroes ? 10 : 134);
         reply.Span.Clear();
         BinaryPrimitives.WriteInt64BigEndian(reply.Span, export.Size);
-        BinaryPrimitives.WriteUInt16BigEndian(reply.Span[8..], (ushort)NbdTransmissionFlags.Advertised);
+        BinaryPrimitives.WriteUInt16BigEndian(reply.Span[8..], (ushort)Advertised(export));
         await channel.WriteAsync(reply, cancel);
         return export;
     }
@@ -181,7 +191,7 @@ internal sealed class NbdNegotiation(NbdChannel channel, INbdExportProvider expo
             return null;
         }
 
-        await ReplyInfoAsync(option, ExportInfo(export.Size), cancel);
+        await ReplyInfoAsync(option, ExportInfo(export), cancel);
         await ReplyInfoAsync(option, BlockSizeInfo(), cancel);
         if (wantsName)
         {
@@ -196,14 +206,17 @@ internal sealed class NbdNegotiation(NbdChannel channel, INbdExportProvider expo
         return export;
     }
 
-    private static byte[] ExportInfo(long size)
+    private static byte[] ExportInfo(INbdExport export)
     {
         var info = new byte[12];
         BinaryPrimitives.WriteUInt16BigEndian(info, (ushort)NbdInfoType.Export);
-        BinaryPrimitives.WriteInt64BigEndian(info.AsSpan(2), size);
-        BinaryPrimitives.WriteUInt16BigEndian(info.AsSpan(10), (ushort)NbdTransmissionFlags.Advertised);
+        BinaryPrimitives.WriteInt64BigEndian(info.AsSpan(2), export.Size);
+        BinaryPrimitives.WriteUInt16BigEndian(info.AsSpan(10), (ushort)Advertised(export));
         return info;
     }
+
+    private static NbdTransmissionFlags Advertised(INbdExport export) =>
+        export.IsReadOnly ? NbdTransmissionFlags.ReadOnlyExport : NbdTransmissionFlags.Writable;
 
     private static byte[] BlockSizeInfo()
     {

@@ -16,7 +16,12 @@ public sealed partial class NbdServer : IAsyncDisposable
     /// <summary>How long a stopping connection may take to finish its request before it is cut.</summary>
     public static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>Connections the kernel queues before we accept them; a burst of clients must not be refused.</summary>
+    private const int Backlog = 1024;
+
     private readonly INbdExportProvider _exports;
+    private readonly NbdServerOptions _options;
+    private readonly NbdBufferPool _pool;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _shutdown = new();
     private readonly List<(Socket Listener, Task Loop)> _listeners = [];
@@ -24,11 +29,16 @@ public sealed partial class NbdServer : IAsyncDisposable
     private readonly List<string> _unixPaths = [];
     private int _disposed;
 
-    public NbdServer(INbdExportProvider exports, ILogger<NbdServer>? logger = null)
+    public NbdServer(INbdExportProvider exports, ILogger<NbdServer>? logger = null, NbdServerOptions? options = null)
     {
         _exports = exports;
+        _options = options ?? new NbdServerOptions();
+        _pool = new NbdBufferPool(_options);
         _logger = logger ?? NullLogger<NbdServer>.Instance;
     }
+
+    /// <summary>The buffers of every connection: what NBD costs in memory right now.</summary>
+    public NbdBufferPool Buffers => _pool;
 
     /// <summary>Connections open right now (in the handshake or in transmission).</summary>
     public int ConnectionCount => _connections.Count;
@@ -50,7 +60,7 @@ public sealed partial class NbdServer : IAsyncDisposable
                 File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             }
 
-            listener.Listen(64);
+            listener.Listen(Backlog);
         }
         catch
         {
@@ -69,7 +79,7 @@ public sealed partial class NbdServer : IAsyncDisposable
         try
         {
             listener.Bind(endpoint);
-            listener.Listen(64);
+            listener.Listen(Backlog);
         }
         catch
         {
@@ -125,6 +135,7 @@ public sealed partial class NbdServer : IAsyncDisposable
         }
 
         _shutdown.Dispose();
+        _pool.Dispose();
     }
 
     private async Task DrainAsync(IReadOnlyCollection<KeyValuePair<NbdConnection, Task>> connections)
@@ -174,7 +185,7 @@ public sealed partial class NbdServer : IAsyncDisposable
                 socket.NoDelay = true;
             }
 
-            var connection = new NbdConnection(socket, _exports, _logger, peerName ?? socket.RemoteEndPoint?.ToString() ?? "tcp");
+            var connection = new NbdConnection(socket, _exports, _options, _pool, _logger, peerName ?? socket.RemoteEndPoint?.ToString() ?? "tcp");
             // Registered before it starts, so that a connection that ends at once is removed after it was added.
             var run = new Task<Task>(() => ServeAsync(connection));
             _connections[connection] = run.Unwrap();

@@ -1,46 +1,131 @@
-using System.Buffers.Binary;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Nbd.Protocol;
 
 namespace Orchestrator.Nbd;
 
 /// <summary>
-/// The transmission phase of one connection: requests are read and answered one at a time with simple replies.
-/// A request whose framing is intact but whose content is refused (out of range, too large, unknown flags or
-/// command) gets EINVAL and the connection goes on; a broken framing (bad magic, end of stream) ends it.
+/// The transmission phase of one connection. A reader loop takes requests off the socket (a write's payload with
+/// them) and hands each to its own task; requests run concurrently and reply as they finish, in any order, through
+/// <see cref="NbdReplyWriter"/>. The reader stops taking requests while the connection has
+/// <see cref="NbdServerOptions.MaxRequestsPerConnection"/> in flight or its buffers would exceed the connection's or the
+/// server's byte budget, so a client is held back by TCP and never grows the server. A request whose framing is intact
+/// but whose content is refused (out of range, too large, unknown flags or command) gets an error and the connection
+/// goes on; a broken framing (bad magic, end of stream) ends it once the requests in flight have replied.
 /// </summary>
-internal sealed partial class NbdTransmission(NbdChannel channel, INbdExport export, ILogger logger)
+internal sealed partial class NbdTransmission
 {
-    private const int ReplyHeaderSize = 16;
     private const NbdCommandFlags WriteFlags = NbdCommandFlags.Fua;
-    private const NbdCommandFlags WriteZeroesFlags = NbdCommandFlags.Fua | NbdCommandFlags.NoHole;
-    private readonly long _size = export.Size;
+    private const NbdCommandFlags WriteZeroesFlags = NbdCommandFlags.Fua | NbdCommandFlags.NoHole | NbdCommandFlags.FastZero;
+    private const NbdCommandFlags TrimFlags = NbdCommandFlags.Fua;
+    private const NbdCommandFlags BlockStatusFlags = NbdCommandFlags.ReqOne;
+
+    /// <summary>Extents in one block-status reply at most; the client asks again for the rest of its range.</summary>
+    private const int MaxExtentsPerReply = 1024;
+
+    private readonly NbdChannel _channel;
+    private readonly NbdSession _session;
+    private readonly INbdExport _export;
+    private readonly ILogger _logger;
+    private readonly NbdBufferPool _pool;
+    private readonly NbdReplyWriter _replies;
+    private readonly ByteBudget _connectionBytes;
+    private readonly SemaphoreSlim _slots;
+    private readonly long _size;
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private CancellationTokenSource? _readerStop;
+
+    // The reader counts as one, so the count reaches zero only after it has stopped and every request has replied.
+    private int _pending = 1;
+
+    public NbdTransmission(NbdChannel channel, NbdSession session, NbdServerOptions options, NbdBufferPool pool, ILogger logger)
+    {
+        _channel = channel;
+        _session = session;
+        _export = session.Export;
+        _logger = logger;
+        _pool = pool;
+        _replies = new NbdReplyWriter(channel, session.Structured);
+        _connectionBytes = new ByteBudget(options.MaxBytesPerConnection);
+        _slots = new SemaphoreSlim(options.MaxRequestsPerConnection, options.MaxRequestsPerConnection);
+        _size = _export.Size;
+    }
 
     /// <summary>
-    /// Serves requests until NBD_CMD_DISC, the end of the stream, or <paramref name="stop"/>. <paramref name="stop"/> is
-    /// only looked at between requests: a request whose header has arrived is carried out and answered first.
+    /// Serves requests until NBD_CMD_DISC, the end of the stream, or <paramref name="stop"/>, then waits for the requests
+    /// in flight to reply. <paramref name="stop"/> is only looked at between requests: a request whose header has
+    /// arrived is carried out and answered. <paramref name="abort"/> cuts replies short.
     /// </summary>
     public async Task RunAsync(CancellationToken stop, CancellationToken abort)
     {
+        using var readerStop = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        _readerStop = readerStop;
+        try
+        {
+            await ReadRequestsAsync(readerStop.Token, abort);
+        }
+        finally
+        {
+            Finished();
+            await _drained.Task;
+            _slots.Dispose();
+        }
+    }
+
+    private async Task ReadRequestsAsync(CancellationToken stop, CancellationToken abort)
+    {
+        var header = new byte[NbdRequest.Size];
         while (true)
         {
-            var header = channel.Header.AsMemory(0, NbdRequest.Size);
             if (!await ReadHeaderAsync(header, stop))
             {
                 return;
             }
 
-            var request = NbdRequest.Parse(header.Span);
+            var request = NbdRequest.Parse(header);
             if (request.Command == NbdCommand.Disconnect)
             {
                 return;
             }
 
-            var error = await ServeAsync(request, abort);
-            if (error == NbdError.Shutdown)
+            if (Refusal(request) is { } refusal)
             {
-                return;
+                if (request.Command == NbdCommand.Write)
+                {
+                    // The payload follows the header whatever the answer; reading it keeps the connection in step.
+                    await _channel.DrainAsync(request.Length, abort);
+                }
+
+                LogRefused(_logger, _export.Name, request.Command.ToString(), refusal.Reason);
+                await _replies.SendStatusAsync(request.Cookie, refusal.Error, refusal.Reason, abort);
+                continue;
             }
+
+            await _slots.WaitAsync(abort);
+            NbdBuffer? buffer = null;
+            var charged = 0;
+            try
+            {
+                if (request.Command is NbdCommand.Read or NbdCommand.Write)
+                {
+                    var capacity = NbdBuffer.CapacityFor((int)request.Length);
+                    await _connectionBytes.AcquireAsync(capacity, abort);
+                    charged = capacity;
+                    buffer = await _pool.RentAsync((int)request.Length, abort);
+                    if (request.Command == NbdCommand.Write)
+                    {
+                        await _channel.ReadExactlyAsync(buffer.Slice(NbdBuffer.DataOffset, (int)request.Length), abort);
+                    }
+                }
+            }
+            catch
+            {
+                Release(buffer, charged);
+                _slots.Release();
+                throw;
+            }
+
+            Interlocked.Increment(ref _pending);
+            _ = Task.Run(() => ServeAsync(request, buffer, charged, abort), CancellationToken.None);
         }
     }
 
@@ -49,7 +134,7 @@ internal sealed partial class NbdTransmission(NbdChannel channel, INbdExport exp
     {
         try
         {
-            await channel.ReadExactlyAsync(header, stop);
+            await _channel.ReadExactlyAsync(header, stop);
             return true;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -58,142 +143,195 @@ internal sealed partial class NbdTransmission(NbdChannel channel, INbdExport exp
         }
     }
 
-    private async Task<NbdError> ServeAsync(NbdRequest request, CancellationToken abort)
+    private async Task ServeAsync(NbdRequest request, NbdBuffer? buffer, int charged, CancellationToken abort)
     {
-        switch (request.Command)
+        try
         {
-            case NbdCommand.Read:
-                return await ReadAsync(request, abort);
-            case NbdCommand.Write:
-                return await WriteAsync(request, abort);
-            case NbdCommand.WriteZeroes:
-                var zeroes = Refusal(request, WriteZeroesFlags, limitLength: false)
-                    ?? Run(request, () =>
-                    {
-                        export.WriteZeroes((long)request.Offset, request.Length);
-                        FlushIfFua(request);
-                    });
-                return await ReplyAsync(request, zeroes, abort);
-            case NbdCommand.Flush:
-                var flush = request.Flags != NbdCommandFlags.None ? NbdError.InvalidArgument : Run(request, export.Flush);
-                return await ReplyAsync(request, flush, abort);
-            default:
-                // TRIM, CACHE, BLOCK_STATUS and anything newer were not advertised; none carries a payload, so the
-                // framing holds and the client learns of the refusal.
-                LogRefused(logger, export.Name, request.Command.ToString(), "not supported");
-                return await ReplyAsync(request, NbdError.InvalidArgument, abort);
+            var (error, message) = request.Command switch
+            {
+                NbdCommand.Read => Run(request, () => _export.Read((long)request.Offset, buffer!.Data((int)request.Length))),
+                NbdCommand.Write => Run(request, () =>
+                {
+                    _export.Write((long)request.Offset, buffer!.Data((int)request.Length));
+                    FlushIfFua(request);
+                }),
+                NbdCommand.WriteZeroes => WriteZeroes(request),
+                NbdCommand.Trim => Run(request, () =>
+                {
+                    _export.Trim((long)request.Offset, request.Length);
+                    FlushIfFua(request);
+                }),
+                NbdCommand.Flush => Run(request, _export.Flush),
+                _ => (NbdError.None, string.Empty),
+            };
+
+            if (error == NbdError.None && request.Command == NbdCommand.Read)
+            {
+                await _replies.SendReadAsync(request.Cookie, request.Offset, buffer!, (int)request.Length, abort);
+            }
+            else if (error == NbdError.None && request.Command == NbdCommand.BlockStatus)
+            {
+                await BlockStatusAsync(request, abort);
+            }
+            else
+            {
+                await _replies.SendStatusAsync(request.Cookie, error, message, abort);
+            }
+
+            if (error == NbdError.Shutdown)
+            {
+                // The export is going away: take no more requests; the ones in flight still reply.
+                await _readerStop!.CancelAsync();
+            }
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+            // The reply could not be sent: the peer is gone or the connection is being cut. Stop reading too.
+            LogReplyFailed(_logger, _export.Name, request.Command.ToString(), e.Message);
+            await _readerStop!.CancelAsync();
+        }
+        finally
+        {
+            Release(buffer, charged);
+            _slots.Release();
+            Finished();
         }
     }
 
-    private async Task<NbdError> ReadAsync(NbdRequest request, CancellationToken abort)
+    private async Task BlockStatusAsync(NbdRequest request, CancellationToken abort)
     {
-        var refusal = Refusal(request, NbdCommandFlags.None, limitLength: true);
-        if (refusal is { } invalid)
+        var maxExtents = request.Flags.HasFlag(NbdCommandFlags.ReqOne) ? 1 : MaxExtentsPerReply;
+        IReadOnlyList<NbdExtent> extents = [];
+        var (error, message) = Run(request, () => extents = _export.BlockStatus((long)request.Offset, request.Length, maxExtents));
+        if (error != NbdError.None || extents.Count == 0)
         {
-            return await ReplyAsync(request, invalid, abort);
+            await _replies.SendStatusAsync(request.Cookie, error == NbdError.None ? NbdError.Io : error, message, abort);
+            return;
         }
 
-        // The reply header and the data go out in one write, from one pooled buffer.
-        var length = (int)request.Length;
-        var buffer = channel.Payload(ReplyHeaderSize + length);
-        var error = Run(request, () => export.Read((long)request.Offset, buffer.AsSpan(ReplyHeaderSize, length)));
-        WriteReplyHeader(buffer, request.Cookie, error);
-        await channel.WriteAsync(buffer.AsMemory(0, error == NbdError.None ? ReplyHeaderSize + length : ReplyHeaderSize), abort);
-        return error;
+        await _replies.SendBlockStatusAsync(request.Cookie, extents, abort);
     }
 
-    private async Task<NbdError> WriteAsync(NbdRequest request, CancellationToken abort)
+    private (NbdError Error, string Message) WriteZeroes(NbdRequest request)
     {
-        var refusal = Refusal(request, WriteFlags, limitLength: true);
-        if (refusal is { } invalid)
+        var fast = true;
+        var result = Run(request, () =>
         {
-            // The payload follows the header whatever the answer; reading it keeps the connection in step.
-            await channel.DrainAsync(request.Length, abort);
-            return await ReplyAsync(request, invalid, abort);
-        }
-
-        var length = (int)request.Length;
-        var buffer = channel.Payload(length);
-        await channel.ReadExactlyAsync(buffer.AsMemory(0, length), abort);
-        var error = Run(request, () =>
-        {
-            export.Write((long)request.Offset, buffer.AsSpan(0, length));
-            FlushIfFua(request);
+            fast = _export.WriteZeroes((long)request.Offset, request.Length, request.Flags.HasFlag(NbdCommandFlags.FastZero));
+            if (fast)
+            {
+                FlushIfFua(request);
+            }
         });
-        return await ReplyAsync(request, error, abort);
+        return result.Error == NbdError.None && !fast ? (NbdError.NotSupported, "zeroing this range would not be fast") : result;
     }
 
-    /// <summary>EINVAL for flags the command does not take, a range outside the export, or a payload above the maximum.</summary>
-    private NbdError? Refusal(NbdRequest request, NbdCommandFlags allowedFlags, bool limitLength)
+    private void Release(NbdBuffer? buffer, int charged)
     {
-        string? reason = null;
-        if ((request.Flags & ~allowedFlags) != 0)
+        if (buffer is not null)
         {
-            reason = $"flags 0x{(ushort)request.Flags:x4}";
-        }
-        else if (limitLength && request.Length > NbdLimits.MaximumPayload)
-        {
-            reason = $"length {request.Length} above the maximum {NbdLimits.MaximumPayload}";
-        }
-        else if (!request.FitsIn(_size))
-        {
-            reason = $"range {request.Offset}+{request.Length} outside the export's {_size} bytes";
+            _pool.Return(buffer);
         }
 
-        if (reason is null)
+        if (charged > 0)
         {
-            return null;
+            _connectionBytes.Release(charged);
+        }
+    }
+
+    private void Finished()
+    {
+        if (Interlocked.Decrement(ref _pending) == 0)
+        {
+            _drained.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// The error for flags the command does not take, a range outside the export, a payload above the maximum, a
+    /// write to a read-only export, or a command not offered; null when the request may run.
+    /// </summary>
+    private (NbdError Error, string Reason)? Refusal(NbdRequest request)
+    {
+        var (allowed, limitLength, writes) = request.Command switch
+        {
+            NbdCommand.Read => (NbdCommandFlags.None, true, false),
+            NbdCommand.Write => (WriteFlags, true, true),
+            NbdCommand.WriteZeroes => (WriteZeroesFlags, false, true),
+            NbdCommand.Trim => (TrimFlags, false, true),
+            NbdCommand.Flush => (NbdCommandFlags.None, false, false),
+            NbdCommand.BlockStatus when _session.AllocationContext => (BlockStatusFlags, false, false),
+            _ => ((NbdCommandFlags?)null, false, false),
+        };
+
+        if (allowed is null)
+        {
+            // CACHE, BLOCK_STATUS without a context, and anything newer were not offered; none carries a payload.
+            return (NbdError.InvalidArgument, $"command {(ushort)request.Command} is not supported");
         }
 
-        LogRefused(logger, export.Name, request.Command.ToString(), reason);
-        return NbdError.InvalidArgument;
+        if ((request.Flags & ~allowed.Value) != 0)
+        {
+            return (NbdError.InvalidArgument, $"flags 0x{(ushort)request.Flags:x4}");
+        }
+
+        if (writes && _export.IsReadOnly)
+        {
+            return (NbdError.NotPermitted, $"export '{_export.Name}' is read-only");
+        }
+
+        if (limitLength && request.Length > NbdLimits.MaximumPayload)
+        {
+            return (NbdError.InvalidArgument, $"length {request.Length} above the maximum {NbdLimits.MaximumPayload}");
+        }
+
+        if (request.Command != NbdCommand.Flush && !request.FitsIn(_size))
+        {
+            return (NbdError.InvalidArgument, $"range {request.Offset}+{request.Length} outside the export's {_size} bytes");
+        }
+
+        if (request.Command == NbdCommand.BlockStatus && request.Length == 0)
+        {
+            return (NbdError.InvalidArgument, "block status of an empty range");
+        }
+
+        return null;
     }
 
     private void FlushIfFua(NbdRequest request)
     {
         if (request.Flags.HasFlag(NbdCommandFlags.Fua))
         {
-            export.Flush();
+            _export.Flush();
         }
     }
 
     /// <summary>Carries out the request; a failure becomes the error value of the reply (EIO unless the export chose one).</summary>
-    private NbdError Run(NbdRequest request, Action action)
+    private (NbdError Error, string Message) Run(NbdRequest request, Action action)
     {
         try
         {
             action();
-            return NbdError.None;
+            return (NbdError.None, string.Empty);
         }
         catch (NbdExportException e)
         {
-            LogFailed(logger, export.Name, request.Command.ToString(), request.Offset, request.Length, e.Error.ToString(), e.Message);
-            return e.Error;
+            LogFailed(_logger, _export.Name, request.Command.ToString(), request.Offset, request.Length, e.Error.ToString(), e.Message);
+            return (e.Error, e.Message);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            LogFailed(logger, export.Name, request.Command.ToString(), request.Offset, request.Length, NbdError.Io.ToString(), e.Message);
-            return NbdError.Io;
+            LogFailed(_logger, _export.Name, request.Command.ToString(), request.Offset, request.Length, NbdError.Io.ToString(), e.Message);
+            return (NbdError.Io, e.Message);
         }
     }
 
-    private async Task<NbdError> ReplyAsync(NbdRequest request, NbdError error, CancellationToken abort)
-    {
-        WriteReplyHeader(channel.Header, request.Cookie, error);
-        await channel.WriteAsync(channel.Header.AsMemory(0, ReplyHeaderSize), abort);
-        return error;
-    }
-
-    private static void WriteReplyHeader(Span<byte> buffer, ulong cookie, NbdError error)
-    {
-        BinaryPrimitives.WriteUInt32BigEndian(buffer, NbdMagic.SimpleReply);
-        BinaryPrimitives.WriteUInt32BigEndian(buffer[4..], (uint)error);
-        BinaryPrimitives.WriteUInt64BigEndian(buffer[8..], cookie);
-    }
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "nbd export {Export}: {Command} refused with EINVAL: {Reason}")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "nbd export {Export}: {Command} refused: {Reason}")]
     private static partial void LogRefused(ILogger logger, string export, string command, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "nbd export {Export}: {Command} at {Offset}+{Length} failed with {Error}: {Message}")]
     private static partial void LogFailed(ILogger logger, string export, string command, ulong offset, uint length, string error, string message);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "nbd export {Export}: the reply to {Command} could not be sent: {Message}")]
+    private static partial void LogReplyFailed(ILogger logger, string export, string command, string message);
 }

@@ -24,6 +24,10 @@ public sealed class NodeOptions
     public const string GuestYieldSizeKey = "GuestYieldSize";
     public const string NbdKey = "Nbd";
     public const string NbdAllowRemoteKey = "NbdAllowRemote";
+    public const string NbdReadOnlyKey = "NbdReadOnly";
+    public const string NbdHandshakeTimeoutKey = "NbdHandshakeTimeout";
+
+    public static readonly TimeSpan DefaultNbdHandshakeTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>The engine's limits for <see cref="EngineSettings.BatchBytes"/> and <see cref="EngineSettings.CheckpointBytes"/>.</summary>
     public const int MinBatchBytes = 64 * 1024;
@@ -175,6 +179,18 @@ public sealed class NodeOptions
     /// <summary>Log format and metrics access (configuration keys LogFormat, MetricsNeedToken).</summary>
     public Observability.ObservabilityOptions Observability { get; init; } = Node.Observability.ObservabilityOptions.Default;
 
+    /// <summary>True when every NBD export is read-only (--nbd-read-only): writes, trims and zeroes get EPERM.</summary>
+    public bool NbdReadOnly { get; init; }
+
+    /// <summary>An NBD client still in the handshake after this long is disconnected (--nbd-handshake-timeout).</summary>
+    public TimeSpan NbdHandshakeTimeout
+    {
+        get;
+        init => field = value > TimeSpan.Zero && value <= TimeSpan.FromHours(1)
+            ? value
+            : throw Invalid(NbdHandshakeTimeoutKey, "--nbd-handshake-timeout", $"the NBD handshake timeout must be more than 0 and at most an hour, not {value}");
+    } = DefaultNbdHandshakeTimeout;
+
     /// <summary>The NBD Unix socket in the data folder (always served, mode 0600).</summary>
     public string NbdSocketPath => Path.Combine(DataDirectory, NodePaths.NbdSocketFile);
 
@@ -247,10 +263,27 @@ public sealed class NodeOptions
             throw Invalid(NbdAllowRemoteKey, "--nbd-allow-remote", $"'{allowText}' is not true or false");
         }
 
+        var readOnlyText = configuration[NbdReadOnlyKey];
+        var readOnly = false;
+        if (!string.IsNullOrWhiteSpace(readOnlyText) && !bool.TryParse(readOnlyText, out readOnly))
+        {
+            throw Invalid(NbdReadOnlyKey, "--nbd-read-only", $"'{readOnlyText}' is not true or false");
+        }
+
+        var handshakeText = configuration[NbdHandshakeTimeoutKey];
+        var handshake = DefaultNbdHandshakeTimeout;
+        if (!string.IsNullOrWhiteSpace(handshakeText))
+        {
+            handshake = ParseDuration(handshakeText)
+                ?? throw Invalid(NbdHandshakeTimeoutKey, "--nbd-handshake-timeout", $"'{handshakeText}' is not a duration (seconds, or hh:mm:ss)");
+        }
+
         return new NodeOptions(string.IsNullOrWhiteSpace(data) ? NodePaths.DefaultDataDirectory : data, http!, roots, cache, timeout, batch, checkpoint,
             snapshotInterval, nbd, allowRemote, guestYield)
         {
             Observability = Node.Observability.ObservabilityOptions.FromConfiguration(configuration),
+            NbdReadOnly = readOnly,
+            NbdHandshakeTimeout = handshake,
         };
     }
 

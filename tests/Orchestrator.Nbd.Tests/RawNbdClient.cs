@@ -22,7 +22,7 @@ internal sealed class RawNbdClient : IAsyncDisposable
     public const uint ErrInvalid = 0x80000003;
     public const uint ErrUnknown = 0x80000006;
     public const uint ErrTooBig = 0x80000009;
-    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(30);
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
 
@@ -38,6 +38,32 @@ internal sealed class RawNbdClient : IAsyncDisposable
     }
 
     public sealed record Reply(uint Error, ulong Cookie, byte[] Data);
+
+    /// <summary>One structured reply chunk: flags (bit 0 = done), type, cookie, and its payload.</summary>
+    public sealed record Chunk(ushort Flags, ushort Type, ulong Cookie, byte[] Payload)
+    {
+        public const uint Magic = 0x668e33ef;
+        public const ushort TypeNone = 0;
+        public const ushort TypeOffsetData = 1;
+        public const ushort TypeBlockStatus = 5;
+        public const ushort TypeError = 0x8001;
+
+        public uint Error => Type == TypeError ? BinaryPrimitives.ReadUInt32BigEndian(Payload) : 0;
+
+        public string Message => Type == TypeError ? Encoding.UTF8.GetString(Payload, 6, BinaryPrimitives.ReadUInt16BigEndian(Payload.AsSpan(4))) : "";
+
+        /// <summary>BLOCK_STATUS descriptors (length, flags) after the 32-bit context id.</summary>
+        public List<(uint Length, uint Flags)> Extents()
+        {
+            var extents = new List<(uint, uint)>();
+            for (var i = 4; i + 8 <= Payload.Length; i += 8)
+            {
+                extents.Add((BinaryPrimitives.ReadUInt32BigEndian(Payload.AsSpan(i)), BinaryPrimitives.ReadUInt32BigEndian(Payload.AsSpan(i + 4))));
+            }
+
+            return extents;
+        }
+    }
 
     public static async Task<RawNbdClient> ConnectAsync(string socketPath)
     {
@@ -125,9 +151,68 @@ internal sealed class RawNbdClient : IAsyncDisposable
     public async Task GoAsync(string export)
     {
         await HandshakeAsync();
+        await GoAsyncAfterHandshake(export);
+    }
+
+    /// <summary>NBD_OPT_GO for <paramref name="export"/> on a connection past the greeting; fails the test unless it is acknowledged.</summary>
+    public async Task GoAsyncAfterHandshake(string export)
+    {
         await SendOptionAsync(7, InfoData(export));
         var replies = await ReadOptionRepliesAsync();
         Assert.Equal(RepAck, replies[^1].Type);
+    }
+
+    /// <summary>NBD_OPT_SET/LIST_META_CONTEXT data: name length, name, query count, each query's length and text.</summary>
+    public static byte[] MetaContextData(string name, params string[] queries)
+    {
+        var parts = new List<byte>();
+        void AddString(string text)
+        {
+            var bytes = Encoding.UTF8.GetBytes(text);
+            var length = new byte[4];
+            BinaryPrimitives.WriteUInt32BigEndian(length, (uint)bytes.Length);
+            parts.AddRange(length);
+            parts.AddRange(bytes);
+        }
+
+        AddString(name);
+        var count = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(count, (uint)queries.Length);
+        parts.AddRange(count);
+        foreach (var query in queries)
+        {
+            AddString(query);
+        }
+
+        return [.. parts];
+    }
+
+    /// <summary>Handshake with structured replies and, when asked, the base:allocation context, then NBD_OPT_GO.</summary>
+    public async Task StructuredGoAsync(string export, bool allocation = true)
+    {
+        await HandshakeAsync();
+        await SendOptionAsync(8);
+        Assert.Equal(RepAck, (await ReadOptionReplyAsync()).Type);
+        if (allocation)
+        {
+            await SendOptionAsync(10, MetaContextData(export, "base:allocation"));
+            var context = await ReadOptionReplyAsync();
+            Assert.Equal(4u, context.Type);
+            Assert.Equal("base:allocation", Encoding.UTF8.GetString(context.Data, 4, context.Data.Length - 4));
+            Assert.Equal(RepAck, (await ReadOptionReplyAsync()).Type);
+        }
+
+        await SendOptionAsync(7, InfoData(export));
+        Assert.Equal(RepAck, (await ReadOptionRepliesAsync())[^1].Type);
+    }
+
+    public async Task<Chunk> ReadChunkAsync()
+    {
+        var header = await ReadAsync(20);
+        Assert.Equal(Chunk.Magic, BinaryPrimitives.ReadUInt32BigEndian(header));
+        var length = BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(16));
+        return new Chunk(BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(4)), BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(6)),
+            BinaryPrimitives.ReadUInt64BigEndian(header.AsSpan(8)), await ReadAsync((int)length));
     }
 
     public async Task SendRequestAsync(ushort flags, ushort type, ulong cookie, ulong offset, uint length, byte[]? payload = null, uint magic = RequestMagic)

@@ -28,7 +28,9 @@ public sealed class RealClientTests : ServerTestBase
         Assert.True(export.GetProperty("can_flush").GetBoolean());
         Assert.True(export.GetProperty("can_fua").GetBoolean());
         Assert.True(export.GetProperty("can_zero").GetBoolean());
-        Assert.False(export.GetProperty("can_trim").GetBoolean());
+        Assert.True(export.GetProperty("can_trim").GetBoolean());
+        Assert.True(export.GetProperty("can_multi_conn").GetBoolean());
+        Assert.True(export.GetProperty("can_fast_zero").GetBoolean());
     }
 
     [Fact]
@@ -65,5 +67,30 @@ public sealed class RealClientTests : ServerTestBase
         QemuTools.NbdCopyRun(Server.Uri("disk1"), target).EnsureSuccess();
         Assert.Equal(pattern, File.ReadAllBytes(target));
         Assert.Equal(ServerUnderTest.DiskSize.ToString(CultureInfo.InvariantCulture), new FileInfo(target).Length.ToString(CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void Nbdinfo_map_shows_the_exports_allocation()
+    {
+        Server.Disk.Write(65536, TransmissionTests.Pattern(131072, 4));
+        var map = QemuTools.NbdInfoRun("--map", Server.Uri("disk1")).EnsureSuccess().StdOut;
+        var lines = map.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
+        Assert.Equal(["0", "65536", "3"], lines[0][..3]);
+        Assert.Equal(["65536", "131072", "0"], lines[1][..3]);
+        Assert.Equal(["196608", (ServerUnderTest.DiskSize - 196608).ToString(CultureInfo.InvariantCulture), "3"], lines[2][..3]);
+    }
+
+    [Fact]
+    public void Nbdcopy_with_four_connections_writes_and_reads_the_export_byte_for_byte()
+    {
+        var pattern = TransmissionTests.Pattern(ServerUnderTest.DiskSize, 11);
+        var source = Path.Combine(Server.Folder, "source.raw");
+        File.WriteAllBytes(source, pattern);
+        QemuTools.NbdCopyRun("--connections", "4", "--requests", "16", source, Server.Uri("disk1")).EnsureSuccess();
+        Assert.Equal(pattern, Server.Disk.Snapshot());
+
+        var back = Path.Combine(Server.Folder, "back.raw");
+        QemuTools.NbdCopyRun("--connections", "4", Server.Uri("disk1"), back).EnsureSuccess();
+        Assert.Equal(pattern, File.ReadAllBytes(back));
     }
 }

@@ -112,6 +112,8 @@ public sealed class ServerLifecycleTests
 
         public long Size => inner.Size;
 
+        public bool IsReadOnly => false;
+
         public void Read(long offset, Span<byte> buffer) => inner.Read(offset, buffer);
 
         public void Write(long offset, ReadOnlySpan<byte> data)
@@ -121,9 +123,13 @@ public sealed class ServerLifecycleTests
             inner.Write(offset, data);
         }
 
-        public void WriteZeroes(long offset, long length) => inner.WriteZeroes(offset, length);
+        public bool WriteZeroes(long offset, long length, bool fastOnly) => inner.WriteZeroes(offset, length, fastOnly);
+
+        public void Trim(long offset, long length) => inner.Trim(offset, length);
 
         public void Flush() => inner.Flush();
+
+        public IReadOnlyList<NbdExtent> BlockStatus(long offset, long length, int maxExtents) => inner.BlockStatus(offset, length, maxExtents);
     }
 
     private sealed class SlowExports(SlowExport export) : INbdExportProvider

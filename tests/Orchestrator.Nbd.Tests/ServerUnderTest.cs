@@ -8,12 +8,12 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     public const int DiskSize = 4 * 1024 * 1024;
     private readonly TempDirectory _folder = new("nbd");
 
-    public ServerUnderTest()
+    public ServerUnderTest(NbdServerOptions? options = null)
     {
         Disk = new MemoryExport("disk1", DiskSize);
         Other = new MemoryExport("other", 1024 * 1024);
         SocketPath = _folder.Combine("nbd.sock");
-        Server = new NbdServer(new MemoryExports(Disk, Other));
+        Server = new NbdServer(new MemoryExports(Disk, Other), options: options);
         Server.ListenUnix(SocketPath);
     }
 

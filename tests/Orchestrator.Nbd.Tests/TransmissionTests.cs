@@ -109,12 +109,13 @@ public sealed class TransmissionTests : ServerTestBase
     }
 
     [Theory]
-    [InlineData(Trim, 0)]
     [InlineData(BlockStatus, 0)]
+    [InlineData(5, 0)]
     [InlineData(99, 0)]
     [InlineData(Read, Fua)]
     [InlineData(Flush, NoHole)]
-    [InlineData(WriteZeroes, 1 << 4)]
+    [InlineData(Trim, NoHole)]
+    [InlineData(WriteZeroes, 1 << 3)]
     public async Task Unadvertised_commands_and_flags_get_einval(ushort type, ushort flags)
     {
         await _client.SendRequestAsync(flags, type, cookie: 11, 0, 512);

@@ -64,6 +64,9 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The node's process id (for /proc/PID/status).</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>Starts a node in <paramref name="root"/> (data/ and images/ under it) and waits until it answers.</summary>
     public static Task<NodeProcess> StartAsync(string root, params string[] extraArgs) => StartAsync(root, _startTimeout, extraArgs);
 

@@ -70,6 +70,8 @@ public static class NodeLauncher
         "--guest-yield-size" => NodeOptions.GuestYieldSizeKey,
         "--nbd" => NodeOptions.NbdKey,
         "--nbd-allow-remote" => NodeOptions.NbdAllowRemoteKey,
+        "--nbd-read-only" => NodeOptions.NbdReadOnlyKey,
+        "--nbd-handshake-timeout" => NodeOptions.NbdHandshakeTimeoutKey,
         "--log-format" => Node.Observability.ObservabilityOptions.LogFormatKey,
         "--metrics-need-token" => Node.Observability.ObservabilityOptions.MetricsNeedTokenKey,
         _ => throw new ArgumentOutOfRangeException(nameof(option), option, "not a serve option"),

@@ -6,8 +6,8 @@ namespace Orchestrator.Cli.Commands;
 /// <summary>
 /// orchestrator serve [--data DIR] [--http HOST:PORT] [--storage-root DIR ...] [--cache none|writeback]
 /// [--request-timeout SECONDS] [--batch-size BYTES] [--checkpoint-size BYTES] [--snapshot-interval EVENTS]
-/// [--guest-yield-size BYTES] [--nbd HOST:PORT [--nbd-allow-remote]] [--log-format text|json]
-/// [--metrics-need-token true|false]: runs the node until Ctrl+C or SIGTERM.
+/// [--guest-yield-size BYTES] [--nbd HOST:PORT [--nbd-allow-remote]] [--nbd-read-only] [--nbd-handshake-timeout SECONDS]
+/// [--log-format text|json] [--metrics-need-token true|false]: runs the node until Ctrl+C or SIGTERM.
 /// Flags override ORCHESTRATOR_* environment variables, which override appsettings.json in the current folder.
 /// This class declares the verb only; the node's assemblies (ASP.NET Core, Akka, SQLite) are touched in
 /// <see cref="NodeLauncher"/>, so that no other verb loads them.
@@ -30,6 +30,8 @@ public static class ServeCommand
         Opt.Value("--guest-yield-size", "BYTES", "while the guest does I/O, the largest request a stream puts on the device (4K..64M, default 128K)"),
         Opt.Value("--nbd", "HOST:PORT", "also serve NBD over TCP (loopback only unless --nbd-allow-remote)"),
         Opt.Switch("--nbd-allow-remote", "let --nbd listen on a non-loopback address (NBD has no authentication)"),
+        Opt.Switch("--nbd-read-only", "export every disk read-only: writes, trims and zeroes get EPERM"),
+        Opt.Value("--nbd-handshake-timeout", "SECONDS", "disconnect an NBD client still in the handshake after this long (default 10)"),
         Opt.Choice("--log-format", "log lines as text (default) or one JSON object per line", ["text", "json"]),
         Opt.Choice("--metrics-need-token", "whether GET /metrics needs the bearer token (default true)", ["true", "false"])).Runs(Run);
 
@@ -47,6 +49,8 @@ public static class ServeCommand
         Add(flags, "--guest-yield-size", cl.Value("--guest-yield-size"));
         Add(flags, "--nbd", cl.Value("--nbd"));
         Add(flags, "--nbd-allow-remote", cl.Has("--nbd-allow-remote") ? "true" : null);
+        Add(flags, "--nbd-read-only", cl.Has("--nbd-read-only") ? "true" : null);
+        Add(flags, "--nbd-handshake-timeout", cl.Value("--nbd-handshake-timeout"));
         Add(flags, "--log-format", cl.Value("--log-format"));
         Add(flags, "--metrics-need-token", cl.Value("--metrics-need-token"));
         return NodeLauncher.Serve(flags, cl.Values("--storage-root"));

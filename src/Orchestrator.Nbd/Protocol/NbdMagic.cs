@@ -17,4 +17,7 @@ internal static class NbdMagic
 
     /// <summary>NBD_SIMPLE_REPLY_MAGIC: the start of every simple reply.</summary>
     public const uint SimpleReply = 0x67446698;
+
+    /// <summary>NBD_STRUCTURED_REPLY_MAGIC: the start of every structured reply chunk.</summary>
+    public const uint StructuredReply = 0x668e33ef;
 }

@@ -12,6 +12,9 @@ internal enum NbdOptionReply : uint
     /// <summary>NBD_REP_INFO: one piece of information of NBD_OPT_INFO / NBD_OPT_GO (16-bit type, then its payload).</summary>
     Info = 3,
 
+    /// <summary>NBD_REP_META_CONTEXT: one selected or listed metadata context (32-bit id, then its name).</summary>
+    MetaContext = 4,
+
     /// <summary>NBD_REP_ERR_UNSUP: the option is unknown to this server.</summary>
     ErrorUnsupported = (1u << 31) + 1,
 

@@ -7,8 +7,11 @@ using Orchestrator.Node.Api;
 
 namespace Orchestrator.Node.Exports;
 
-/// <summary>Every registered disk as an NBD export named by its disk id, resolved through the engine at each handshake.</summary>
-public sealed class DiskExports(EngineGateway engine) : INbdExportProvider
+/// <summary>
+/// Every registered disk as an NBD export named by its disk id, resolved through the engine at each handshake; all
+/// read-only when the node serves NBD read-only (--nbd-read-only).
+/// </summary>
+public sealed class DiskExports(EngineGateway engine, NodeOptions options) : INbdExportProvider
 {
     // One gate per LiveDisk object (not per id): a disk unregistered and registered again gets a new LiveDisk, and
     // connections to the old one must stay shut out.
@@ -17,7 +20,7 @@ public sealed class DiskExports(EngineGateway engine) : INbdExportProvider
     public async ValueTask<INbdExport?> FindAsync(string name, CancellationToken cancel)
     {
         var disk = await LiveDiskAsync(new DiskId(name), cancel);
-        return disk is null ? null : new LiveDiskExport(name, disk, _gates.GetOrCreateValue(disk));
+        return disk is null ? null : new LiveDiskExport(name, disk, _gates.GetOrCreateValue(disk), options.NbdReadOnly);
     }
 
     public async ValueTask<IReadOnlyList<string>> ListAsync(CancellationToken cancel)

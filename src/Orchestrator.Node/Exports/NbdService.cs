@@ -26,7 +26,7 @@ public sealed partial class NbdService(NodeOptions options, DiskExports exports,
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var logger = loggers.CreateLogger<NbdService>();
-        _server = new NbdServer(exports, loggers.CreateLogger<NbdServer>());
+        _server = new NbdServer(exports, loggers.CreateLogger<NbdServer>(), new NbdServerOptions { HandshakeTimeout = options.NbdHandshakeTimeout });
         _server.ListenUnix(options.NbdSocketPath);
         if (options.NbdTcp is { } tcp)
         {
@@ -42,6 +42,9 @@ public sealed partial class NbdService(NodeOptions options, DiskExports exports,
         LogListening(logger, options.NbdSocketPath, _tcpAuthority ?? "off");
         return Task.CompletedTask;
     }
+
+    /// <summary>Bytes the NBD server holds in buffers now (requests in flight plus the few kept for reuse).</summary>
+    public long BufferBytes => _server?.Buffers.BytesMapped ?? 0;
 
     /// <summary>Ends the NBD connections of a disk that was unregistered.</summary>
     public Task CloseConnectionsAsync(DiskId disk) => _server?.CloseExportAsync(disk.Value) ?? Task.CompletedTask;
