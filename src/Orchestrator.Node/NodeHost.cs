@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Engine;
+using Orchestrator.Engine.Disks;
 using Orchestrator.Node.Api;
 using Orchestrator.Node.Exports;
 using Orchestrator.Node.Hosting;
@@ -82,9 +83,11 @@ public static partial class NodeHost
 
         // One hub for the engine (publisher) and the API (subscribers).
         var hub = new EventHub();
+        var localDisks = new LocalDisks();
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(hub);
+        services.AddSingleton(localDisks);
         services.AddSingleton<EngineGateway>();
 
         // Numbers are numbers: the web defaults also read "123" as 123 and document every integer as integer|string.
@@ -102,7 +105,7 @@ public static partial class NodeHost
                 loggers.AddLoggerFactory();
             });
             akka.WithSqlPersistence(SqliteJournalConfig.ConnectionString(options.JournalPath), SqliteProvider, autoInitialize: true);
-            akka.AddOrchestratorEngine(options.ToEngineSettings(), hub);
+            akka.AddOrchestratorEngine(options.ToEngineSettings(), hub, localDisks);
         });
 
         // Registered after Akka: hosted services start in order and stop in reverse, so NBD clients are served only

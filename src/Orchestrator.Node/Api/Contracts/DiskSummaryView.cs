@@ -2,8 +2,8 @@ using Orchestrator.Domain.Disks;
 
 namespace Orchestrator.Node.Api.Contracts;
 
-/// <summary>One entry of GET /disks.</summary>
-public sealed record DiskSummaryView(string Id, string ActivePath, int ChainLength, int LiveJobs)
+/// <summary>One entry of GET /disks; <c>state</c> is ready, opening or quarantined, and <c>quarantine</c> says why.</summary>
+public sealed record DiskSummaryView(string Id, string ActivePath, int ChainLength, int LiveJobs, string State, string? Quarantine)
 {
-    public static DiskSummaryView From(ManagerCommands.DiskSummary s) => new(s.Disk, s.ActivePath, s.ChainLength, s.LiveJobs);
+    public static DiskSummaryView From(ManagerCommands.DiskSummary s) => new(s.Disk, s.ActivePath, s.ChainLength, s.LiveJobs, s.State, s.Quarantine);
 }
