@@ -14,6 +14,18 @@ public sealed partial class DiskChainActor
     // Set while replaying when an event cannot be applied: the rest of the journal is not applied, the disk is quarantined.
     private string? _poisoned;
 
+    /// <summary>
+    /// The journal could not be replayed (an entry that does not deserialize): Akka stops this actor after this call.
+    /// The reason is left for the router, which puts a <see cref="QuarantinedDisk"/> in its place; the node serves on.
+    /// </summary>
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        var why = $"its journal could not be replayed after sequence number {LastSequenceNr}: {reason.GetBaseException().Message}";
+        EngineLocal.Of(Context.System).RecoveryFailures[_id.Value] = why;
+        _events.Publish(new DiskQuarantinedEvent(_id.Value, why, DateTimeOffset.UtcNow));
+        base.OnRecoveryFailure(reason, message);
+    }
+
     private void RecoverSnapshot(SnapshotOffer offer)
     {
         if (offer.Snapshot is DiskSnapshot snapshot)
@@ -68,7 +80,7 @@ public sealed partial class DiskChainActor
         var chain = _state.Chain;
         var roots = _settings.StorageRoots;
         var cache = _settings.Cache;
-        Await(Task.Run(() => Reopen(chain, roots, cache)), live =>
+        Await(OffThread(() => Reopen(chain, roots, cache)), live =>
         {
             Open(live, scan: true);
             _registry.Tell(new RegistryCommands.Sync(_id, ChainProbe.ClaimsOf(live.ChainPaths), [.. _state.Jobs.Keys]));

@@ -133,7 +133,7 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor, IWithT
         }
 
         var roots = _settings.StorageRoots;
-        Await(Task.Run(() => ChainProbe.Open(command.ActivePath, roots)), probe =>
+        Await(OffThread(() => ChainProbe.Open(command.ActivePath, roots)), probe =>
             Await(AskRegistry(new RegistryCommands.Claim(_id, probe.Claims)), reply =>
             {
                 if (reply is DiskReplies.Refused refused)
@@ -144,7 +144,7 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor, IWithT
 
                 // Only now, with the images ours, is the active image opened for writing.
                 var cache = _settings.Cache;
-                Await(Task.Run(() => new LiveDisk(probe.Chain[0], cache)), live => Registered(probe, live), error =>
+                Await(OffThread(() => new LiveDisk(probe.Chain[0], cache)), live => Registered(probe, live), error =>
                 {
                     _registry.Tell(new RegistryCommands.Release(_id));
                     Sender.Tell(new DiskReplies.Refused(ErrorFor(error)));

@@ -65,7 +65,7 @@ public sealed partial class DiskChainActor
 
         _summaryRunning = true;
         _summaryDirty = false;
-        Task.Run(() => Scan(live)).PipeTo(Self, success: images => new SummaryScanned(live, images),
+        OffThread(() => Scan(live)).PipeTo(Self, success: images => new SummaryScanned(live, images),
             failure: _ => new SummaryScanned(live, _images));
     }
 

@@ -16,7 +16,7 @@ public sealed partial class DiskChainActor
     /// <summary>
     /// Waits for <paramref name="work"/> without blocking the actor: its result comes back as a message (PipeTo, with
     /// the current sender kept), and <paramref name="done"/> or <paramref name="failed"/> then runs on the actor's
-    /// thread with that sender. Meanwhile the actor is busy: it answers questions from its state, handles its
+    /// thread with that sender. Meanwhile the actor is busy: it answers list questions from its state, handles its
     /// runners' reports, and stashes every other command.
     /// </summary>
     private void Await<T>(Task<T> work, Action<T> done, Action<Exception> failed)
@@ -28,6 +28,13 @@ public sealed partial class DiskChainActor
         Become(Busy);
     }
 
+    /// <summary>
+    /// Blocking image work on a thread of its own (LongRunning), not a thread-pool thread: the actors and the asks
+    /// of every other disk keep the pool while a large chain opens or is scanned.
+    /// </summary>
+    private static Task<T> OffThread<T>(Func<T> work) =>
+        Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
     private Task<object> AskRegistry(object question) => _registry.Ask<object>(question, RegistryTimeout);
 
     private void Busy()
@@ -37,9 +44,9 @@ public sealed partial class DiskChainActor
         CommandRunnerMessages();
         Command<WorkDone>(m => Finish(m.Token, done => done(m.Result), failed: null, m.Result));
         Command<WorkFailed>(m => Finish(m.Token, done: null, failed => failed(m.Error.GetBaseException()), null));
-        Command<DiskCommands.Show>(_ => Sender.Tell(_state.Registered ? Describe() : new DiskReplies.Refused(NotOpen())));
+        // A list (Summarize, QueryJobs across disks) never waits for one disk's open; a question about this disk
+        // alone (show, one job) waits for it, and then sees the chain as reconciled with the headers.
         Command<DiskCommands.QueryJobs>(_ => Sender.Tell(new DiskReplies.JobList(JobInfos())));
-        Command<DiskCommands.QueryJob>(QueryJob);
         CommandAny(_ => Stash.Stash());
     }
 

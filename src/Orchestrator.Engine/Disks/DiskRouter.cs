@@ -21,6 +21,7 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash
     private readonly IActorRef _registry;
     private readonly DiskMessageExtractor _extractor = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly EngineLocal _local = EngineLocal.Of(Context.System);
 
     public DiskRouter(EngineSettings settings, IActorRef registry)
     {
@@ -95,6 +96,16 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash
             entity.Forward(l.Then(l.Disk));
         });
 
+        Receive<Terminated>(t =>
+        {
+            var disk = DiskOf(t.ActorRef);
+            if (_local.RecoveryFailures.TryRemove(disk.Value, out var reason))
+            {
+                _log.Error("disk {0} is quarantined: {1}", disk, reason);
+                Context.ActorOf(QuarantinedDisk.Props(disk, reason), t.ActorRef.Path.Name);
+            }
+        });
+
         // A lookup whose registry question failed: the refusal arrives with the asker as sender.
         Receive<DiskReplies.Refused>(r => Sender.Tell(r));
     }
@@ -108,7 +119,14 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash
             return child;
         }
 
-        return create ? Context.ActorOf(DiskChainActor.Props(new DiskId(entityId), _settings, _registry), name) : null;
+        if (!create)
+        {
+            return null;
+        }
+
+        var entity = Context.ActorOf(DiskChainActor.Props(new DiskId(entityId), _settings, _registry), name);
+        Context.Watch(entity);
+        return entity;
     }
 
     /// <summary>One question to the registry: which disk holds the job; the answer comes back here with the asker as sender.</summary>

@@ -13,6 +13,9 @@ public sealed class EngineLocal(EventHub events, LocalDisks disks) : IExtension
 
     public LocalDisks Disks { get; } = disks;
 
+    /// <summary>Why a disk's entity stopped in recovery (its journal could not be replayed), for the router to show.</summary>
+    internal System.Collections.Concurrent.ConcurrentDictionary<string, string> RecoveryFailures { get; } = new();
+
     /// <summary>The services installed in <paramref name="system"/>; a clear error when the engine was not started there.</summary>
     public static EngineLocal Of(ActorSystem system) =>
         system.HasExtension<EngineLocal>()
