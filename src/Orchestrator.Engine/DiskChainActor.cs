@@ -329,13 +329,13 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor, IWithT
         {
             case ChainChanged:
                 ReclaimChain();
-                RefreshSummary();
+                RefreshSummarySoon();
                 break;
             case JobStatusChanged { Status: JobStatus.Null } gone:
                 _registry.Tell(new RegistryCommands.ReleaseJob(_id, gone.JobId));
                 break;
             case JobStatusChanged { Status: JobStatus.Concluded }:
-                RefreshSummary();
+                RefreshSummarySoon();
                 break;
         }
 

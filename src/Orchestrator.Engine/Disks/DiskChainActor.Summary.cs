@@ -41,14 +41,21 @@ public sealed partial class DiskChainActor
             }
         });
         Command<EngineMessages.Summarize>(_ => Sender.Tell(_state.Registered ? Describe() : new DiskReplies.Refused(NotOpen())));
-        Command<SummaryTick>(_ =>
+        Command<SummaryTick>(tick =>
         {
-            if (_live is not null && _live.GuestActiveWithin(SummaryInterval * 2) && !_live.GuestActiveWithin(TimeSpan.FromMilliseconds(200)))
+            if (ReferenceEquals(tick, SummaryTick.Now))
+            {
+                RefreshSummary();
+            }
+            else if (_live is not null && _live.GuestActiveWithin(SummaryInterval * 2) && !_live.GuestActiveWithin(TimeSpan.FromMilliseconds(200)))
             {
                 RefreshSummary();
             }
         });
     }
+
+    /// <summary>From a persist callback: the scan starts once the batch's callbacks (and their events) are done.</summary>
+    private void RefreshSummarySoon() => Self.Tell(SummaryTick.Now);
 
     private void RefreshSummary()
     {
@@ -105,5 +112,8 @@ public sealed partial class DiskChainActor
     private sealed class SummaryTick
     {
         public static readonly SummaryTick Instance = new();
+
+        /// <summary>Scan now (the chain changed or a job ended), not only if the guest wrote.</summary>
+        public static readonly SummaryTick Now = new();
     }
 }

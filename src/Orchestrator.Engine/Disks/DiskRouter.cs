@@ -12,7 +12,7 @@ namespace Orchestrator.Engine.Disks;
 /// fleet. At start it asks the registry which disks exist and starts them (as sharding's remembered entities would),
 /// holding commands until then. Questions by job id take one message to the registry and one to the disk.
 /// </summary>
-public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash
+public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
     // A list asks every disk; a disk that cannot answer within this time is left out of it.
     private static readonly TimeSpan FanOutTimeout = TimeSpan.FromSeconds(5);
@@ -32,12 +32,19 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash
 
     public IStash Stash { get; set; } = null!;
 
+    public ITimerScheduler Timers { get; set; } = null!;
+
     public static Props Props(EngineSettings settings, IActorRef registry) => Akka.Actor.Props.Create(() => new DiskRouter(settings, registry));
 
-    protected override void PreStart() => AskForDisks();
-
-    private void AskForDisks() =>
-        _registry.Ask<RegistryCommands.DiskList>(new RegistryCommands.ListDisks(), RegistryTimeout).PipeTo(Self);
+    /// <summary>
+    /// The registry answers once it has recovered (and imported an old journal): that may take a while on a busy
+    /// machine, so the question is told, not asked with a timeout, and repeated now and then in case it was lost.
+    /// </summary>
+    protected override void PreStart()
+    {
+        _registry.Tell(new RegistryCommands.ListDisks());
+        Timers.StartPeriodicTimer("list-disks", new RegistryCommands.ListDisks(), RegistryTimeout);
+    }
 
     private void Starting()
     {
@@ -48,13 +55,14 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash
                 EntityFor(disk.Disk, create: true);
             }
 
+            Timers.Cancel("list-disks");
             Become(Routing);
             Stash.UnstashAll();
         });
-        Receive<Status.Failure>(f =>
+        Receive<RegistryCommands.ListDisks>(ask =>
         {
-            _log.Warning("the disk registry did not list the disks ({0}); asking again", f.Cause.Message);
-            AskForDisks();
+            _log.Warning("the disk registry has not listed the disks after {0} s; asking again", RegistryTimeout.TotalSeconds);
+            _registry.Tell(ask);
         });
         ReceiveAny(_ => Stash.Stash());
     }
@@ -81,6 +89,7 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash
 
             entity.Forward(_extractor.EntityMessage(c)!);
         });
+        Receive<RegistryCommands.DiskList>(_ => { }); // a late answer to a repeated question at start
         Receive<ManagerCommands.ListDisks>(_ => ListDisks());
         Receive<ManagerCommands.QueryAllJobs>(_ => AllJobs());
         Receive<ManagerCommands.QueryJob>(q => Locate(q.Job, disk => new DiskCommands.QueryJob(disk, q.Job)));
