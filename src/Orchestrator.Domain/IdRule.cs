@@ -10,12 +10,6 @@ public static class IdRule
 {
     public const int MaxLength = 64;
 
-    /// <summary>
-    /// Ids the engine's own actors stand on: a disk "manager" would persist as "disk-manager", the disk manager's own
-    /// persistence id, and its first event would fail the manager (every later request then timed out).
-    /// </summary>
-    public static readonly IReadOnlySet<string> Reserved = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "manager" };
-
     /// <summary>Null when <paramref name="value"/> is a well-formed id; otherwise why not, naming <paramref name="field"/>.</summary>
     public static string? Problem(string? value, string field)
     {
@@ -43,9 +37,9 @@ public static class IdRule
             }
         }
 
-        return Reserved.Contains(value)
-            ? $"Parameter '{field}': '{value}' is reserved for the node's own use; choose another identifier"
-            : null;
+        // No id is reserved: a disk is persisted as "disk-{id}" and the registry as "registry-{node}", which no disk's
+        // persistence id can equal, so "manager" or "registry" are disks like any other.
+        return null;
     }
 
     public static bool IsValid(string? value) => Problem(value, "id") is null;

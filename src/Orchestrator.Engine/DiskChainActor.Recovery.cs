@@ -1,37 +1,130 @@
 using Akka.Actor;
 using Akka.Event;
+using Akka.Persistence;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
+using Orchestrator.Engine.Disks;
 using Orchestrator.Qcow2;
 
 namespace Orchestrator.Engine;
 
 public sealed partial class DiskChainActor
 {
+    // Set while replaying when an event cannot be applied: the rest of the journal is not applied, the disk is quarantined.
+    private string? _poisoned;
+
     /// <summary>
-    /// After a restart: reopen the images, reconcile the journal with the headers on disk (the header is the truth:
-    /// a job whose commit already landed is completed, not redone), then resume running jobs from their last
-    /// checkpoint without anyone asking. Paused jobs stay paused.
+    /// The journal could not be replayed (an entry that does not deserialize): Akka stops this actor after this call.
+    /// The reason is left for the router, which puts a <see cref="QuarantinedDisk"/> in its place; the node serves on.
+    /// </summary>
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        var why = $"its journal could not be replayed after sequence number {LastSequenceNr}: {reason.GetBaseException().Message}";
+        EngineLocal.Of(Context.System).RecoveryFailures[_id.Value] = why;
+        _events.Publish(new DiskQuarantinedEvent(_id.Value, why, DateTimeOffset.UtcNow));
+        base.OnRecoveryFailure(reason, message);
+    }
+
+    private void RecoverSnapshot(SnapshotOffer offer)
+    {
+        if (offer.Snapshot is DiskSnapshot snapshot)
+        {
+            _state = DiskState.FromSnapshot(snapshot);
+            return;
+        }
+
+        // The old disk manager shared the persistence id "disk-manager" with a disk named "manager": not this disk's.
+        _log.Warning("disk {0}: ignoring a snapshot of type {1} in its journal", _id, offer.Snapshot.GetType().Name);
+    }
+
+    private void RecoverEvent(IDomainEvent e)
+    {
+        if (_poisoned is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            _state = _state.Apply(e);
+        }
+        catch (Exception error)
+        {
+            _poisoned = $"its journal holds an event that cannot be applied at sequence number {LastSequenceNr} ({e.GetType().Name}): {error.Message}";
+        }
+    }
+
+    /// <summary>
+    /// After a restart: a disk with a chain reopens it on a task (checking the storage roots again), reports its
+    /// images and jobs to the registry, reconciles the journal with the headers on disk (the header is the truth: a
+    /// job whose commit already landed is completed, not redone), then resumes running jobs from their last
+    /// checkpoint without anyone asking. Paused jobs stay paused. A disk whose images cannot be opened is quarantined.
     /// </summary>
     private void OnRecovered()
     {
+        if (_poisoned is not null)
+        {
+            Quarantine(_poisoned);
+            return;
+        }
+
         if (!_state.Registered)
         {
+            // A registration cut short by a crash (claimed, never persisted here) frees its claim.
+            _registry.Tell(new RegistryCommands.Release(_id));
+            Settle();
             return;
         }
 
-        Context.Parent.Tell(new EngineMessages.ChainUpdated(_id, _state.Chain));
+        var chain = _state.Chain;
+        var roots = _settings.StorageRoots;
+        var cache = _settings.Cache;
+        Await(OffThread(() => Reopen(chain, roots, cache)), live =>
+        {
+            Open(live, scan: true);
+            _registry.Tell(new RegistryCommands.Sync(_id, ChainProbe.ClaimsOf(live.ChainPaths), [.. _state.Jobs.Keys]));
+            Reconcile();
+        }, error => Quarantine(ErrorFor(error).Message));
+    }
+
+    /// <summary>Every image the journal names, and every image the headers name now, must lie under a storage root.</summary>
+    private static LiveDisk Reopen(IReadOnlyList<string> chain, IReadOnlyList<string> roots, Qcow2.IO.CacheMode cache)
+    {
+        foreach (var path in chain)
+        {
+            StoragePolicy.Resolve(path, roots);
+        }
+
+        var live = new LiveDisk(chain[0], cache);
         try
         {
-            _live = new LiveDisk(_state.ActivePath!, _settings.Cache);
-        }
-        catch (Exception e) when (e is Qcow2Exception or IOException)
-        {
-            _log.Error("disk {0}: cannot open its active image '{1}': {2}", _id, _state.ActivePath, e.Message);
-            return;
-        }
+            foreach (var path in live.ChainPaths)
+            {
+                StoragePolicy.Resolve(path, roots);
+            }
 
+            return live;
+        }
+        catch
+        {
+            live.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Serves nothing, reports why (show, list, an event); its images stay claimed so no other disk takes them.</summary>
+    private void Quarantine(string reason)
+    {
+        _quarantine = reason;
+        _log.Error("disk {0} is quarantined: {1}", _id, reason);
+        _registry.Tell(new RegistryCommands.Sync(_id, ChainProbe.ClaimsOf(_state.Chain), [.. _state.Jobs.Keys]));
+        _events.Publish(new DiskQuarantinedEvent(_id.Value, reason, DateTimeOffset.UtcNow));
+        Settle();
+    }
+
+    private void Reconcile()
+    {
         var events = new List<IDomainEvent>();
         var state = _state;
         foreach (var job in state.LiveJobs.ToList())
@@ -59,7 +152,7 @@ public sealed partial class DiskChainActor
             }
         }
 
-        var real = _live.ChainPaths;
+        var real = _live!.ChainPaths;
         if (!real.SequenceEqual(state.Chain))
         {
             events.Add(new ChainChanged(_id, real, "reconciled with the image headers after a restart"));

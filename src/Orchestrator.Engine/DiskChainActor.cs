@@ -4,100 +4,186 @@ using Akka.Persistence;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
+using Orchestrator.Engine.Disks;
 using Orchestrator.Qcow2;
-using Orchestrator.Qcow2.Chain;
 
 namespace Orchestrator.Engine;
 
 /// <summary>
-/// One disk: owns its image files, its live I/O path and its jobs. Every change is decided by the pure
-/// <see cref="DiskState"/>, persisted, applied, and only then answered. Stream runners work on their own threads
-/// and report back here; this actor persists their checkpoints and outcomes. Its state is snapshotted every
-/// <see cref="EngineSettings.SnapshotInterval"/> events, so a long-lived disk recovers from a snapshot and a short tail.
+/// One disk, the entity of its disk id: owns its image files, its live I/O path and its jobs. Every change is decided
+/// by the pure <see cref="DiskState"/>, persisted, applied, and only then answered. Which images and job ids it holds
+/// is claimed from the registry (an explicit IActorRef, never the parent) before anything is written. Slow image work
+/// (opening the chain, the allocation scan) runs on tasks whose results come back as messages. Behaviours:
+/// recovering, then <see cref="Unregistered"/> | busy (opening, claiming) | <see cref="Ready"/> | <see cref="Quarantined"/>.
+/// Its state is snapshotted every <see cref="EngineSettings.SnapshotInterval"/> events.
 /// </summary>
-public sealed partial class DiskChainActor : SnapshottingPersistentActor
+public sealed partial class DiskChainActor : SnapshottingPersistentActor, IWithTimers
 {
     private readonly DiskId _id;
     private readonly EngineSettings _settings;
+    private readonly IActorRef _registry;
     private readonly EventHub _events;
+    private readonly LocalDisks _localDisks;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<JobId, StreamRunner> _runners = [];
     private bool _reopenPending;
     private DiskState _state;
     private LiveDisk? _live;
 
-    public DiskChainActor(DiskId id, EngineSettings settings, EventHub events)
+    // Why the disk serves nothing after a restart (its images did not open, or its journal did not replay); null when fine.
+    private string? _quarantine;
+
+    public DiskChainActor(DiskId id, EngineSettings settings, IActorRef registry)
         : base(settings.SnapshotInterval)
     {
         _id = id;
         _settings = settings;
-        _events = events;
+        _registry = registry;
+        var local = EngineLocal.Of(Context.System);
+        _events = local.Events;
+        _localDisks = local.Disks;
         _state = DiskState.For(id);
 
-        Recover<SnapshotOffer>(offer => _state = DiskState.FromSnapshot((DiskSnapshot)offer.Snapshot));
-        Recover<IDomainEvent>(e => _state = _state.Apply(e));
+        Recover<SnapshotOffer>(RecoverSnapshot);
+        Recover<IDomainEvent>(RecoverEvent);
         Recover<RecoveryCompleted>(_ => OnRecovered());
-
-        Command<DiskCommands.Register>(c => Handle(c, new Dictionary<string, IReadOnlyList<string>>()));
-        Command<EngineMessages.RegisterAmong>(c => Handle(c.Register, c.OtherChains));
-        Command<DiskCommands.Unregister>(_ => Handle());
-        Command<DiskCommands.Show>(_ => Sender.Tell(Describe()));
-        Command<DiskCommands.Snapshot>(Handle);
-        Command<DiskCommands.Stream>(c => StartJob(c.Request, JobType.Stream, destination: null));
-        Command<DiskCommands.BlockCopy>(c => StartJob(c.Request with { Base = null }, JobType.BlockCopy, c.Destination));
-        Command<DiskCommands.JobVerbCommand>(Handle);
-        Command<DiskCommands.QueryJobs>(_ => Sender.Tell(new DiskReplies.JobList(JobInfos())));
-        Command<EngineMessages.GetLiveDisk>(_ => Sender.Tell(_live is null ? new DiskReplies.Refused(NotOpen()) : _live));
-        CommandRunnerMessages();
+        Unregistered();
     }
 
-    public override string PersistenceId => $"disk-{_id}";
+    public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(DiskId id, EngineSettings settings, EventHub events) =>
-        Akka.Actor.Props.Create(() => new DiskChainActor(id, settings, events));
+    public override string PersistenceId => DiskMessageExtractor.EntityName(_id.Value);
+
+    public static Props Props(DiskId id, EngineSettings settings, IActorRef registry) =>
+        Akka.Actor.Props.Create(() => new DiskChainActor(id, settings, registry));
 
     protected override object SnapshotState() => _state.ToSnapshot();
 
-    private void Handle(DiskCommands.Register command, IReadOnlyDictionary<string, IReadOnlyList<string>> otherChains)
+    /// <summary>The behaviour the state calls for, once no slow work is pending.</summary>
+    private void Settle()
     {
-        IReadOnlyList<string> chain;
-        try
+        if (_quarantine is not null)
         {
-            var active = StoragePolicy.Resolve(command.ActivePath, _settings.StorageRoots);
-            chain = DiscoverChain(active);
+            Become(Quarantined);
         }
-        catch (Exception e) when (e is StorageRootException or Qcow2Exception or IOException)
+        else if (_state.Registered && _live is not null)
         {
-            Sender.Tell(new DiskReplies.Refused(ErrorFor(e)));
+            Become(Ready);
+        }
+        else
+        {
+            Become(Unregistered);
+        }
+    }
+
+    /// <summary>No chain: only a registration (or questions, answered "not registered").</summary>
+    private void Unregistered()
+    {
+        CommandSnapshotHousekeeping();
+        CommandSummaryMessages();
+        Command<DiskCommands.Register>(Register);
+        Command<DiskCommands.QueryJobs>(_ => Sender.Tell(new DiskReplies.JobList([])));
+        Command<IDiskCommand>(_ => Sender.Tell(new DiskReplies.Refused(NotOpen())));
+    }
+
+    private void Ready()
+    {
+        CommandSnapshotHousekeeping();
+        CommandSummaryMessages();
+        CommandRunnerMessages();
+        Command<DiskCommands.Register>(_ => Sender.Tell(new DiskReplies.Refused(_state.DecideRegister(_id, _state.Chain).Error!)));
+        Command<DiskCommands.Unregister>(_ => Unregister());
+        Command<DiskCommands.Show>(_ => ShowWhenScanned());
+        Command<DiskCommands.Snapshot>(Snapshot);
+        Command<DiskCommands.Stream>(c => ClaimThenStartJob(c.Request, JobType.Stream, destination: null));
+        Command<DiskCommands.BlockCopy>(c => ClaimThenStartJob(c.Request with { Base = null }, JobType.BlockCopy, c.Destination));
+        Command<DiskCommands.JobVerbCommand>(Handle);
+        Command<DiskCommands.QueryJobs>(_ => Sender.Tell(new DiskReplies.JobList(JobInfos())));
+        Command<DiskCommands.QueryJob>(QueryJob);
+        Command<JobClaimSettled>(m => ReleaseJobClaimIfUnused(m.Job));
+    }
+
+    /// <summary>After a restart the images could not be opened: show why, allow unregistering, refuse the rest.</summary>
+    private void Quarantined()
+    {
+        CommandSnapshotHousekeeping();
+        Command<DiskCommands.Show>(_ => Sender.Tell(Describe()));
+        Command<EngineMessages.Summarize>(_ => Sender.Tell(Describe()));
+        Command<DiskCommands.QueryJobs>(_ => Sender.Tell(new DiskReplies.JobList(JobInfos())));
+        Command<DiskCommands.QueryJob>(QueryJob);
+        Command<DiskCommands.Unregister>(_ => PersistDecision(Decision<IDomainEvent>.Accept(new DiskUnregistered(_id)), () =>
+        {
+            // Nothing runs or is open: the jobs the journal held go with the disk.
+            _quarantine = null;
+            _registry.Tell(new RegistryCommands.Release(_id));
+            Settle();
+            return new DiskReplies.Done($"disk '{_id}' unregistered; its image files were left in place");
+        }));
+        Command<IDiskCommand>(_ => Sender.Tell(new DiskReplies.Refused(
+            DomainError.WrongState($"disk '{_id}' is quarantined: {_quarantine}; unregister it, fix its files, and register it again"))));
+    }
+
+    /// <summary>Opens the chain off the actor's thread, claims its images from the registry, opens it for writing, persists.</summary>
+    private void Register(DiskCommands.Register command)
+    {
+        if (IdRule.Problem(_id.Value, "id") is { } problem)
+        {
+            Sender.Tell(new DiskReplies.Refused(DomainError.InvalidParameter(problem)));
             return;
         }
 
-        if (!_state.Registered && CollisionWith(chain, otherChains) is { } collision)
+        var roots = _settings.StorageRoots;
+        Await(OffThread(() => ChainProbe.Open(command.ActivePath, roots)), probe =>
+            Await(AskRegistry(new RegistryCommands.Claim(_id, probe.Claims)), reply =>
+            {
+                if (reply is DiskReplies.Refused refused)
+                {
+                    Sender.Tell(refused);
+                    return;
+                }
+
+                // Only now, with the images ours, is the active image opened for writing.
+                var cache = _settings.Cache;
+                Await(OffThread(() => new LiveDisk(probe.Chain[0], cache)), live => Registered(probe, live), error =>
+                {
+                    _registry.Tell(new RegistryCommands.Release(_id));
+                    Sender.Tell(new DiskReplies.Refused(ErrorFor(error)));
+                });
+            }, RefuseWith), RefuseWith);
+    }
+
+    private void Registered(ChainProbe probe, LiveDisk live)
+    {
+        var decision = _state.DecideRegister(_id, probe.Chain);
+        if (decision.Refused)
         {
-            Sender.Tell(new DiskReplies.Refused(collision));
+            Task.Run(live.Dispose);
+            Sender.Tell(new DiskReplies.Refused(decision.Error!));
             return;
         }
 
-        var decision = _state.DecideRegister(_id, chain);
+        _images = probe.Images;
+        Open(live, scan: false);
         PersistDecision(decision, () =>
         {
-            _live ??= new LiveDisk(chain[0], _settings.Cache);
+            Settle();
             return Describe();
         });
     }
 
-    private void Handle()
+    private void Unregister()
     {
         PersistDecision(_state.DecideUnregister(), () =>
         {
-            _live?.Dispose();
-            _live = null;
-            Context.Parent.Tell(new EngineMessages.DiskUnregistered(_id));
+            Close();
+            _registry.Tell(new RegistryCommands.Release(_id));
+            Settle();
             return new DiskReplies.Done($"disk '{_id}' unregistered; its image files were left in place");
         });
     }
 
-    private void Handle(DiskCommands.Snapshot command)
+    /// <summary>A live snapshot: the new file's path is claimed from the registry before the file is created.</summary>
+    private void Snapshot(DiskCommands.Snapshot command)
     {
         string path;
         try
@@ -111,19 +197,32 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor
         }
 
         var decision = _state.DecideSnapshot(path);
-        if (decision.Refused || _live is null)
+        if (decision.Refused)
         {
-            Sender.Tell(new DiskReplies.Refused(decision.Error ?? NotOpen()));
+            Sender.Tell(new DiskReplies.Refused(decision.Error!));
             return;
         }
 
-        if (!TryTakeSnapshot(path, out var error))
+        Await(AskRegistry(new RegistryCommands.Claim(_id, ChainProbe.WithPending(ChainProbe.ClaimsOf(_state.Chain), path))), reply =>
         {
-            Sender.Tell(new DiskReplies.Refused(error!));
-            return;
-        }
+            if (reply is DiskReplies.Refused refused)
+            {
+                Sender.Tell(refused);
+                return;
+            }
 
-        PersistDecision(decision, Describe);
+            // Decided again: a job's commit may have changed the chain while the registry answered.
+            var now = _state.DecideSnapshot(path);
+            DomainError? error = now.Error;
+            if (error is not null || !TryTakeSnapshot(path, out error))
+            {
+                ReclaimChain();
+                Sender.Tell(new DiskReplies.Refused(error!));
+                return;
+            }
+
+            PersistDecision(now, Describe);
+        }, RefuseWith);
     }
 
     /// <summary>Creates the overlay and switches the guest to it; the file exists before the journal names it.</summary>
@@ -148,67 +247,43 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor
         }
     }
 
-    /// <summary>
-    /// QEMU's image locking, between disks: an image another disk writes (its active image) may not appear in this
-    /// chain, and this disk's active image may not be part of another disk's chain. Shared read-only bases are fine.
-    /// </summary>
-    private static DomainError? CollisionWith(IReadOnlyList<string> chain, IReadOnlyDictionary<string, IReadOnlyList<string>> others)
+    private void QueryJob(DiskCommands.QueryJob query)
     {
-        foreach (var (disk, otherChain) in others)
-        {
-            if (otherChain.Contains(chain[0]))
-            {
-                return DomainError.Busy($"image '{chain[0]}' is already used by disk '{disk}'; a disk's active image must not be another disk's image");
-            }
-
-            if (chain.Contains(otherChain[0]))
-            {
-                return DomainError.Busy($"image '{otherChain[0]}' is the active image of disk '{disk}' and cannot be a backing file of another disk");
-            }
-        }
-
-        return null;
+        var jobs = JobInfos().Where(j => j.Device == query.Job.Value).ToList();
+        Sender.Tell(jobs.Count == 0
+            ? new DiskReplies.Refused(DomainError.NotFound($"Block job '{query.Job}' not found"))
+            : new DiskReplies.JobList(jobs));
     }
 
-    private DiskReplies.DiskInfo Describe()
-    {
-        var images = _live?.WithChain(chain => chain.Images.Select((image, i) => Summarize(image, chain.DisplayNames[i])).ToList())
-            ?? [];
-        return new DiskReplies.DiskInfo(_id, _state.ActivePath ?? "", _state.Chain, images, JobInfos());
-    }
-
-    private static DiskReplies.ImageSummary Summarize(Qcow2Image image, string path)
-    {
-        var allocated = 0L;
-        for (var offset = 0L; offset < image.VirtualSize;)
-        {
-            var extent = image.GetExtent(offset, image.VirtualSize - offset);
-            if (extent.IsAllocated)
-            {
-                allocated += extent.Length;
-            }
-
-            offset += extent.Length;
-        }
-
-        return new DiskReplies.ImageSummary(Path.GetFullPath(path), image.VirtualSize, image.ClusterSize, allocated, image.Header.BackingFileName);
-    }
+    private DiskReplies.DiskInfo Describe() => new(_id, _state.ActivePath ?? "", _state.Chain, ImagesFor(_state.Chain), JobInfos(),
+        _quarantine is not null ? DiskStates.Quarantined : _live is null ? DiskStates.Opening : DiskStates.Ready, _quarantine);
 
     private List<JobInfo> JobInfos() =>
         _state.Jobs.Values.Select(j => JobInfo.From(j with { Offset = Math.Max(j.Offset, _runners.GetValueOrDefault(j.Id)?.Offset ?? 0) },
             busy: _runners.TryGetValue(j.Id, out var runner) && runner.Busy && j.ShouldCopy)).ToList();
 
-    /// <summary>Opens the chain below an active image and checks that every image in it lies under a storage root.</summary>
-    private IReadOnlyList<string> DiscoverChain(string activePath)
+    /// <summary>The guest I/O path is open: publish it to the node (NBD exports) and keep its summary current.</summary>
+    private void Open(LiveDisk live, bool scan)
     {
-        using var chain = ImageChain.Open(activePath, new ChainOpenOptions());
-        var paths = chain.DisplayNames.Select(Path.GetFullPath).ToList();
-        foreach (var path in paths)
+        _live = live;
+        _localDisks.Publish(_id, live);
+        Timers.StartPeriodicTimer("summary", SummaryTick.Instance, SummaryInterval);
+        if (scan)
         {
-            StoragePolicy.Resolve(path, _settings.StorageRoots);
+            RefreshSummary();
+        }
+    }
+
+    private void Close()
+    {
+        if (_live is null)
+        {
+            return;
         }
 
-        return paths;
+        _localDisks.Withdraw(_id, _live);
+        _live.Dispose();
+        _live = null;
     }
 
     /// <summary>Persist the decision's events, apply each, publish the QMP events, then reply with what <paramref name="reply"/> builds.</summary>
@@ -239,15 +314,50 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor
             _state = _state.Apply(e);
             SnapshotIfDue();
             Publish(before, e);
-            if (e is DiskEvent)
-            {
-                Context.Parent.Tell(new EngineMessages.ChainUpdated(_id, _state.Chain));
-            }
+            AfterApplied(before, e);
             if (ReferenceEquals(e, last))
             {
                 after();
             }
         });
+    }
+
+    /// <summary>Keeps the registry and the summary in step with what was just persisted.</summary>
+    private void AfterApplied(DiskState before, IDomainEvent e)
+    {
+        switch (e)
+        {
+            case ChainChanged:
+                ReclaimChain();
+                RefreshSummarySoon();
+                break;
+            case JobStatusChanged { Status: JobStatus.Null } gone:
+                _registry.Tell(new RegistryCommands.ReleaseJob(_id, gone.JobId));
+                break;
+            case JobStatusChanged { Status: JobStatus.Concluded }:
+                RefreshSummarySoon();
+                break;
+        }
+
+        if (before.Registered && !_state.Registered)
+        {
+            ClearSummary();
+        }
+    }
+
+    /// <summary>Tells the registry the images the chain holds now (after a snapshot or a commit); shrinking never conflicts.</summary>
+    private void ReclaimChain()
+    {
+        if (_state.Registered)
+        {
+            AskRegistry(new RegistryCommands.Claim(_id, ChainProbe.ClaimsOf(_state.Chain))).ContinueWith(t =>
+            {
+                if (t.IsCompletedSuccessfully && t.Result is DiskReplies.Refused refused)
+                {
+                    _log.Warning("disk {0}: the registry refused its chain's claims: {1}", _id, refused.Error.Message);
+                }
+            }, TaskContinuationOptions.ExecuteSynchronously);
+        }
     }
 
     private void Publish(DiskState before, IDomainEvent e)
@@ -272,6 +382,8 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor
 
     private DomainError NotOpen() => DomainError.NotFound($"disk '{_id}' is not registered or its images could not be opened");
 
+    private void RefuseWith(Exception e) => Sender.Tell(new DiskReplies.Refused(ErrorFor(e)));
+
     private static DomainError ErrorFor(Exception e) => e switch
     {
         StorageRootException => new DomainError("outside-storage-root", e.Message),
@@ -286,6 +398,7 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor
             Qcow2ErrorKind.NoSpace => "no-space",
             _ => "io-error",
         }, e.Message),
+        AskTimeoutException => new DomainError("timeout", $"the disk registry did not answer: {e.Message}"),
         _ => new DomainError("io-error", e.Message),
     };
 
@@ -297,7 +410,7 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor
         }
 
         _runners.Clear();
-        _live?.Dispose();
+        Close();
         base.PostStop();
     }
 }

@@ -1,18 +1,23 @@
 using Akka.Hosting;
+using Orchestrator.Engine.Disks;
 
 namespace Orchestrator.Engine;
 
-/// <summary>Akka.Hosting registration of the engine: the disk manager (registry key <see cref="DiskManagerKey"/>).</summary>
+/// <summary>
+/// Akka.Hosting registration of the engine: the disk front (registry key <see cref="DiskManagerKey"/>) and the disk
+/// registry (<see cref="DiskRegistryKey"/>).
+/// </summary>
 public static class EngineHosting
 {
     /// <summary>
-    /// Starts the disk manager. The <see cref="EventHub"/> is shared with the web layer: register the same instance in DI
-    /// (the node does <c>services.AddSingleton(hub)</c>) and pass it here.
+    /// Starts the engine. The <see cref="EventHub"/> is shared with the web layer and <see cref="LocalDisks"/> with the
+    /// NBD exports: register the same instances in DI (the node does <c>services.AddSingleton(hub)</c>) and pass them here.
     /// </summary>
-    public static AkkaConfigurationBuilder AddOrchestratorEngine(this AkkaConfigurationBuilder builder, EngineSettings settings, EventHub events) =>
+    public static AkkaConfigurationBuilder AddOrchestratorEngine(this AkkaConfigurationBuilder builder, EngineSettings settings, EventHub events, LocalDisks disks) =>
         builder.WithActors((system, registry) =>
         {
-            var manager = system.ActorOf(DiskManagerActor.Props(settings, events), "disks");
-            registry.Register<DiskManagerKey>(manager);
+            var (front, diskRegistry) = DiskEngine.Start(system, settings, events, disks, Environment.MachineName);
+            registry.Register<DiskManagerKey>(front);
+            registry.Register<DiskRegistryKey>(diskRegistry);
         });
 }

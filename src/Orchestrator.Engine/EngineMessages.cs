@@ -3,20 +3,12 @@ using Orchestrator.Domain.Disks;
 
 namespace Orchestrator.Engine;
 
-/// <summary>Engine-internal messages between the manager and the disk actors (not part of the public protocol).</summary>
+/// <summary>Engine-internal messages to a disk entity (not part of the public protocol); routed by disk id like any other.</summary>
 public static class EngineMessages
 {
-    /// <summary>In-process access to a disk's guest I/O path; answered with the <see cref="LiveDisk"/>.</summary>
-    public sealed record GetLiveDisk(DiskId Disk) : Domain.Disks.IDiskCommand;
-
-    public sealed record DiskUnregistered(DiskId Disk);
-
-    /// <summary>A disk actor tells the manager its chain (active image first; empty once unregistered).</summary>
-    public sealed record ChainUpdated(DiskId Disk, IReadOnlyList<string> Chain);
-
-    /// <summary>A registration forwarded with the other disks' chains, so one image never gets two writers.</summary>
-    public sealed record RegisterAmong(DiskCommands.Register Register, IReadOnlyDictionary<string, IReadOnlyList<string>> OtherChains) : IDiskCommand
-    {
-        public DiskId Disk => Register.Disk;
-    }
+    /// <summary>
+    /// A disk's <see cref="DiskReplies.DiskInfo"/> as it is now, answered at once in every state (a <c>disk list</c>
+    /// entry); <see cref="DiskCommands.Show"/> instead waits for an allocation scan in progress to end.
+    /// </summary>
+    public sealed record Summarize(DiskId Disk) : IDiskCommand;
 }

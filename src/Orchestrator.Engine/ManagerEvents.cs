@@ -2,7 +2,11 @@ using Orchestrator.Domain;
 
 namespace Orchestrator.Engine;
 
-/// <summary>What the disk manager persists: which disks this node hosts, so it can restart their actors after a crash.</summary>
+/// <summary>
+/// What the disk manager of earlier versions persisted (stream "disk-manager"): which disks the node hosted. Kept only
+/// so that such a journal can still be read once and imported into the registry (<see cref="Disks.LegacyManagerReader"/>);
+/// never written any more. The CLR names must not change: the old journal names these types.
+/// </summary>
 public static class ManagerEvents
 {
     public sealed record DiskAdded(string Disk) : IDomainEvent;

@@ -1,4 +1,7 @@
 namespace Orchestrator.Engine;
 
-/// <summary>The disk manager's state for the snapshot store: the disks this node hosts (a concrete list, sorted).</summary>
+/// <summary>
+/// The snapshot of the disk manager of earlier versions: the disks it hosted. Only read (once, by
+/// <see cref="Disks.LegacyManagerReader"/>), never written; its CLR name must not change.
+/// </summary>
 public sealed record ManagerSnapshot(List<string> Disks);

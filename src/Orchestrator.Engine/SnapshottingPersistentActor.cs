@@ -17,6 +17,15 @@ public abstract class SnapshottingPersistentActor : ReceivePersistentActor
     protected SnapshottingPersistentActor(int interval)
     {
         _interval = interval;
+        CommandSnapshotHousekeeping();
+    }
+
+    /// <summary>
+    /// Handles the snapshot store's and journal's answers. Called by the constructor; a subclass that switches
+    /// behaviours (Become) calls it again in each one, since Become replaces every handler.
+    /// </summary>
+    protected void CommandSnapshotHousekeeping()
+    {
         Command<SaveSnapshotSuccess>(OnSnapshotSaved);
         Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "{0}: saving the snapshot at event {1} failed; the journal keeps every event",
             PersistenceId, f.Metadata.SequenceNr));

@@ -12,6 +12,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orchestrator.Engine;
 using Orchestrator.Engine.Observability;
+using Orchestrator.Engine.Disks;
 using Orchestrator.Node.Api;
 using Orchestrator.Node.Exports;
 using Orchestrator.Node.Dashboard;
@@ -96,10 +97,12 @@ public static partial class NodeHost
 
         // One hub for the engine (publisher) and the API (subscribers).
         var hub = new EventHub();
+        var localDisks = new LocalDisks();
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(hub);
         services.AddSingleton(new DataFolderSpace(options.DataDirectory));
+        services.AddSingleton(localDisks);
         services.AddSingleton<EngineGateway>();
 
         // Under systemd (Type=notify): readiness notification and journald-friendly logs; elsewhere it does nothing.
@@ -126,7 +129,7 @@ public static partial class NodeHost
                 loggers.AddLogger<AkkaLogBridge>();
             });
             akka.WithSqlPersistence(SqliteJournalConfig.ConnectionString(options.JournalPath), SqliteProvider, autoInitialize: true);
-            akka.AddOrchestratorEngine(options.ToEngineSettings(), hub);
+            akka.AddOrchestratorEngine(options.ToEngineSettings(), hub, localDisks);
         });
 
         // Registered after Akka: hosted services start in order and stop in reverse, so NBD clients are served only

@@ -84,14 +84,9 @@ public sealed class IdRuleTests(ITestOutputHelper output)
 
     [Theory]
     [InlineData("manager")]
-    [InlineData("Manager")]
-    public void Ids_the_engine_stands_on_are_reserved(string id)
-    {
-        var problem = IdRule.Problem(id, "id");
-        Assert.NotNull(problem);
-        Assert.Contains("reserved", problem, StringComparison.Ordinal);
-        Assert.Null(IdRule.Problem("managers", "id"));
-    }
+    [InlineData("registry")]
+    [InlineData("disk")]
+    public void Names_the_engine_uses_for_itself_are_ordinary_disk_ids(string id) => Assert.Null(IdRule.Problem(id, "id"));
 
     [Theory]
     [InlineData(null)]

@@ -39,7 +39,7 @@ public sealed class CopyAndSnapshotTests : EngineTestBase
         ImageAssert.SameGuestView(top, before);
 
         // The guest now writes the destination only.
-        var live = Expect<LiveDisk>(await Node.Ask(new EngineMessages.GetLiveDisk(Disk)));
+        var live = await Node.LiveDisk(Disk);
         live.Write(0, new byte[4096]);
         live.Flush();
         ImageAssert.SameGuestView(top, before);
@@ -78,7 +78,7 @@ public sealed class CopyAndSnapshotTests : EngineTestBase
         Assert.Equal(overlay, info.ActivePath);
         Assert.Equal("D.qcow2", ImageAssert.BackingFileOf(overlay));
 
-        var live = Expect<LiveDisk>(await Node.Ask(new EngineMessages.GetLiveDisk(Disk)));
+        var live = await Node.LiveDisk(Disk);
         var data = new byte[3 * 65536];
         new Random(630).NextBytes(data);
         live.Write(5 * MiB + 4096, data);
@@ -136,7 +136,7 @@ public sealed class CopyAndSnapshotTests : EngineTestBase
         await Stream(Disk, new StreamRequest { Top = "C.qcow2", JobId = new JobId("stream-mid"), Speed = 4 * MiB });
 
         await Node.AskOk<DiskReplies.DiskInfo>(new DiskCommands.Snapshot(Disk, overlay));
-        var live = Expect<LiveDisk>(await Node.Ask(new EngineMessages.GetLiveDisk(Disk)));
+        var live = await Node.LiveDisk(Disk);
         var data = new byte[65536];
         new Random(650).NextBytes(data);
         live.Write(3 * MiB, data);

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
+using Orchestrator.Engine.Disks;
 
 namespace Orchestrator.Engine.Tests;
 
@@ -14,16 +15,24 @@ internal sealed class EngineNode : IAsyncDisposable
     public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(15);
     private bool _stopped;
 
-    private EngineNode(ActorSystem system, IActorRef manager, EventHub events)
+    private EngineNode(ActorSystem system, IActorRef manager, IActorRef registry, EventHub events, LocalDisks disks)
     {
         System = system;
         Manager = manager;
+        Registry = registry;
         Events = events;
+        Disks = disks;
     }
 
     public ActorSystem System { get; }
 
+    /// <summary>The disk front (router), which the API talks to.</summary>
     public IActorRef Manager { get; }
+
+    public IActorRef Registry { get; }
+
+    /// <summary>The node's open disks, as the NBD exports find them.</summary>
+    public LocalDisks Disks { get; }
 
     public EventHub Events { get; }
 
@@ -34,8 +43,27 @@ internal sealed class EngineNode : IAsyncDisposable
         var config = EngineFixture.SqliteConfig(journalPath, "WARNING");
         var system = ActorSystem.Create("engine", overrides is null ? config : overrides.WithFallback(config));
         var events = new EventHub();
-        var manager = system.ActorOf(DiskManagerActor.Props(settings, events), "disks");
-        return new EngineNode(system, manager, events);
+        var disks = new LocalDisks();
+        var (front, registry) = DiskEngine.Start(system, settings, events, disks, "test-node");
+        return new EngineNode(system, front, registry, events, disks);
+    }
+
+    /// <summary>The disk's guest I/O path once its chain is open (it opens off the actor's thread); fails after 15 s.</summary>
+    public async Task<LiveDisk> LiveDisk(Orchestrator.Domain.DiskId disk)
+    {
+        var deadline = DateTime.UtcNow + AskTimeout;
+        LiveDisk? live;
+        while ((live = Disks.Find(disk)) is null)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"disk '{disk}' has no open guest I/O path on this node");
+            }
+
+            await Task.Delay(20);
+        }
+
+        return live;
     }
 
     public async Task<object> Ask(object message) => await Manager.Ask<object>(message, AskTimeout);

@@ -3,6 +3,7 @@ using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
 using Orchestrator.Engine;
+using Orchestrator.Engine.Disks;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Chain;
 using Orchestrator.Testing;
@@ -36,10 +37,11 @@ public sealed class GuestModelTests(ITestOutputHelper output) : IDisposable
         var settings = new EngineSettings { StorageRoots = [_dir.Path], BatchBytes = 256 * 1024, CheckpointBytes = 1024 * 1024 };
         using var system = ActorSystem.Create("live", SqliteJournalConfig.For(Path.Combine(_dir.Path, "journal.db")));
         var events = new EventHub();
-        var manager = system.ActorOf(DiskManagerActor.Props(settings, events), "disks");
+        var disks = new LocalDisks();
+        var (manager, _) = DiskEngine.Start(system, settings, events, disks, "test-node");
         var disk = new DiskId("guest");
         await Ask<DiskReplies.DiskInfo>(manager, new DiskCommands.Register(disk, chain[^1]), seed);
-        var live = (LiveDisk)await manager.Ask<object>(new EngineMessages.GetLiveDisk(disk), TimeSpan.FromSeconds(10));
+        var live = disks.Find(disk) ?? throw new InvalidOperationException($"seed {seed}: disk '{disk}' is registered but not open");
 
         var modelGate = new object();
         var operations = 0;

@@ -13,7 +13,7 @@ public sealed class GuestWriteTests : EngineTestBase
 {
     private static readonly DiskId Disk = new("vm1");
 
-    private async Task<LiveDisk> LiveDiskOf(DiskId disk) => Expect<LiveDisk>(await Node.Ask(new EngineMessages.GetLiveDisk(disk)));
+    private Task<LiveDisk> LiveDiskOf(DiskId disk) => Node.LiveDisk(disk);
 
     [Fact]
     public async Task Guest_writes_during_a_stream_are_never_overwritten_by_the_copy()

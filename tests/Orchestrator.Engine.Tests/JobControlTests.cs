@@ -220,7 +220,7 @@ public sealed class JobControlTests : EngineTestBase
         var top = chain[^1];
         var before = ImageAssert.CaptureRaw(top, PathOf("before.raw"));
         await Register(Disk, top);
-        var live = Expect<LiveDisk>(await Node.Ask(new EngineMessages.GetLiveDisk(Disk)));
+        var live = await Node.LiveDisk(Disk);
         await Stream(Disk, new StreamRequest { Speed = 1 * MiB });
         await WaitForOffset(Disk, "vm1", 1);
 

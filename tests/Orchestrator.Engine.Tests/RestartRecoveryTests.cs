@@ -43,7 +43,8 @@ public sealed class RestartRecoveryTests : EngineTestBase
         floor = second.Offset - Settings.CheckpointBytes - Settings.BatchBytes;
         await QueryLive(Disk, "vm1");
         await RestartAsync();
-        Assert.True((await QueryLive(Disk, "vm1")).Offset >= floor, "second restart lost the checkpoint");
+        var after = await QueryLive(Disk, "vm1");
+        Assert.True(after.Offset >= floor, $"second restart lost the checkpoint: offset {after.Offset} ({after.Status}) < floor {floor}; seen {second.Offset}; events: {Node.DescribeEvents()}");
 
         await Verb(Disk, "vm1", JobVerb.SetSpeed, 0);
         var completed = await WaitCompleted("vm1");

@@ -2,6 +2,7 @@ using Microsoft.Data.Sqlite;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
+using Orchestrator.Engine.Disks;
 using Xunit;
 using static Orchestrator.Engine.Tests.EngineFixture;
 
@@ -74,7 +75,7 @@ public sealed class SnapshotRecoveryTests : EngineTestBase
     }
 
     [Fact]
-    public async Task Disk_manager_recovers_its_disks_from_its_snapshot()
+    public async Task Disk_registry_recovers_its_disks_from_its_snapshot()
     {
         var names = Enumerable.Range(1, Interval + 1).Select(i => $"d{i}").ToList();
         foreach (var name in names)
@@ -83,9 +84,10 @@ public sealed class SnapshotRecoveryTests : EngineTestBase
             await Register(new DiskId(name), disk[^1]);
         }
 
-        // Six additions (a snapshot after the fifth), then the removal the disk actor reports to the manager.
+        // The import of the (absent) old manager's journal, six claims (a snapshot after the fourth), then the
+        // release the disk actor tells the registry.
         await Node.AskOk<DiskReplies.Done>(new DiskCommands.Unregister(new DiskId("d1")));
-        var journal = await WaitForCompaction("disk-manager", lastEvent: Interval + 2);
+        var journal = await WaitForCompaction(DiskRegistryActor.RegistryPersistenceId, lastEvent: Interval + 3);
         Assert.Equal(Interval, journal.Snapshot);
 
         await RestartAsync();

@@ -226,14 +226,14 @@ public sealed class RequestValidationTests(NodeFixture fixture) : IClassFixture<
         Assert.Equal(0, QemuTools.Check(top).ExitCode);
     }
 
-    /// <summary>The API and the engine (the disk manager asked directly) refuse a poison id with the same code and message.</summary>
+    /// <summary>The API and the engine (the disk front asked directly) refuse a poison id with the same code and message.</summary>
     [Fact]
     public async Task The_api_and_the_engine_refuse_a_bad_id_with_the_same_error()
     {
         var (_, _, top) = Chains.Create(Node.StorageRoot, "vsame");
         using var journal = new TempDirectory("same-journal");
         using var system = ActorSystem.Create("same", SqliteJournalConfig.For(journal.Combine("journal.db")));
-        var manager = system.ActorOf(DiskManagerActor.Props(new EngineSettings { StorageRoots = [Node.StorageRoot] }, new EventHub()));
+        var (manager, _) = Engine.Disks.DiskEngine.Start(system, new EngineSettings { StorageRoots = [Node.StorageRoot] }, new EventHub(), new Engine.Disks.LocalDisks(), "test-host");
 
         foreach (var id in new[] { "a\n", "1disk", "a b", "a\0", "disqué", new string('a', 65) })
         {

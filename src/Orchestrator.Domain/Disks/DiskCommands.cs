@@ -25,4 +25,7 @@ public static class DiskCommands
     public sealed record JobVerbCommand(DiskId Disk, JobId Job, JobVerb Verb, long Speed = 0) : IDiskCommand;
 
     public sealed record QueryJobs(DiskId Disk) : IDiskCommand;
+
+    /// <summary>query-block-jobs entry of one of the disk's jobs; answered with a <see cref="DiskReplies.JobList"/> of one, or Refused.</summary>
+    public sealed record QueryJob(DiskId Disk, JobId Job) : IDiskCommand;
 }

@@ -12,7 +12,10 @@ public static class DiskReplies
     /// <summary>One image of a chain, top first: its path, virtual size and bytes it allocates itself.</summary>
     public sealed record ImageSummary(string Path, long VirtualSize, int ClusterSize, long AllocatedBytes, string? BackingFile);
 
-    public sealed record DiskInfo(DiskId Disk, string ActivePath, IReadOnlyList<string> Chain, IReadOnlyList<ImageSummary> Images, IReadOnlyList<JobInfo> Jobs);
+    /// <param name="State">"ready", "opening" or "quarantined" (<see cref="DiskStates"/>).</param>
+    /// <param name="Quarantine">Why the disk is quarantined (its images were not opened after a restart); null otherwise.</param>
+    public sealed record DiskInfo(DiskId Disk, string ActivePath, IReadOnlyList<string> Chain, IReadOnlyList<ImageSummary> Images, IReadOnlyList<JobInfo> Jobs,
+        string State = DiskStates.Ready, string? Quarantine = null);
 
     public sealed record JobStarted(JobInfo Job);
 

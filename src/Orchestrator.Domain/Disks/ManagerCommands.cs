@@ -3,8 +3,9 @@ using Orchestrator.Domain.Jobs;
 namespace Orchestrator.Domain.Disks;
 
 /// <summary>
-/// Commands to the node's disk manager, which owns the disk chain actors: it forwards every <see cref="IDiskCommand"/>
-/// to the disk's actor, and answers the questions that span disks.
+/// Questions that span disks, asked of the node's disk front (the router that owns the disk actors, keyed by disk
+/// id): lists ask every disk, which answers from the state it keeps; a job id is looked up in the registry (one
+/// message), then asked of its disk (one more): no fan-out.
 /// </summary>
 public static class ManagerCommands
 {
@@ -13,12 +14,12 @@ public static class ManagerCommands
 
     public sealed record DiskList(IReadOnlyList<DiskSummary> Disks);
 
-    public sealed record DiskSummary(string Disk, string ActivePath, int ChainLength, int LiveJobs);
+    public sealed record DiskSummary(string Disk, string ActivePath, int ChainLength, int LiveJobs, string State = DiskStates.Ready, string? Quarantine = null);
 
     /// <summary>query-block-jobs over every disk; answered with <see cref="DiskReplies.JobList"/>.</summary>
     public sealed record QueryAllJobs;
 
-    /// <summary>A verb addressed by job id alone (the manager knows which disk holds the job).</summary>
+    /// <summary>A verb addressed by job id alone (the registry knows which disk holds the job).</summary>
     public sealed record JobVerbById(JobId Job, JobVerb Verb, long Speed = 0);
 
     /// <summary>query-block-jobs entry of one job; answered with <see cref="DiskReplies.JobList"/> of one, or Refused.</summary>

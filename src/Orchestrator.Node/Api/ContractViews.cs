@@ -14,7 +14,7 @@ public static class ContractViews
 {
     extension(DiskSummaryView)
     {
-        public static DiskSummaryView From(ManagerCommands.DiskSummary s) => new(s.Disk, s.ActivePath, s.ChainLength, s.LiveJobs);
+        public static DiskSummaryView From(ManagerCommands.DiskSummary s) => new(s.Disk, s.ActivePath, s.ChainLength, s.LiveJobs, s.State, s.Quarantine);
     }
 
     extension(ImageView)
@@ -30,7 +30,8 @@ public static class ContractViews
     extension(DiskView)
     {
         public static DiskView From(DiskReplies.DiskInfo info, NbdService nbd) => new(
-            info.Disk.Value, info.ActivePath, info.Chain, [.. info.Images.Select(ImageView.From)], [.. info.Jobs.Select(JobView.From)], NbdView.For(info.Disk.Value, nbd));
+            info.Disk.Value, info.ActivePath, info.Chain, [.. info.Images.Select(ImageView.From)], [.. info.Jobs.Select(JobView.From)], NbdView.For(info.Disk.Value, nbd),
+            info.State, info.Quarantine);
     }
 
     extension(JobView)

@@ -1,0 +1,149 @@
+using Orchestrator.Domain.Jobs;
+
+namespace Orchestrator.Domain.Disks;
+
+/// <summary>
+/// The fleet-wide facts about disks as pure state: which disks exist and on which host, which images each one holds
+/// (by identity), and which disk holds each job id. <c>Decide*</c> returns events or a refusal; <see cref="Apply"/>
+/// folds them. One decision is one atomic step: the check and the claim cannot be separated by another claim.
+/// </summary>
+public sealed record RegistryState
+{
+    public static readonly RegistryState Empty = new();
+
+    public IReadOnlyDictionary<string, RegisteredDisk> Disks { get; init; } = new Dictionary<string, RegisteredDisk>();
+
+    /// <summary>Job id to disk id: job ids are unique on the node (default ids, the disk's id, included).</summary>
+    public IReadOnlyDictionary<string, string> Jobs { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>True once the old disk manager's journal was read (or found empty); until then nothing is decided.</summary>
+    public bool LegacyImported { get; init; }
+
+    public RegistryState Apply(IRegistryEvent e) => e switch
+    {
+        RegistryEvents.DiskClaimed c => WithDisk(new RegisteredDisk(c.Disk, c.Host, c.Images, Confirmed: true)),
+        RegistryEvents.DiskSynced s => WithDisk(new RegisteredDisk(s.Disk, s.Host, s.Images, Confirmed: true)) with { Jobs = JobsAfterSync(s) },
+        RegistryEvents.DiskReleased r => WithoutDisk(r.Disk),
+        RegistryEvents.JobClaimed j => this with { Jobs = new Dictionary<string, string>(Jobs) { [j.Job] = j.Disk } },
+        RegistryEvents.JobReleased j => this with { Jobs = Jobs.Where(kv => kv.Key != j.Job).ToDictionary() },
+        RegistryEvents.LegacyManagerImported l => l.Disks.Aggregate(this, (s, d) => s.Disks.ContainsKey(d)
+            ? s : s.WithDisk(new RegisteredDisk(d, l.Host, [], Confirmed: false))) with { LegacyImported = true },
+        _ => this,
+    };
+
+    /// <summary>
+    /// A disk takes these images (replacing what it held). Refused when one of them is an image another disk writes, or
+    /// when this disk would write an image another disk holds at all: QEMU's image locking between disks. Shared
+    /// read-only bases are allowed.
+    /// </summary>
+    public Decision<IRegistryEvent> DecideClaim(DiskId disk, string host, IReadOnlyList<ImageClaim> images)
+    {
+        if (IdRule.Problem(disk.Value, "id") is { } problem)
+        {
+            return Refuse(DomainError.InvalidParameter(problem));
+        }
+
+        foreach (var other in Disks.Values.Where(d => d.Disk != disk.Value))
+        {
+            if (!other.Confirmed)
+            {
+                return Refuse(DomainError.Busy(
+                    $"disk '{other.Disk}' has not reported its images since the node started; retry in a moment"));
+            }
+
+            foreach (var mine in images)
+            {
+                if (other.Images.FirstOrDefault(theirs => theirs.SameImage(mine) && (theirs.Writable || mine.Writable)) is { } taken)
+                {
+                    return Refuse(DomainError.Busy(taken.Writable
+                        ? $"image '{mine.Path}' is already used by disk '{other.Disk}' (as '{taken.Path}'); a disk's active image must not be another disk's image"
+                        : $"image '{mine.Path}' is a backing image of disk '{other.Disk}' (as '{taken.Path}') and cannot be written by another disk"));
+                }
+            }
+        }
+
+        return Accept(new RegistryEvents.DiskClaimed(disk.Value, host, [.. images]));
+    }
+
+    /// <summary>What the disk's own journal says after a restart: it replaces the registry's view, without a check.</summary>
+    public Decision<IRegistryEvent> DecideSync(DiskId disk, string host, IReadOnlyList<ImageClaim> images, IReadOnlyList<JobId> jobs)
+    {
+        var known = Disks.GetValueOrDefault(disk.Value);
+        var held = Jobs.Where(kv => kv.Value == disk.Value).Select(kv => kv.Key).Order(StringComparer.Ordinal);
+        if (known is { Confirmed: true } && known.Host == host && known.Images.SequenceEqual(images)
+            && held.SequenceEqual(jobs.Select(j => j.Value).Order(StringComparer.Ordinal)))
+        {
+            return Accept();
+        }
+
+        return Accept(new RegistryEvents.DiskSynced(disk.Value, host, [.. images], [.. jobs.Select(j => j.Value)]));
+    }
+
+    public Decision<IRegistryEvent> DecideRelease(DiskId disk) =>
+        Disks.ContainsKey(disk.Value) || Jobs.Values.Contains(disk.Value) ? Accept(new RegistryEvents.DiskReleased(disk.Value)) : Accept();
+
+    /// <summary>A job id is taken by one disk at a time; a disk's default job id counts like any other.</summary>
+    public Decision<IRegistryEvent> DecideClaimJob(DiskId disk, JobId job)
+    {
+        if (IdRule.Problem(job.Value, "job-id") is { } problem)
+        {
+            return Refuse(DomainError.InvalidParameter(problem));
+        }
+
+        if (Jobs.TryGetValue(job.Value, out var holder))
+        {
+            return holder == disk.Value
+                ? Accept()
+                : Refuse(DomainError.Conflict($"Job ID '{job}' already in use (by a job of disk '{holder}')"));
+        }
+
+        return Disks.ContainsKey(disk.Value)
+            ? Accept(new RegistryEvents.JobClaimed(job.Value, disk.Value))
+            : Refuse(DomainError.NotFound($"disk '{disk}' is not registered"));
+    }
+
+    public Decision<IRegistryEvent> DecideReleaseJob(DiskId disk, JobId job) =>
+        Jobs.TryGetValue(job.Value, out var holder) && holder == disk.Value ? Accept(new RegistryEvents.JobReleased(job.Value, disk.Value)) : Accept();
+
+    public Decision<IRegistryEvent> DecideImport(IReadOnlyList<string> legacyDisks, string host) =>
+        LegacyImported ? Accept() : Accept(new RegistryEvents.LegacyManagerImported([.. legacyDisks.Where(IdRule.IsValid).Order(StringComparer.Ordinal)], host));
+
+    public DiskId? DiskOfJob(JobId job) => Jobs.TryGetValue(job.Value, out var disk) ? new DiskId(disk) : null;
+
+    public RegistrySnapshot ToSnapshot() => new(
+        [.. Disks.Values.OrderBy(d => d.Disk, StringComparer.Ordinal).Select(d => d with { Images = [.. d.Images] })],
+        [.. Jobs.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new RegistrySnapshot.JobEntry(kv.Key, kv.Value))],
+        LegacyImported);
+
+    public static RegistryState FromSnapshot(RegistrySnapshot snapshot) => new()
+    {
+        Disks = snapshot.Disks.ToDictionary(d => d.Disk),
+        Jobs = snapshot.Jobs.ToDictionary(j => j.Job, j => j.Disk),
+        LegacyImported = snapshot.LegacyImported,
+    };
+
+    private RegistryState WithDisk(RegisteredDisk disk) =>
+        this with { Disks = new Dictionary<string, RegisteredDisk>(Disks) { [disk.Disk] = disk } };
+
+    private RegistryState WithoutDisk(string disk) => this with
+    {
+        Disks = Disks.Where(kv => kv.Key != disk).ToDictionary(),
+        Jobs = Jobs.Where(kv => kv.Value != disk).ToDictionary(),
+    };
+
+    private Dictionary<string, string> JobsAfterSync(RegistryEvents.DiskSynced s)
+    {
+        var jobs = Jobs.Where(kv => kv.Value != s.Disk).ToDictionary();
+        foreach (var job in s.Jobs)
+        {
+            // A job id another disk already holds stays with it: the first claim won when both were live.
+            jobs.TryAdd(job, s.Disk);
+        }
+
+        return jobs;
+    }
+
+    private static Decision<IRegistryEvent> Accept(params IRegistryEvent[] events) => Decision<IRegistryEvent>.Accept(events);
+
+    private static Decision<IRegistryEvent> Refuse(DomainError error) => Decision<IRegistryEvent>.Refuse(error);
+}
