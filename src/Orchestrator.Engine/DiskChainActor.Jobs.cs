@@ -98,7 +98,7 @@ public sealed partial class DiskChainActor
         }
 
         events.AddRange(decision.Events);
-        var jobId = ((JobCreated)decision.Events.OfType<JobCreated>().Single()).Job.Id;
+        var jobId = decision.Events.OfType<JobCreated>().Single().JobId;
         var sender = Sender;
         PersistEvents(events, () =>
         {
@@ -280,7 +280,7 @@ public sealed partial class DiskChainActor
                 runner.Cancel();
                 DisposeRunner(failure.Job);
             }
-            else if (action == "report")
+            else if (action == OnErrorAction.Report)
             {
                 runner.StopWithError(failure.Error);
             }

@@ -276,7 +276,7 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor
     {
         StorageRootException => new DomainError("outside-storage-root", e.Message),
         Qcow2Exception { Kind: Qcow2ErrorKind.InvalidArgument } => DomainError.InvalidParameter(e.Message),
-        Qcow2Exception { Kind: Qcow2ErrorKind.Io } q when q.Detail.Contains("No such file", StringComparison.Ordinal) => DomainError.NotFound(e.Message),
+        Qcow2Exception { Kind: Qcow2ErrorKind.Io, IsNotFound: true } => DomainError.NotFound(e.Message),
         Qcow2Exception q => new DomainError(q.Kind switch
         {
             Qcow2ErrorKind.InvalidFormat => "invalid-image",

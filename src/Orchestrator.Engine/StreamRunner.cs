@@ -232,7 +232,7 @@ internal sealed class StreamRunner : IDisposable
                     continue;
                 }
 
-                var operation = e.Operation is "write" or "writing" or "flushing" ? "write" : "read";
+                var operation = e.Operation is "write" or "writing" or "flushing" ? IoOperation.Write : IoOperation.Read;
                 var decision = AwaitErrorDecision(new StreamRunnerMessages.IoFailed(_job.Id, e.Detail, operation, e.Kind == Qcow2ErrorKind.NoSpace, this));
                 if (decision == ErrorDecision.Skip)
                 {

@@ -1,4 +1,5 @@
 using Orchestrator.Domain;
+using Orchestrator.Domain.Jobs;
 
 namespace Orchestrator.Engine;
 
@@ -21,5 +22,5 @@ internal static class StreamRunnerMessages
     public sealed record Cancelled(JobId Job, long Offset, StreamRunner Runner);
 
     /// <summary>A batch failed even after retries; the runner waits for <see cref="StreamRunner.Retry"/>, <see cref="StreamRunner.SkipAndContinue"/> or cancel.</summary>
-    public sealed record IoFailed(JobId Job, string Error, string Operation, bool NoSpace, StreamRunner Runner);
+    public sealed record IoFailed(JobId Job, string Error, IoOperation Operation, bool NoSpace, StreamRunner Runner);
 }

@@ -49,7 +49,7 @@ public sealed class EventSerializationTests : IDisposable
         // A live job with progress and a pause.
         var job = state.DecideStream(new StreamRequest { Base = "/d/A.qcow2", Speed = 5 }, 1 << 20);
         state = job.Events.Aggregate(state, (s, e) => s.Apply(e));
-        var id = ((JobCreated)job.Events[0]).Job.Id;
+        var id = ((JobCreated)job.Events[0]).JobId;
         foreach (var decide in new Func<Job, Decision<JobEvent>>[] { j => j.Start(), j => j.Checkpoint(65536), j => j.Pause() })
         {
             state = decide(state.Jobs[id]).Events.Aggregate(state, (s, e) => s.Apply(e));
@@ -93,14 +93,14 @@ public sealed class EventSerializationTests : IDisposable
         var snapshot = state.DecideSnapshot("/d/E.qcow2").Events;
         state = snapshot.Aggregate(state, (s, e) => s.Apply(e));
         var stream = state.DecideStream(new StreamRequest { Base = "/d/B.qcow2", Speed = 5 }, 1 << 20).Events;
-        var job = ((JobCreated)stream[0]).Job;
+        var job = ((JobCreated)stream[0]).ToJob();
         var committed = state.DecideCommitted(job).Events;
         return [.. registered, .. snapshot, .. stream, .. committed,
             new DiskUnregistered(disk),
             new JobUserPauseChanged(job.Id, true),
             new JobSpeedChanged(job.Id, 7),
             new JobCheckpointed(job.Id, 4096),
-            new JobIoErrorRecorded(job.Id, IoStatus.Nospace, "No space left on device", "write", "stop"),
+            new JobIoErrorRecorded(job.Id, IoStatus.Nospace, "No space left on device", IoOperation.Write, OnErrorAction.Stop),
             new JobIoStatusCleared(job.Id),
             new JobFinished(job.Id, "Input/output error", false),
             new ManagerEvents.DiskAdded("vm1"),
@@ -112,7 +112,7 @@ public sealed class EventSerializationTests : IDisposable
     {
         DiskRegistered r => $"{r.Disk}:{string.Join(",", r.Chain)}",
         ChainChanged c => $"{c.Disk}:{string.Join(",", c.Chain)}:{c.Reason}",
-        JobCreated c => Describe(c.Job),
+        JobCreated c => Describe(c.ToJob()),
         Job j => $"{j with { FrozenPaths = [] }}:{string.Join(",", j.FrozenPaths)}",
         DiskSnapshot d => $"{d.Disk}:{string.Join(",", d.Chain)}:{string.Join(";", d.Jobs.Select(Describe))}",
         _ => e.ToString()!,
