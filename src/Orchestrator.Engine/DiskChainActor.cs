@@ -21,7 +21,6 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor
     private readonly EngineSettings _settings;
     private readonly EventHub _events;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<JobId, StreamRunner> _runners = [];
     private bool _reopenPending;
     private DiskState _state;
     private LiveDisk? _live;
@@ -195,8 +194,7 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor
     }
 
     private List<JobInfo> JobInfos() =>
-        _state.Jobs.Values.Select(j => JobInfo.From(j with { Offset = Math.Max(j.Offset, _runners.GetValueOrDefault(j.Id)?.Offset ?? 0) },
-            busy: _runners.TryGetValue(j.Id, out var runner) && runner.Busy && j.ShouldCopy)).ToList();
+        _state.Jobs.Values.Select(j => JobInfo.From(j with { Offset = LiveOffset(j) }, busy: IsBusy(j))).ToList();
 
     /// <summary>Opens the chain below an active image and checks that every image in it lies under a storage root.</summary>
     private IReadOnlyList<string> DiscoverChain(string activePath)
@@ -258,10 +256,10 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor
         }
 
         var job = _state.Jobs.GetValueOrDefault(jobEvent.JobId) ?? before.Jobs.GetValueOrDefault(jobEvent.JobId);
-        if (job is not null && _runners.TryGetValue(job.Id, out var runner))
+        if (job is not null)
         {
             // QEMU reports where the copy is, not where it was last persisted.
-            job = job with { Offset = Math.Max(job.Offset, runner.Offset) };
+            job = job with { Offset = LiveOffset(job) };
         }
 
         if (job is not null && JobEventTranslator.Translate(jobEvent, job, DateTimeOffset.UtcNow) is { } qmp)
@@ -291,12 +289,8 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor
 
     protected override void PostStop()
     {
-        foreach (var runner in _runners.Values)
-        {
-            runner.Dispose();
-        }
-
-        _runners.Clear();
+        // The job workers are children: Akka has stopped them (each waited for its work in flight) before this runs.
+        _workers.Clear();
         _live?.Dispose();
         base.PostStop();
     }
