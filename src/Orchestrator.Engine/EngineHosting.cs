@@ -1,4 +1,5 @@
 using Akka.Hosting;
+using Orchestrator.Engine.Persistence;
 
 namespace Orchestrator.Engine;
 
@@ -10,7 +11,7 @@ public static class EngineHosting
     /// (the node does <c>services.AddSingleton(hub)</c>) and pass it here.
     /// </summary>
     public static AkkaConfigurationBuilder AddOrchestratorEngine(this AkkaConfigurationBuilder builder, EngineSettings settings, EventHub events) =>
-        builder.WithActors((system, registry) =>
+        builder.AddWireSerialization().WithActors((system, registry) =>
         {
             var manager = system.ActorOf(DiskManagerActor.Props(settings, events), "disks");
             registry.Register<DiskManagerKey>(manager);

@@ -1,4 +1,7 @@
+using Orchestrator.Domain;
+
 namespace Orchestrator.Engine;
 
 /// <summary>The disk manager's state for the snapshot store: the disks this node hosts (a concrete list, sorted).</summary>
-public sealed record ManagerSnapshot(List<string> Disks);
+[WireName("manager.snapshot.v1")]
+public sealed record ManagerSnapshot(List<string> Disks) : IWireMessage;

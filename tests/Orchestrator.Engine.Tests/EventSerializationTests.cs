@@ -2,6 +2,7 @@ using Akka.Actor;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
+using Orchestrator.Engine.Persistence;
 using Xunit;
 
 namespace Orchestrator.Engine.Tests;
@@ -12,7 +13,7 @@ namespace Orchestrator.Engine.Tests;
 /// </summary>
 public sealed class EventSerializationTests : IDisposable
 {
-    private readonly ActorSystem _system = ActorSystem.Create("serialization");
+    private readonly ActorSystem _system = ActorSystem.Create("serialization", WireSerialization.Config);
 
     public static TheoryData<int, string> EventIndexes()
     {
@@ -76,9 +77,34 @@ public sealed class EventSerializationTests : IDisposable
         Assert.Equal(original.Disks, copy.Disks);
     }
 
+    [Fact]
+    public void Every_wire_message_type_has_its_own_stable_name()
+    {
+        var types = new[] { typeof(IWireMessage).Assembly, typeof(DiskChainActor).Assembly }
+            .SelectMany(a => a.GetTypes())
+            .Where(t => typeof(IWireMessage).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
+            .ToList();
+
+        Assert.NotEmpty(types);
+        var names = types.Select(t => WireNames.NameOf(t)).ToList();
+        Assert.Equal(names.Count, names.Distinct().Count());
+        Assert.All(types, t => Assert.Equal(t, WireNames.TypeOf(WireNames.NameOf(t))));
+    }
+
+    [Fact]
+    public void A_manifest_no_loaded_type_declares_is_refused_naming_it()
+    {
+        var serializer = (WireJsonSerializer)_system.Serialization.FindSerializerForType(typeof(JobCheckpointed));
+
+        var e = Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary("{}"u8.ToArray(), "job.no-such-event.v1"));
+
+        Assert.Contains("job.no-such-event.v1", e.Message, StringComparison.Ordinal);
+    }
+
     private object RoundTrip(object original)
     {
         var serializer = _system.Serialization.FindSerializerFor(original);
+        Assert.IsType<WireJsonSerializer>(serializer);
         var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, original);
         return _system.Serialization.Deserialize(serializer.ToBinary(original), serializer.Identifier, manifest);
     }
