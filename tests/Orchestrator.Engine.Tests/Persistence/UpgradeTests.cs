@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using Akka.Actor;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
@@ -34,7 +34,8 @@ public sealed class UpgradeTests
         var oldRows = RowCount(journal);
 
         await using var node = EngineNode.Start(journal, settings);
-        var show = await node.AskOk<DiskReplies.DiskInfo>(new DiskCommands.Show(Disk));
+        // The first answer waits for the recovery of the old journal; on a loaded machine that is more than an Ask's 15 s.
+        var show = EngineFixture.Expect<DiskReplies.DiskInfo>(await node.Manager.Ask<object>(new DiskCommands.Show(Disk), TimeSpan.FromSeconds(90)));
         Assert.Equal([c, b, a], show.Chain);
         var job = Assert.Single(show.Jobs);
         Assert.Equal(("paused", true), (job.Status, job.Paused));
