@@ -1,4 +1,4 @@
 namespace Orchestrator.Domain;
 
-/// <summary>Marker for every persisted event: one marker binds the journal serializer.</summary>
-public interface IDomainEvent;
+/// <summary>Marker for every persisted event. Events cross the process boundary (the journal), so they are wire messages.</summary>
+public interface IDomainEvent : IWireMessage;

@@ -4,39 +4,65 @@ using Akka.Event;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
+using Orchestrator.Engine.Jobs;
+using static Orchestrator.Engine.StreamRunnerMessages;
 
 namespace Orchestrator.Engine;
 
+/// <summary>
+/// The disk's jobs: each running job has a <see cref="StreamWorker"/> under a <see cref="JobSupervisor"/>, driven by
+/// messages only. This actor is the one place that decides: it persists every fact the workers report, forwards the
+/// users' verbs, answers the on-error question, and alone decides between commit and cancel.
+/// </summary>
 public sealed partial class DiskChainActor
 {
+    private readonly Dictionary<JobId, WorkerHandle> _workers = [];
+    private long _nextRun;
+
     private void CommandRunnerMessages()
     {
-        Command<StreamRunnerMessages.Checkpointed>(m => FromCurrent(m.Job, m.Runner, () => OnJob(m.Job, job => job.Checkpoint(m.Offset))));
-        Command<StreamRunnerMessages.Committed>(m => FromCurrent(m.Job, m.Runner, () => OnCommitted(m)));
-        Command<StreamRunnerMessages.EndedWithError>(m => FromCurrent(m.Job, m.Runner, () => FinishRunner(m.Job, job => job.Fail(m.Error))));
-        Command<StreamRunnerMessages.Cancelled>(m => FromCurrent(m.Job, m.Runner, () =>
+        Command<WorkerStarted>(m => FromCurrent(m.Job, m.Run, _ => OnWorkerStarted(m.Job)));
+        Command<Progress>(m => FromCurrent(m.Job, m.Run, h =>
+        {
+            h.Offset = Math.Max(h.Offset, m.Offset);
+            h.Busy = m.Busy;
+        }));
+        Command<Checkpointed>(m => FromCurrent(m.Job, m.Run, h =>
+        {
+            h.Offset = Math.Max(h.Offset, m.Offset);
+            OnJob(m.Job, job => job.Checkpoint(m.Offset));
+        }));
+        Command<ReadyToCommit>(m => FromCurrent(m.Job, m.Run, h => OnReadyToCommit(m.Job, h)));
+        Command<Committed>(m => FromCurrent(m.Job, m.Run, _ => OnCommitted(m.Job)));
+        Command<EndedWithError>(m => FromCurrent(m.Job, m.Run, _ => FinishWorker(m.Job, job => job.Fail(m.Error))));
+        Command<Cancelled>(m => FromCurrent(m.Job, m.Run, _ =>
         {
             // The copy has really stopped: only now is the job cancelled (BLOCK_JOB_CANCELLED), as in QEMU.
             OnJob(m.Job, job => job.Checkpoint(m.Offset));
-            FinishRunner(m.Job, job => job.CancelStopped());
+            FinishWorker(m.Job, job => job.CancelStopped());
         }));
-        Command<StreamRunnerMessages.IoFailed>(m => FromCurrent(m.Job, m.Runner, () => OnIoFailed(m)));
+        Command<IoFailed>(m => FromCurrent(m.Job, m.Run, h => OnIoFailed(m, h)));
+        Command<Faulted>(m => FromCurrent(m.Job, m.Run, h => h.LastFault = m.Error));
+        Command<Terminated>(OnWorkerTerminated);
     }
 
     /// <summary>
-    /// Handles a runner's report only if that runner still serves the job; a stopped runner's late report (after a
-    /// cancel, a new job may reuse the id) only lets that runner go.
+    /// Handles a worker's report only if that run still serves the job; a stopped worker's late report (after a cancel,
+    /// a new job may reuse the id) is dropped: that worker stops by itself.
     /// </summary>
-    private void FromCurrent(JobId job, StreamRunner runner, Action handle)
+    private void FromCurrent(JobId job, long run, Action<WorkerHandle> handle)
     {
-        if (_runners.TryGetValue(job, out var current) && ReferenceEquals(current, runner))
+        if (_workers.TryGetValue(job, out var current) && current.Run == run)
         {
-            handle();
-            return;
+            handle(current);
         }
-
-        Task.Run(runner.Dispose);
     }
+
+    /// <summary>Where the copy really is (QEMU reports that, not the last persisted checkpoint).</summary>
+    private long LiveOffset(Job job) => Math.Max(job.Offset, _workers.GetValueOrDefault(job.Id)?.Offset ?? 0);
+
+    /// <summary>query-block-jobs' busy: the worker is copying, not sitting at a pause point or waiting for an answer.</summary>
+    private bool IsBusy(Job job) => _workers.TryGetValue(job.Id, out var worker) && worker.Busy;
 
     /// <summary>
     /// block-stream (and block-copy: a snapshot at the destination, then a stream with no base into it).
@@ -98,7 +124,7 @@ public sealed partial class DiskChainActor
         }
 
         events.AddRange(decision.Events);
-        var jobId = ((JobCreated)decision.Events.OfType<JobCreated>().Single()).Job.Id;
+        var jobId = decision.Events.OfType<JobCreated>().Single().JobId;
         var sender = Sender;
         PersistEvents(events, () =>
         {
@@ -150,23 +176,41 @@ public sealed partial class DiskChainActor
         }
     }
 
+    /// <summary>Starts the job's supervisor and worker; the worker asks for its start state (<see cref="OnWorkerStarted"/>).</summary>
     private void LaunchRunner(JobId id)
     {
         var job = _state.Jobs[id];
-        try
+        var run = ++_nextRun;
+        var worker = StreamWorker.Props(Self, _live!, job, run, _settings);
+        var supervisor = Context.ActorOf(JobSupervisor.Props(worker), $"job-{id}-{run}");
+        Context.Watch(supervisor);
+        _workers[id] = new WorkerHandle(supervisor, run, StreamWorker.UsesLiveChain(job, _live!), busy: job.ShouldCopy) { Offset = job.Offset };
+    }
+
+    /// <summary>A worker starts, or restarts after a crash: it gets the job's persisted state, the one truth.</summary>
+    private void OnWorkerStarted(JobId id)
+    {
+        if (_state.Jobs.TryGetValue(id, out var job))
         {
-            var runner = new StreamRunner(_live!, job, _settings, Self, startPaused: !job.ShouldCopy);
-            _runners[id] = runner;
-            runner.Start();
+            Sender.Tell(new Go(job.Offset, job.Speed, Paused: job.UserPaused || job.Status == JobStatus.Paused,
+                Cancelled: job.Status == JobStatus.Aborting, job.IgnoredError));
         }
-        catch (Exception e) when (e is Orchestrator.Qcow2.Qcow2Exception or IOException)
+        else
         {
-            OnJob(id, j => j.Fail(e.Message));
+            Sender.Tell(StreamRunnerMessages.Cancel.Instance);
         }
     }
 
     private void Handle(DiskCommands.JobVerbCommand command)
     {
+        if (_workers.TryGetValue(command.Job, out var worker) && worker.Committing)
+        {
+            // The commit is being written: the verb is answered once the outcome is persisted (QEMU's job finalizes in
+            // the main loop, where no command can come between; a cancel then finds the job completed).
+            worker.Deferred.Add((command, Sender));
+            return;
+        }
+
         if (!_state.Jobs.TryGetValue(command.Job, out var job))
         {
             Sender.Tell(new DiskReplies.Refused(DomainError.NotFound($"Block job '{command.Job}' not found")));
@@ -199,7 +243,7 @@ public sealed partial class DiskChainActor
 
     private void ApplyVerbToRunner(DiskCommands.JobVerbCommand command, bool wasStoppedByError)
     {
-        if (!_runners.TryGetValue(command.Job, out var runner))
+        if (!_workers.TryGetValue(command.Job, out var worker))
         {
             if (command.Verb == JobVerb.Resume && _state.Jobs.ContainsKey(command.Job))
             {
@@ -217,44 +261,67 @@ public sealed partial class DiskChainActor
         switch (command.Verb)
         {
             case JobVerb.Pause:
-                runner.Pause();
+                worker.Supervisor.Tell(StreamRunnerMessages.Pause.Instance);
                 break;
             case JobVerb.Resume:
-                runner.Resume();
+                worker.Supervisor.Tell(StreamRunnerMessages.Resume.Instance);
                 if (wasStoppedByError)
                 {
-                    runner.Retry();
+                    worker.Supervisor.Tell(RetryBatch.Instance);
                 }
 
                 break;
             case JobVerb.Cancel:
-                runner.Cancel();
+                worker.Supervisor.Tell(StreamRunnerMessages.Cancel.Instance);
                 break;
             case JobVerb.SetSpeed:
-                runner.SetSpeed(command.Speed);
+                worker.Supervisor.Tell(new SetSpeed(command.Speed));
                 break;
         }
     }
 
-    /// <summary>The header already points at the base: record the new chain and the job's success, then reopen the chain.</summary>
-    private void OnCommitted(StreamRunnerMessages.Committed message)
+    /// <summary>
+    /// The copy is complete and durable. Commit or cancel is decided here, in one message: a cancel that came first
+    /// has already made the job aborting (the worker got the cancel and will answer Cancelled); otherwise the worker
+    /// writes the header and verbs wait until the outcome is persisted.
+    /// </summary>
+    private void OnReadyToCommit(JobId id, WorkerHandle worker)
     {
-        if (!_state.Jobs.TryGetValue(message.Job, out var job))
+        if (!_state.Jobs.TryGetValue(id, out var job) || job.Status == JobStatus.Aborting)
         {
             return;
         }
 
+        if (job.Succeed().Error is { } refused)
+        {
+            _log.Error("job {0} finished its copy but cannot complete ({1}); it fails instead", id, refused.Message);
+            worker.Supervisor.Tell(StreamRunnerMessages.Cancel.Instance);
+            FinishWorker(id, j => j.Fail(refused.Message));
+            return;
+        }
+
+        worker.Committing = true;
+        worker.Supervisor.Tell(Commit.Instance);
+    }
+
+    /// <summary>The header points at the base: record the new chain and the job's success together, then reopen the chain.</summary>
+    private void OnCommitted(JobId id)
+    {
+        var job = _state.Jobs[id];
         var chain = _state.DecideCommitted(job);
         var success = job.Succeed();
-        if (success.Refused)
+        if (chain.Refused || success.Refused)
         {
-            _log.Warning("job {0} committed but cannot succeed: {1}", job.Id, success.Error!.Message);
+            // Unreachable while the job holds its images (nothing else changes them, and only this actor moves the job
+            // out of running); the header is the truth, which the next restart reconciles.
+            _log.Error("job {0} committed but cannot be recorded: {1}", id, (chain.Error ?? success.Error)!.Message);
+            RemoveWorker(id);
             return;
         }
 
         PersistEvents([.. chain.Events, .. success.Events], () =>
         {
-            DisposeRunner(message.Job);
+            RemoveWorker(id);
             ReopenWhenFree();
         });
     }
@@ -263,38 +330,43 @@ public sealed partial class DiskChainActor
     /// The on-error policy decides: ignore skips the batch, stop pauses the job (resume retries), report stops the
     /// copy, whose end (EndedWithError) then fails the job: BLOCK_JOB_COMPLETED comes only once nothing copies.
     /// </summary>
-    private void OnIoFailed(StreamRunnerMessages.IoFailed failure)
+    private void OnIoFailed(IoFailed failure, WorkerHandle worker)
     {
-        if (!_state.Jobs.TryGetValue(failure.Job, out var job) || !_runners.TryGetValue(failure.Job, out var runner))
+        if (!_state.Jobs.TryGetValue(failure.Job, out var job) || job.Status == JobStatus.Aborting)
         {
+            // Being cancelled: the worker has the cancel, which ends its wait for an answer.
             return;
         }
 
         var decision = job.IoError(failure.Error, failure.Operation, failure.NoSpace);
-        var action = decision.Events.OfType<JobIoErrorRecorded>().FirstOrDefault()?.Action;
-        PersistEvents([.. decision.Events], () =>
+        if (decision.Refused)
         {
-            var after = _state.Jobs.GetValueOrDefault(failure.Job);
-            if (after is null || !after.IsLive)
-            {
-                runner.Cancel();
-                DisposeRunner(failure.Job);
-            }
-            else if (action == "report")
-            {
-                runner.StopWithError(failure.Error);
-            }
-            else if (after.Status == JobStatus.Running)
-            {
-                runner.SkipAndContinue();
-            }
-        });
+            worker.Supervisor.Tell(new ErrorAnswer(OnErrorAction.Report, failure.Error));
+            return;
+        }
+
+        var action = decision.Events.OfType<JobIoErrorRecorded>().Single().Action;
+        PersistEvents([.. decision.Events], () => worker.Supervisor.Tell(new ErrorAnswer(action, failure.Error)));
     }
 
-    private void FinishRunner(JobId id, Func<Job, Decision<JobEvent>> decide)
+    /// <summary>A job's supervisor stopped without its worker's last word: the restarts ran out (or it was stopped).</summary>
+    private void OnWorkerTerminated(Terminated terminated)
+    {
+        var (id, worker) = _workers.FirstOrDefault(w => w.Value.Supervisor.Equals(terminated.ActorRef));
+        if (worker is null)
+        {
+            return;
+        }
+
+        var error = worker.LastFault ?? "internal error: the stream worker stopped";
+        _log.Error("job {0}: its stream worker stopped for good: {1}", id, error);
+        FinishWorker(id, job => job.Status == JobStatus.Aborting ? job.CancelStopped() : job.Fail(error));
+    }
+
+    private void FinishWorker(JobId id, Func<Job, Decision<JobEvent>> decide)
     {
         OnJob(id, decide);
-        DisposeRunner(id);
+        RemoveWorker(id);
     }
 
     private void OnJob(JobId id, Func<Job, Decision<JobEvent>> decide)
@@ -314,12 +386,19 @@ public sealed partial class DiskChainActor
         PersistEvents([.. decision.Events], () => { });
     }
 
-    private void DisposeRunner(JobId id)
+    /// <summary>
+    /// Forgets a worker that has sent its last word (it stops by itself, its supervisor with it) and replays the verbs
+    /// that waited for its commit: they come after the outcome's events, which are persisted first.
+    /// </summary>
+    private void RemoveWorker(JobId id)
     {
-        if (_runners.Remove(id, out var runner))
+        if (_workers.Remove(id, out var worker))
         {
-            // The runner's thread has already sent its last message; this only waits for it to exit.
-            Task.Run(runner.Dispose);
+            Context.Unwatch(worker.Supervisor);
+            foreach (var (command, sender) in worker.Deferred)
+            {
+                Self.Tell(command, sender);
+            }
         }
 
         if (_reopenPending)
@@ -329,12 +408,12 @@ public sealed partial class DiskChainActor
     }
 
     /// <summary>
-    /// Reopens the live chain after a commit changed it, but never under a runner that copies through it (that would
+    /// Reopens the live chain after a commit changed it, but never under a worker that copies through it (that would
     /// dispose the images its copier reads); until then the old chain's view stays correct, only longer.
     /// </summary>
     private void ReopenWhenFree()
     {
-        _reopenPending = _runners.Values.Any(r => r.UsesLiveChain);
+        _reopenPending = _workers.Values.Any(w => w.UsesLiveChain);
         if (!_reopenPending)
         {
             _live?.Reopen();

@@ -25,7 +25,6 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor, IWithT
     private readonly EventHub _events;
     private readonly LocalDisks _localDisks;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<JobId, StreamRunner> _runners = [];
     private bool _reopenPending;
     private DiskState _state;
     private LiveDisk? _live;
@@ -259,8 +258,7 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor, IWithT
         _quarantine is not null ? DiskStates.Quarantined : _live is null ? DiskStates.Opening : DiskStates.Ready, _quarantine);
 
     private List<JobInfo> JobInfos() =>
-        _state.Jobs.Values.Select(j => JobInfo.From(j with { Offset = Math.Max(j.Offset, _runners.GetValueOrDefault(j.Id)?.Offset ?? 0) },
-            busy: _runners.TryGetValue(j.Id, out var runner) && runner.Busy && j.ShouldCopy)).ToList();
+        _state.Jobs.Values.Select(j => JobInfo.From(j with { Offset = LiveOffset(j) }, busy: IsBusy(j))).ToList();
 
     /// <summary>The guest I/O path is open: publish it to the node (NBD exports) and keep its summary current.</summary>
     private void Open(LiveDisk live, bool scan)
@@ -368,10 +366,10 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor, IWithT
         }
 
         var job = _state.Jobs.GetValueOrDefault(jobEvent.JobId) ?? before.Jobs.GetValueOrDefault(jobEvent.JobId);
-        if (job is not null && _runners.TryGetValue(job.Id, out var runner))
+        if (job is not null)
         {
             // QEMU reports where the copy is, not where it was last persisted.
-            job = job with { Offset = Math.Max(job.Offset, runner.Offset) };
+            job = job with { Offset = LiveOffset(job) };
         }
 
         if (job is not null && JobEventTranslator.Translate(jobEvent, job, DateTimeOffset.UtcNow) is { } qmp)
@@ -388,7 +386,7 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor, IWithT
     {
         StorageRootException => new DomainError("outside-storage-root", e.Message),
         Qcow2Exception { Kind: Qcow2ErrorKind.InvalidArgument } => DomainError.InvalidParameter(e.Message),
-        Qcow2Exception { Kind: Qcow2ErrorKind.Io } q when q.Detail.Contains("No such file", StringComparison.Ordinal) => DomainError.NotFound(e.Message),
+        Qcow2Exception { Kind: Qcow2ErrorKind.Io, IsNotFound: true } => DomainError.NotFound(e.Message),
         Qcow2Exception q => new DomainError(q.Kind switch
         {
             Qcow2ErrorKind.InvalidFormat => "invalid-image",
@@ -404,12 +402,8 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor, IWithT
 
     protected override void PostStop()
     {
-        foreach (var runner in _runners.Values)
-        {
-            runner.Dispose();
-        }
-
-        _runners.Clear();
+        // The job workers are children: Akka has stopped them (each waited for its work in flight) before this runs.
+        _workers.Clear();
         Close();
         base.PostStop();
     }

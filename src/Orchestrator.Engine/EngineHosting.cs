@@ -1,5 +1,6 @@
 using Akka.Hosting;
 using Orchestrator.Engine.Disks;
+using Orchestrator.Engine.Persistence;
 
 namespace Orchestrator.Engine;
 
@@ -14,7 +15,7 @@ public static class EngineHosting
     /// NBD exports: register the same instances in DI (the node does <c>services.AddSingleton(hub)</c>) and pass them here.
     /// </summary>
     public static AkkaConfigurationBuilder AddOrchestratorEngine(this AkkaConfigurationBuilder builder, EngineSettings settings, EventHub events, LocalDisks disks) =>
-        builder.WithActors((system, registry) =>
+        builder.AddWireSerialization().WithActors((system, registry) =>
         {
             var (front, diskRegistry) = DiskEngine.Start(system, settings, events, disks, Environment.MachineName);
             registry.Register<DiskManagerKey>(front);

@@ -10,5 +10,6 @@ public static class EngineMessages
     /// A disk's <see cref="DiskReplies.DiskInfo"/> as it is now, answered at once in every state (a <c>disk list</c>
     /// entry); <see cref="DiskCommands.Show"/> instead waits for an allocation scan in progress to end.
     /// </summary>
+    [WireName("engine.summarize.v1")]
     public sealed record Summarize(DiskId Disk) : IDiskCommand;
 }

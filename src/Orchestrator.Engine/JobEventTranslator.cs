@@ -10,7 +10,7 @@ public static class JobEventTranslator
         JobStatusChanged s => new JobStatusChangeEvent(s.JobId.Value, QemuNames.Of(s.Status), at),
         JobFinished { Cancelled: true } => new BlockJobCancelledEvent(QemuNames.Of(job.Type), job.Id.Value, job.Length, job.Offset, job.Speed, at),
         JobFinished f => new BlockJobCompletedEvent(QemuNames.Of(job.Type), job.Id.Value, job.Length, job.Offset, job.Speed, f.Error, at),
-        JobIoErrorRecorded r => new BlockJobErrorEvent(job.Id.Value, r.Operation, r.Action, at),
+        JobIoErrorRecorded r => new BlockJobErrorEvent(job.Id.Value, QemuNames.Of(r.Operation), QemuNames.Of(r.Action), at),
         _ => null,
     };
 }

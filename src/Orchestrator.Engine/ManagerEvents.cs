@@ -9,7 +9,9 @@ namespace Orchestrator.Engine;
 /// </summary>
 public static class ManagerEvents
 {
+    [WireName("manager.disk-added.v1")]
     public sealed record DiskAdded(string Disk) : IDomainEvent;
 
+    [WireName("manager.disk-removed.v1")]
     public sealed record DiskRemoved(string Disk) : IDomainEvent;
 }

@@ -1,3 +1,5 @@
+using Orchestrator.Domain;
+
 namespace Orchestrator.Engine;
 
 /// <summary>

@@ -8,10 +8,15 @@ namespace Orchestrator.Engine;
 public sealed class RateLimiter
 {
     public static readonly TimeSpan Slice = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Slices per second: the quota is speed / this, which cannot overflow (speed x slice ticks did, for huge speeds).</summary>
+    private static readonly long SlicesPerSecond = TimeSpan.TicksPerSecond / Slice.Ticks;
+
     private long _speed;
     private TimeSpan _sliceStart;
     private long _dispatched;
 
+    /// <summary>Bytes per second; any value up to <see cref="long.MaxValue"/> is accepted (QEMU's speed is an int64 too).</summary>
     public long Speed
     {
         get => _speed;
@@ -30,18 +35,20 @@ public sealed class RateLimiter
             return TimeSpan.Zero;
         }
 
-        var quota = Math.Max(_speed * Slice.Ticks / TimeSpan.TicksPerSecond, 1);
+        var quota = Math.Max(_speed / SlicesPerSecond, 1);
         if (now - _sliceStart >= Slice)
         {
-            // A new slice; a large request may carry over into the slices after it, as in QEMU.
+            // A new slice; a large request may carry over into the slices after it, as in QEMU. Slices enough to
+            // drain what was dispatched clear it; only fewer are multiplied by the quota, so that never overflows.
             var elapsedSlices = (now - _sliceStart).Ticks / Slice.Ticks;
             _sliceStart += TimeSpan.FromTicks(elapsedSlices * Slice.Ticks);
-            _dispatched = Math.Max(0, _dispatched - (elapsedSlices * quota));
+            _dispatched = elapsedSlices > _dispatched / quota ? 0 : _dispatched - (elapsedSlices * quota);
         }
 
         if (_dispatched < quota)
         {
-            _dispatched += bytes;
+            // Saturating: a quota near long.MaxValue plus a batch must not wrap to a negative count.
+            _dispatched = bytes > long.MaxValue - _dispatched ? long.MaxValue : _dispatched + bytes;
             return TimeSpan.Zero;
         }
 

@@ -4,7 +4,8 @@ namespace Orchestrator.Engine;
 
 /// <summary>
 /// The Akka.Persistence.Sql HOCON for an embedded SQLite journal and snapshot store, for processes that build an
-/// ActorSystem without Akka.Hosting (tests, benchmarks). The node configures the same store through Akka.Hosting.
+/// ActorSystem without Akka.Hosting (tests, benchmarks), with the wire serializer bound. The node configures the same
+/// store through Akka.Hosting.
 /// </summary>
 public static class SqliteJournalConfig
 {
@@ -41,5 +42,5 @@ public static class SqliteJournalConfig
             }
           }
         }
-        """);
+        """).WithFallback(Persistence.WireSerialization.Config);
 }

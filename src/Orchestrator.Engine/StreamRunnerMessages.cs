@@ -1,25 +1,82 @@
 using Orchestrator.Domain;
+using Orchestrator.Domain.Jobs;
 
 namespace Orchestrator.Engine;
 
 /// <summary>
-/// What a stream runner tells its disk actor. Sent from the runner's thread; handled on the actor's. Each message names
-/// its runner, so a stopping runner's late report never touches a newer job that reuses the id.
+/// The protocol between a disk actor and the stream workers of its jobs (<see cref="Jobs.StreamWorker"/>). Only values
+/// cross it, in both directions: the decisions (pause, resume, cancel, set-speed, the on-error answer, commit) go down,
+/// progress and outcomes come up. Every report names its job and its run, so a stopping worker's late report never
+/// touches a newer job that reuses the id.
 /// </summary>
 internal static class StreamRunnerMessages
 {
+    // ---- worker -> disk ----
+
+    /// <summary>A worker (new, or restarted by its supervisor) asks how to start; answered with <see cref="Go"/>.</summary>
+    public sealed record WorkerStarted(JobId Job, long Run);
+
+    /// <summary>Where the copy is (not yet durable) and whether it is copying right now (query-block-jobs' busy).</summary>
+    public sealed record Progress(JobId Job, long Run, long Offset, bool Busy);
+
     /// <summary>Everything below <paramref name="Offset"/> is copied, committed and flushed: persist it now.</summary>
-    public sealed record Checkpointed(JobId Job, long Offset, StreamRunner Runner);
+    public sealed record Checkpointed(JobId Job, long Run, long Offset);
+
+    /// <summary>The whole range is copied and flushed; the worker waits for <see cref="Commit"/> or <see cref="Cancel"/>.</summary>
+    public sealed record ReadyToCommit(JobId Job, long Run);
 
     /// <summary>The copy reached the end and the new backing file is in the header (the commit point has passed).</summary>
-    public sealed record Committed(JobId Job, string? NewBackingFile, StreamRunner Runner);
+    public sealed record Committed(JobId Job, long Run, string? NewBackingFile);
 
-    /// <summary>The copy reached the end after errors were ignored: nothing is committed, the job fails with the error.</summary>
-    public sealed record EndedWithError(JobId Job, string Error, StreamRunner Runner);
+    /// <summary>The copy ended with an error (reported, remembered under ignore, or an image error); nothing is committed.</summary>
+    public sealed record EndedWithError(JobId Job, long Run, string Error);
 
-    /// <summary>The runner stopped for a cancel; what was copied stays (a later stream skips it).</summary>
-    public sealed record Cancelled(JobId Job, long Offset, StreamRunner Runner);
+    /// <summary>The worker stopped for a cancel; what was copied stays (a later stream skips it).</summary>
+    public sealed record Cancelled(JobId Job, long Run, long Offset);
 
-    /// <summary>A batch failed even after retries; the runner waits for <see cref="StreamRunner.Retry"/>, <see cref="StreamRunner.SkipAndContinue"/> or cancel.</summary>
-    public sealed record IoFailed(JobId Job, string Error, string Operation, bool NoSpace, StreamRunner Runner);
+    /// <summary>A batch failed even after its retries; the worker waits for the on-error answer.</summary>
+    public sealed record IoFailed(JobId Job, long Run, string Error, IoOperation Operation, bool NoSpace);
+
+    /// <summary>The worker crashed on an unexpected error and its supervisor restarts it after a back-off.</summary>
+    public sealed record Faulted(JobId Job, long Run, string Error);
+
+    // ---- disk -> worker ----
+
+    /// <summary>Start (or restart) from the job's persisted state: its checkpoint, speed, pause and cancel.</summary>
+    public sealed record Go(long Offset, long Speed, bool Paused, bool Cancelled, string? IgnoredError);
+
+    public sealed record Pause
+    {
+        public static readonly Pause Instance = new();
+    }
+
+    public sealed record Resume
+    {
+        public static readonly Resume Instance = new();
+    }
+
+    public sealed record Cancel
+    {
+        public static readonly Cancel Instance = new();
+    }
+
+    public sealed record SetSpeed(long Speed);
+
+    /// <summary>
+    /// The on-error policy's answer to <see cref="IoFailed"/>: ignore skips the batch, report ends the copy with the
+    /// error, stop keeps the worker waiting (the job is paused) until <see cref="RetryBatch"/> or <see cref="Cancel"/>.
+    /// </summary>
+    public sealed record ErrorAnswer(OnErrorAction Action, string Error);
+
+    /// <summary>Resume of a job stopped by an error: try the failed batch again.</summary>
+    public sealed record RetryBatch
+    {
+        public static readonly RetryBatch Instance = new();
+    }
+
+    /// <summary>The disk has decided the job completes: write the new backing file (the commit point).</summary>
+    public sealed record Commit
+    {
+        public static readonly Commit Instance = new();
+    }
 }

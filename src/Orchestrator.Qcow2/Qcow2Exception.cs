@@ -4,9 +4,10 @@ namespace Orchestrator.Qcow2;
 public sealed class Qcow2Exception : Exception
 {
     public Qcow2Exception(Qcow2ErrorKind kind, string message, string? path = null, long? offset = null,
-        string? operation = null, Exception? inner = null)
+        string? operation = null, Exception? inner = null, int? errno = null)
         : base(Compose(message, path, offset, operation), inner)
     {
+        Errno = errno;
         Kind = kind;
         Path = path;
         Offset = offset;
@@ -21,6 +22,12 @@ public sealed class Qcow2Exception : Exception
     public long? Offset { get; }
 
     public string? Operation { get; }
+
+    /// <summary>The operating system's error number, when a system call failed (Linux errno values).</summary>
+    public int? Errno { get; }
+
+    /// <summary>ENOENT: the file (or a folder on its path) does not exist. Decided by the errno, never by the message's wording.</summary>
+    public bool IsNotFound => Errno == 2;
 
     /// <summary>The message without the path/offset decoration.</summary>
     public string Detail { get; }

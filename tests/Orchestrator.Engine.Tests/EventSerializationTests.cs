@@ -2,6 +2,7 @@ using Akka.Actor;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
+using Orchestrator.Engine.Persistence;
 using Xunit;
 
 namespace Orchestrator.Engine.Tests;
@@ -12,7 +13,7 @@ namespace Orchestrator.Engine.Tests;
 /// </summary>
 public sealed class EventSerializationTests : IDisposable
 {
-    private readonly ActorSystem _system = ActorSystem.Create("serialization");
+    private readonly ActorSystem _system = ActorSystem.Create("serialization", WireSerialization.Config);
 
     public static TheoryData<int, string> EventIndexes()
     {
@@ -49,7 +50,7 @@ public sealed class EventSerializationTests : IDisposable
         // A live job with progress and a pause.
         var job = state.DecideStream(new StreamRequest { Base = "/d/A.qcow2", Speed = 5 }, 1 << 20);
         state = job.Events.Aggregate(state, (s, e) => s.Apply(e));
-        var id = ((JobCreated)job.Events[0]).Job.Id;
+        var id = ((JobCreated)job.Events[0]).JobId;
         foreach (var decide in new Func<Job, Decision<JobEvent>>[] { j => j.Start(), j => j.Checkpoint(65536), j => j.Pause() })
         {
             state = decide(state.Jobs[id]).Events.Aggregate(state, (s, e) => s.Apply(e));
@@ -76,9 +77,34 @@ public sealed class EventSerializationTests : IDisposable
         Assert.Equal(original.Disks, copy.Disks);
     }
 
+    [Fact]
+    public void Every_wire_message_type_has_its_own_stable_name()
+    {
+        var types = new[] { typeof(IWireMessage).Assembly, typeof(DiskChainActor).Assembly }
+            .SelectMany(a => a.GetTypes())
+            .Where(t => typeof(IWireMessage).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
+            .ToList();
+
+        Assert.NotEmpty(types);
+        var names = types.Select(t => WireNames.NameOf(t)).ToList();
+        Assert.Equal(names.Count, names.Distinct().Count());
+        Assert.All(types, t => Assert.Equal(t, WireNames.TypeOf(WireNames.NameOf(t))));
+    }
+
+    [Fact]
+    public void A_manifest_no_loaded_type_declares_is_refused_naming_it()
+    {
+        var serializer = (WireJsonSerializer)_system.Serialization.FindSerializerForType(typeof(JobCheckpointed));
+
+        var e = Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary("{}"u8.ToArray(), "job.no-such-event.v1"));
+
+        Assert.Contains("job.no-such-event.v1", e.Message, StringComparison.Ordinal);
+    }
+
     private object RoundTrip(object original)
     {
         var serializer = _system.Serialization.FindSerializerFor(original);
+        Assert.IsType<WireJsonSerializer>(serializer);
         var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, original);
         return _system.Serialization.Deserialize(serializer.ToBinary(original), serializer.Identifier, manifest);
     }
@@ -93,14 +119,14 @@ public sealed class EventSerializationTests : IDisposable
         var snapshot = state.DecideSnapshot("/d/E.qcow2").Events;
         state = snapshot.Aggregate(state, (s, e) => s.Apply(e));
         var stream = state.DecideStream(new StreamRequest { Base = "/d/B.qcow2", Speed = 5 }, 1 << 20).Events;
-        var job = ((JobCreated)stream[0]).Job;
+        var job = ((JobCreated)stream[0]).ToJob();
         var committed = state.DecideCommitted(job).Events;
         return [.. registered, .. snapshot, .. stream, .. committed,
             new DiskUnregistered(disk),
             new JobUserPauseChanged(job.Id, true),
             new JobSpeedChanged(job.Id, 7),
             new JobCheckpointed(job.Id, 4096),
-            new JobIoErrorRecorded(job.Id, IoStatus.Nospace, "No space left on device", "write", "stop"),
+            new JobIoErrorRecorded(job.Id, IoStatus.Nospace, "No space left on device", IoOperation.Write, OnErrorAction.Stop),
             new JobIoStatusCleared(job.Id),
             new JobFinished(job.Id, "Input/output error", false),
             new ManagerEvents.DiskAdded("vm1"),
@@ -112,7 +138,7 @@ public sealed class EventSerializationTests : IDisposable
     {
         DiskRegistered r => $"{r.Disk}:{string.Join(",", r.Chain)}",
         ChainChanged c => $"{c.Disk}:{string.Join(",", c.Chain)}:{c.Reason}",
-        JobCreated c => Describe(c.Job),
+        JobCreated c => Describe(c.ToJob()),
         Job j => $"{j with { FrozenPaths = [] }}:{string.Join(",", j.FrozenPaths)}",
         DiskSnapshot d => $"{d.Disk}:{string.Join(",", d.Chain)}:{string.Join(";", d.Jobs.Select(Describe))}",
         _ => e.ToString()!,

@@ -81,7 +81,7 @@ internal sealed record JournalFacts(long LastCheckpoint, int Checkpoints, bool F
         using var connection = new SqliteConnection($"Data Source={journalPath};Pooling=False");
         connection.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT message FROM journal WHERE persistence_id = $id ORDER BY sequence_number";
+        command.CommandText = "SELECT manifest, message FROM journal WHERE persistence_id = $id ORDER BY sequence_number";
         command.Parameters.AddWithValue("$id", $"disk-{disk}");
         using var reader = command.ExecuteReader();
         long last = 0;
@@ -90,23 +90,24 @@ internal sealed record JournalFacts(long LastCheckpoint, int Checkpoints, bool F
         var committed = false;
         while (reader.Read())
         {
-            var e = Json.Parse(System.Text.Encoding.UTF8.GetString(reader.GetFieldValue<byte[]>(0)));
-            var type = e.GetProperty("$type").GetString()!.Split(',')[0].Split('.')[^1];
+            // The wire serializer's rows: the manifest is the event's stable wire name, the payload plain JSON.
+            var type = reader.GetString(0);
+            var e = Json.Parse(System.Text.Encoding.UTF8.GetString(reader.GetFieldValue<byte[]>(1)));
             var jobId = e.TryGetProperty("JobId", out var id) && id.TryGetProperty("Value", out var v) ? v.GetString() : null;
             switch (type)
             {
-                case "JobCreated" when e.GetProperty("Job").GetProperty("Id").GetProperty("Value").GetString() == job:
+                case "job.created.v2" when jobId == job:
                     // A new job with the same id starts from nothing.
                     (last, count, finished, committed) = (0, 0, false, false);
                     break;
-                case "JobCheckpointed" when jobId == job:
+                case "job.checkpointed.v1" when jobId == job:
                     last = Math.Max(last, e.GetProperty("Offset").GetInt64());
                     count++;
                     break;
-                case "JobFinished" when jobId == job:
+                case "job.finished.v1" when jobId == job:
                     finished = true;
                     break;
-                case "ChainChanged" when e.TryGetProperty("Reason", out var reason) && reason.GetString() == $"job '{job}' committed":
+                case "disk.chain-changed.v1" when e.TryGetProperty("Reason", out var reason) && reason.GetString() == $"job '{job}' committed":
                     committed = true;
                     break;
             }

@@ -7,4 +7,5 @@ namespace Orchestrator.Domain.Disks;
 /// <see cref="DiskState.FromSnapshot"/>). Concrete lists only: the serializer must read back what it wrote, and a
 /// dictionary keyed by <see cref="JobId"/> would come back with string keys.
 /// </summary>
-public sealed record DiskSnapshot(DiskId? Disk, List<string> Chain, List<Job> Jobs);
+[WireName("disk.snapshot.v1")]
+public sealed record DiskSnapshot(DiskId? Disk, List<string> Chain, List<Job> Jobs) : IWireMessage;

@@ -29,8 +29,10 @@ public sealed record DiskState
         DiskRegistered r => this with { Disk = r.Disk, Chain = r.Chain },
         DiskUnregistered => new DiskState { Disk = Disk },
         ChainChanged c => this with { Chain = c.Chain },
-        JobCreated c => WithJob(c.Job),
-        JobStatusChanged s when s.Status == JobStatus.Null => WithoutJob(s.JobId),
+        JobCreated c => WithJob(c.ToJob()),
+
+        // Through Job.Apply first, so the move to null passes the transition table like every other.
+        JobStatusChanged { Status: JobStatus.Null } s when Jobs.TryGetValue(s.JobId, out var ending) => WithoutJob(ending.Apply(s).Id),
         JobEvent j when Jobs.TryGetValue(j.JobId, out var job) => WithJob(job.Apply(j)),
         _ => this,
     };

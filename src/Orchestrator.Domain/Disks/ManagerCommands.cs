@@ -10,18 +10,23 @@ namespace Orchestrator.Domain.Disks;
 public static class ManagerCommands
 {
     /// <summary>Answered with <see cref="DiskList"/>.</summary>
-    public sealed record ListDisks;
+    [WireName("manager.command.list-disks.v1")]
+    public sealed record ListDisks : IWireMessage;
 
-    public sealed record DiskList(IReadOnlyList<DiskSummary> Disks);
+    [WireName("manager.reply.disk-list.v1")]
+    public sealed record DiskList(IReadOnlyList<DiskSummary> Disks) : IWireMessage;
 
     public sealed record DiskSummary(string Disk, string ActivePath, int ChainLength, int LiveJobs, string State = DiskStates.Ready, string? Quarantine = null);
 
     /// <summary>query-block-jobs over every disk; answered with <see cref="DiskReplies.JobList"/>.</summary>
-    public sealed record QueryAllJobs;
+    [WireName("manager.command.query-all-jobs.v1")]
+    public sealed record QueryAllJobs : IWireMessage;
 
     /// <summary>A verb addressed by job id alone (the registry knows which disk holds the job).</summary>
-    public sealed record JobVerbById(JobId Job, JobVerb Verb, long Speed = 0);
+    [WireName("manager.command.job-verb-by-id.v1")]
+    public sealed record JobVerbById(JobId Job, JobVerb Verb, long Speed = 0) : IWireMessage;
 
     /// <summary>query-block-jobs entry of one job; answered with <see cref="DiskReplies.JobList"/> of one, or Refused.</summary>
-    public sealed record QueryJob(JobId Job);
+    [WireName("manager.command.query-job.v1")]
+    public sealed record QueryJob(JobId Job) : IWireMessage;
 }

@@ -48,9 +48,15 @@ public sealed record Job
     /// <summary>True while the copy loop should run: started, not paused, not finishing.</summary>
     public bool ShouldCopy => Status == Running && !UserPaused;
 
+    /// <summary>
+    /// Folds one event. A status change outside QEMU's transition table throws: decisions never produce one (they check
+    /// with <see cref="JobTransitions.Problem"/>), so this only fires on a bug or a journal that was tampered with.
+    /// </summary>
     public Job Apply(JobEvent e) => e switch
     {
-        JobCreated created => created.Job,
+        JobCreated created => created.ToJob(),
+        JobStatusChanged s when !JobTransitions.CanTransition(Status, s.Status) =>
+            throw new InvalidOperationException($"illegal job transition of '{Id}': {QemuNames.Of(Status)} -> {QemuNames.Of(s.Status)}"),
         JobStatusChanged s => this with { Status = s.Status },
         JobUserPauseChanged p => this with { UserPaused = p.Paused },
         JobSpeedChanged s => this with { Speed = s.Speed },
@@ -58,8 +64,8 @@ public sealed record Job
         // QEMU sets io-status only when the action is stop; the job's error appears only when it finishes with one.
         JobIoErrorRecorded r => r.Action switch
         {
-            "stop" => this with { IoStatus = r.IoStatus },
-            "ignore" => this with { IgnoredError = IgnoredError ?? r.Error },
+            OnErrorAction.Stop => this with { IoStatus = r.IoStatus },
+            OnErrorAction.Ignore => this with { IgnoredError = IgnoredError ?? r.Error },
             _ => this,
         },
         JobIoStatusCleared => this with { IoStatus = IoStatus.Ok },
@@ -70,7 +76,7 @@ public sealed record Job
     public static Decision<JobEvent> Create(Job job) =>
         job.Speed < 0
             ? Decision<JobEvent>.Refuse(DomainError.InvalidParameter("Invalid parameter 'speed'"))
-            : Decision<JobEvent>.Accept(new JobCreated(job with { Status = Undefined }), new JobStatusChanged(job.Id, Created));
+            : Decision<JobEvent>.Accept(JobCreated.Of(job), new JobStatusChanged(job.Id, Created));
 
     /// <summary>The engine starts the copy: created -> running (-> paused at once if the user paused it before it ran).</summary>
     public Decision<JobEvent> Start() =>
@@ -245,7 +251,7 @@ public sealed record Job
     /// An I/O error in the copy loop, decided by the on-error policy: report fails the job; ignore records the error
     /// and goes on (the job will complete with it); stop pauses with io-status failed; enospc stops on ENOSPC only.
     /// </summary>
-    public Decision<JobEvent> IoError(string error, string operation, bool noSpace)
+    public Decision<JobEvent> IoError(string error, IoOperation operation, bool noSpace)
     {
         if (Status is not (Running or Paused))
         {
@@ -254,16 +260,16 @@ public sealed record Job
 
         var action = OnError switch
         {
-            OnErrorPolicy.Ignore => "ignore",
-            OnErrorPolicy.Stop => "stop",
-            OnErrorPolicy.Enospc when noSpace => "stop",
-            _ => "report",
+            OnErrorPolicy.Ignore => OnErrorAction.Ignore,
+            OnErrorPolicy.Stop => OnErrorAction.Stop,
+            OnErrorPolicy.Enospc when noSpace => OnErrorAction.Stop,
+            _ => OnErrorAction.Report,
         };
         var recorded = new JobIoErrorRecorded(Id, noSpace ? IoStatus.Nospace : IoStatus.Failed, error, operation, action);
         return action switch
         {
             // A chunk already in flight may fail after the user paused: the job just stays paused.
-            "stop" => Accept(UserPaused ? [recorded] : [recorded, new JobUserPauseChanged(Id, true), Changed(Paused)]),
+            OnErrorAction.Stop => Accept(UserPaused ? [recorded] : [recorded, new JobUserPauseChanged(Id, true), Changed(Paused)]),
 
             // ignore goes on; report is recorded (BLOCK_JOB_ERROR) and the job fails only once its copy has stopped
             // (Fail), as QEMU's job completes only after its coroutine returned.
@@ -271,30 +277,27 @@ public sealed record Job
         };
     }
 
-    public Decision<JobEvent> Checkpoint(long offset) => Accept([new JobCheckpointed(Id, offset)]);
+    /// <summary>Progress of a live job's copy; a job that has concluded takes no more.</summary>
+    public Decision<JobEvent> Checkpoint(long offset) =>
+        IsLive && Status != Undefined
+            ? Accept([new JobCheckpointed(Id, offset)])
+            : Refuse(DomainError.WrongState($"Job '{Id}' in state '{QemuNames.Of(Status)}' takes no checkpoint"));
 
     private JobStatusChanged Changed(JobStatus status) => new(Id, status);
 
-    private static Decision<JobEvent> Accept(IEnumerable<JobEvent> events) => Decision<JobEvent>.Accept([.. events]);
+    /// <summary>Every accepted decision passes the transition table here, before anything is persisted.</summary>
+    private Decision<JobEvent> Accept(IEnumerable<JobEvent> events)
+    {
+        var list = events.ToArray();
+        return JobTransitions.Problem(Id, Status, list) is { } problem
+            ? Refuse(DomainError.WrongState(problem))
+            : Decision<JobEvent>.Accept(list);
+    }
 
     private static Decision<JobEvent> Refuse(DomainError error) => Decision<JobEvent>.Refuse(error);
 
     private Decision<JobEvent> RefuseVerb(JobVerb verb) => Refuse(DomainError.WrongState(JobTransitions.VerbRefused(Id, Status, verb)));
 
-    /// <summary>Folds a decision's events, checking each status change against QEMU's transition table.</summary>
-    public Job ApplyAll(IEnumerable<JobEvent> events)
-    {
-        var job = this;
-        foreach (var e in events)
-        {
-            if (e is JobStatusChanged s && job.Status != Undefined && !JobTransitions.CanTransition(job.Status, s.Status))
-            {
-                throw new InvalidOperationException($"illegal job transition {job.Status} -> {s.Status}");
-            }
-
-            job = job.Apply(e);
-        }
-
-        return job;
-    }
+    /// <summary>Folds a decision's events; <see cref="Apply"/> checks each status change against QEMU's transition table.</summary>
+    public Job ApplyAll(IEnumerable<JobEvent> events) => events.Aggregate(this, (job, e) => job.Apply(e));
 }

@@ -36,6 +36,26 @@ public static class JobTransitions
 
     public static bool Accepts(JobStatus status, JobVerb verb) => Verbs[verb].Contains(status);
 
+    /// <summary>
+    /// Null when every status change in <paramref name="events"/>, taken in order from <paramref name="from"/>, is in the
+    /// table; otherwise the first illegal step. Decisions check their events with it before they are persisted.
+    /// </summary>
+    public static string? Problem(JobId id, JobStatus from, IEnumerable<JobEvent> events)
+    {
+        var status = from;
+        foreach (var change in events.OfType<JobStatusChanged>())
+        {
+            if (!CanTransition(status, change.Status))
+            {
+                return $"Job '{id}' cannot move from '{QemuNames.Of(status)}' to '{QemuNames.Of(change.Status)}'";
+            }
+
+            status = change.Status;
+        }
+
+        return null;
+    }
+
     /// <summary>QEMU's wording for a refused verb.</summary>
     public static string VerbRefused(JobId id, JobStatus status, JobVerb verb) =>
         $"Job '{id}' in state '{QemuNames.Of(status)}' cannot accept command verb '{QemuNames.Of(verb)}'";

@@ -11,6 +11,10 @@ public static class QemuNames
 
     public static string Of(OnErrorPolicy policy) => policy.ToString().ToLowerInvariant();
 
+    public static string Of(OnErrorAction action) => action.ToString().ToLowerInvariant();
+
+    public static string Of(IoOperation operation) => operation.ToString().ToLowerInvariant();
+
     public static string Of(IoStatus status) => status.ToString().ToLowerInvariant();
 
     public static bool TryParse(string text, out OnErrorPolicy policy) =>

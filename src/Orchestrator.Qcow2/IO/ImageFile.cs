@@ -54,7 +54,7 @@ public sealed class ImageFile : IDisposable
                 reason += " (the file system does not support O_DIRECT; use the page cache mode)";
             }
 
-            throw new Qcow2Exception(Qcow2ErrorKind.Io, $"cannot open: {reason}", path, operation: operation);
+            throw new Qcow2Exception(Qcow2ErrorKind.Io, $"cannot open: {reason}", path, operation: operation, errno: errno);
         }
 
         return new ImageFile(path, new SafeFileHandle(fd, ownsHandle: true), cache, writable);

@@ -107,7 +107,7 @@ public sealed class DiskSnapshotTests
         OnJob("vda", j => j.Pause());
         Take(state.DecideStream(Request("C", "A", jobId: "mid") with { OnError = OnErrorPolicy.Enospc }, Length));
         OnJob("mid", j => j.Start());
-        OnJob("mid", j => j.IoError("No space left on device", "write", noSpace: true));
+        OnJob("mid", j => j.IoError("No space left on device", IoOperation.Write, noSpace: true));
         return events;
     }
 

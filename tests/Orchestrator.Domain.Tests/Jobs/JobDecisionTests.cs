@@ -297,13 +297,13 @@ public sealed class JobDecisionTests
     [Fact]
     public void IoErrorWithReportRecordsTheErrorAndTheCopyStoppingFailsTheJob()
     {
-        var reported = Accept(RunningJob(autoDismiss: false), j => j.IoError("Input/output error", "read", noSpace: false), out var recorded);
+        var reported = Accept(RunningJob(autoDismiss: false), j => j.IoError("Input/output error", IoOperation.Read, noSpace: false), out var recorded);
 
         // Until the copy has stopped the job is still running (QEMU: BLOCK_JOB_ERROR, then the coroutine returns).
         Assert.Empty(Statuses(recorded));
         Assert.Equal(Running, reported.Status);
         Assert.Equal(IoStatus.Ok, reported.IoStatus);
-        Assert.Equal("report", Assert.Single(recorded.OfType<JobIoErrorRecorded>()).Action);
+        Assert.Equal(OnErrorAction.Report, Assert.Single(recorded.OfType<JobIoErrorRecorded>()).Action);
 
         var job = Accept(reported, j => j.Fail("Input/output error"), out var events);
         Assert.Equal([Aborting, Concluded], Statuses(events));
@@ -316,7 +316,7 @@ public sealed class JobDecisionTests
     [Fact]
     public void IoErrorWithIgnoreKeepsRunningAndRecordsTheError()
     {
-        var job = Accept(RunningJob(OnErrorPolicy.Ignore), j => j.IoError("Input/output error", "read", noSpace: false), out var events);
+        var job = Accept(RunningJob(OnErrorPolicy.Ignore), j => j.IoError("Input/output error", IoOperation.Read, noSpace: false), out var events);
 
         // QEMU sets io-status only for the stop action, and shows the error only once the job finishes with it;
         // the error is remembered by the event (and by the runner, which fails the job with it at the end).
@@ -326,14 +326,14 @@ public sealed class JobDecisionTests
         Assert.Equal(IoStatus.Ok, job.IoStatus);
         Assert.Null(job.Error);
         Assert.Equal("Input/output error", Assert.Single(events.OfType<JobIoErrorRecorded>()).Error);
-        Assert.Equal("ignore", Assert.Single(events.OfType<JobIoErrorRecorded>()).Action);
+        Assert.Equal(OnErrorAction.Ignore, Assert.Single(events.OfType<JobIoErrorRecorded>()).Action);
     }
 
     [Fact]
     public void IoErrorWithIgnoreCompletesWithTheErrorAtFullOffset()
     {
         // iotests 030: on-error ignore completes with the error and offset = len.
-        var job = Accept(RunningJob(OnErrorPolicy.Ignore, autoDismiss: false), j => j.IoError("Input/output error", "read", noSpace: false));
+        var job = Accept(RunningJob(OnErrorPolicy.Ignore, autoDismiss: false), j => j.IoError("Input/output error", IoOperation.Read, noSpace: false));
         job = Accept(job, j => j.Checkpoint(Length));
         job = Accept(job, j => j.Fail("Input/output error"));
 
@@ -345,15 +345,15 @@ public sealed class JobDecisionTests
     [Fact]
     public void IoErrorWithStopPausesWithIoStatusFailed()
     {
-        var job = Accept(RunningJob(OnErrorPolicy.Stop), j => j.IoError("Input/output error", "write", noSpace: false), out var events);
+        var job = Accept(RunningJob(OnErrorPolicy.Stop), j => j.IoError("Input/output error", IoOperation.Write, noSpace: false), out var events);
 
         Assert.Equal([Paused], Statuses(events));
         Assert.Equal(Paused, job.Status);
         Assert.True(job.UserPaused);
         Assert.Equal(IoStatus.Failed, job.IoStatus);
         var recorded = Assert.Single(events.OfType<JobIoErrorRecorded>());
-        Assert.Equal("stop", recorded.Action);
-        Assert.Equal("write", recorded.Operation);
+        Assert.Equal(OnErrorAction.Stop, recorded.Action);
+        Assert.Equal(IoOperation.Write, recorded.Operation);
 
         job = Accept(job, j => j.Resume(), out var resumed);
         Assert.Equal([Running], Statuses(resumed));
@@ -365,12 +365,12 @@ public sealed class JobDecisionTests
     [Fact]
     public void IoErrorWithEnospcOnNoSpacePausesWithIoStatusNospace()
     {
-        var job = Accept(RunningJob(OnErrorPolicy.Enospc), j => j.IoError("No space left on device", "write", noSpace: true), out var events);
+        var job = Accept(RunningJob(OnErrorPolicy.Enospc), j => j.IoError("No space left on device", IoOperation.Write, noSpace: true), out var events);
 
         Assert.Equal([Paused], Statuses(events));
         Assert.True(job.UserPaused);
         Assert.Equal(IoStatus.Nospace, job.IoStatus);
-        Assert.Equal("stop", Assert.Single(events.OfType<JobIoErrorRecorded>()).Action);
+        Assert.Equal(OnErrorAction.Stop, Assert.Single(events.OfType<JobIoErrorRecorded>()).Action);
 
         job = Accept(job, j => j.Resume());
         Assert.Equal(Running, job.Status);
@@ -380,14 +380,14 @@ public sealed class JobDecisionTests
     [Fact]
     public void IoErrorWithEnospcOnOtherErrorFailsLikeReport()
     {
-        var enospc = Accept(RunningJob(OnErrorPolicy.Enospc, autoDismiss: false), j => j.IoError("Input/output error", "read", noSpace: false), out var events);
-        var report = Accept(RunningJob(OnErrorPolicy.Report, autoDismiss: false), j => j.IoError("Input/output error", "read", noSpace: false), out var reported);
+        var enospc = Accept(RunningJob(OnErrorPolicy.Enospc, autoDismiss: false), j => j.IoError("Input/output error", IoOperation.Read, noSpace: false), out var events);
+        var report = Accept(RunningJob(OnErrorPolicy.Report, autoDismiss: false), j => j.IoError("Input/output error", IoOperation.Read, noSpace: false), out var reported);
 
         Assert.Equal(Statuses(reported), Statuses(events));
         Assert.Equal(report.Status, enospc.Status);
         Assert.Equal(report.Error, enospc.Error);
         Assert.Equal(report.Cancelled, enospc.Cancelled);
-        Assert.Equal("report", Assert.Single(events.OfType<JobIoErrorRecorded>()).Action);
+        Assert.Equal(OnErrorAction.Report, Assert.Single(events.OfType<JobIoErrorRecorded>()).Action);
     }
 
     [Theory]
@@ -397,7 +397,7 @@ public sealed class JobDecisionTests
     {
         // iotests 030: "stop (pauses with io-status failed, resume completes clean)"; enospc likewise.
         // QEMU only reports an error for a job whose ret is non-zero; a retried range leaves ret at 0.
-        var job = Accept(RunningJob(policy, autoDismiss: false), j => j.IoError("Input/output error", "read", noSpace));
+        var job = Accept(RunningJob(policy, autoDismiss: false), j => j.IoError("Input/output error", IoOperation.Read, noSpace));
         job = Accept(job, j => j.Resume());
         job = Accept(job, j => j.Succeed(), out var events);
 
@@ -414,7 +414,7 @@ public sealed class JobDecisionTests
         // pauses only "if (!job->job.user_paused)" and sets the io-status either way: no paused -> paused.
         var job = PausedJob(OnErrorPolicy.Stop);
 
-        job = Accept(job, j => j.IoError("Input/output error", "read", noSpace: false));
+        job = Accept(job, j => j.IoError("Input/output error", IoOperation.Read, noSpace: false));
 
         Assert.Equal(Paused, job.Status);
         Assert.True(job.UserPaused);
@@ -424,7 +424,7 @@ public sealed class JobDecisionTests
     [Fact]
     public void IoErrorWithReportOnAPausedJobFailsItWhenTheCopyStops()
     {
-        var reported = Accept(PausedJob(), j => j.IoError("Input/output error", "read", noSpace: false), out var recorded);
+        var reported = Accept(PausedJob(), j => j.IoError("Input/output error", IoOperation.Read, noSpace: false), out var recorded);
         Assert.Empty(Statuses(recorded));
         Assert.Equal(Paused, reported.Status);
 

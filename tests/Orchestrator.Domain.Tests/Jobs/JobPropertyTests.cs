@@ -106,7 +106,7 @@ public sealed class JobPropertyTests(ITestOutputHelper output)
         Step.CancelStopped => job.CancelStopped(),
         Step.Dismiss => job.Dismiss(),
         Step.Checkpoint => job.Checkpoint(random.NextInt64(TestJobs.Length + 1)),
-        Step.IoError => job.IoError("Input/output error", random.Next(2) == 0 ? "read" : "write", noSpace: random.Next(2) == 0),
+        Step.IoError => job.IoError("Input/output error", random.Next(2) == 0 ? IoOperation.Read : IoOperation.Write, noSpace: random.Next(2) == 0),
         Step.Succeed => job.Succeed(),
         Step.Fail => job.Fail("Input/output error"),
         _ => throw new ArgumentOutOfRangeException(nameof(step)),

@@ -123,6 +123,8 @@ public sealed class DegenerateFileTests : IDisposable
 
         Assert.Equal(Qcow2ErrorKind.Io, e.Kind);
         Assert.Contains("No such file", e.Message, StringComparison.Ordinal);
+        Assert.True(e.IsNotFound, "ENOENT must be told by its errno, not by the wording");
+        Assert.Equal(2, e.Errno);
         Assert.Equal(path, e.Path);
     }
 
