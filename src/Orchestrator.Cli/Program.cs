@@ -23,6 +23,8 @@ namespace Orchestrator.Cli
               serve [--data DIR] [--http HOST:PORT] [--storage-root DIR ...] [--cache none|writeback] [--request-timeout SECONDS]
                     [--batch-size BYTES] [--checkpoint-size BYTES] [--snapshot-interval EVENTS]
                     [--guest-yield-size BYTES] [--nbd HOST:PORT [--nbd-allow-remote]]
+                    [--journal sqlite:PATH|postgres:CONNSTRING] [--node-name NAME] [--cluster-host HOST]
+                    [--cluster-port PORT] [--seed HOST:PORT ...]
               disk add ID PATH | disk list | disk show ID | disk remove ID
               snapshot DISK PATH
               stream DISK [--base B] [--top T] [--backing-file S] [--job-id ID] [--speed N] [--on-error report|ignore|stop|enospc] [--no-auto-dismiss] [--wait]
@@ -45,6 +47,10 @@ namespace Orchestrator.Cli
               ORCHESTRATOR_CHECKPOINTSIZE / ORCHESTRATOR_SNAPSHOTINTERVAL / ORCHESTRATOR_GUESTYIELDSIZE.
               NBD: every disk is exported under its id on DATA/nbd.sock (mode 0600); --nbd also serves TCP (Nbd,
               ORCHESTRATOR_NBD), loopback only unless --nbd-allow-remote (NbdAllowRemote): NBD has no authentication.
+              Cluster: every node is a member; --node-name (NodeName, default n1) is its role and the host name disks
+              are registered on; --cluster-port (ClusterPort, default 0 = any) the remoting port; --seed (Seeds) the
+              members to join, none = join itself. --journal (Journal): sqlite:PATH (default DATA/journal.db) or
+              postgres:CONNSTRING (Npgsql's Host=...;Port=...;Database=...;Username=...;Password=...) for a cluster.
             Client commands (disk ... events) take [--output json|human] and find the node by --server URL and
             --token-file FILE, else ORCHESTRATOR_SERVER and ORCHESTRATOR_TOKEN, else --data DIR of a local node
             (DIR/endpoint, DIR/token), else the default data folder. Sizes and speeds accept k, M, G suffixes.

@@ -5,7 +5,8 @@ namespace Orchestrator.Cli.Commands;
 /// <summary>
 /// orchestrator serve [--data DIR] [--http HOST:PORT] [--storage-root DIR ...] [--cache none|writeback]
 /// [--request-timeout SECONDS] [--batch-size BYTES] [--checkpoint-size BYTES] [--snapshot-interval EVENTS]
-/// [--guest-yield-size BYTES] [--nbd HOST:PORT [--nbd-allow-remote]]: runs the node until Ctrl+C or SIGTERM.
+/// [--guest-yield-size BYTES] [--nbd HOST:PORT [--nbd-allow-remote]] [--journal sqlite:PATH|postgres:CONNSTRING]
+/// [--node-name NAME] [--cluster-host HOST] [--cluster-port PORT] [--seed HOST:PORT ...]: runs the node until Ctrl+C or SIGTERM.
 /// Flags override ORCHESTRATOR_* environment variables, which override appsettings.json in the current folder.
 /// </summary>
 public static class ServeCommand
@@ -13,7 +14,7 @@ public static class ServeCommand
     public static int Run(IReadOnlyList<string> args)
     {
         var cl = new CommandLine(args, ["--data", "--http", "--storage-root", "--cache", "--request-timeout", "--batch-size", "--checkpoint-size",
-            "--snapshot-interval", "--guest-yield-size", "--nbd"], ["--nbd-allow-remote"]);
+            "--snapshot-interval", "--guest-yield-size", "--nbd", "--journal", "--node-name", "--cluster-host", "--cluster-port", "--seed"], ["--nbd-allow-remote"]);
         cl.LimitPositional(0);
         var flags = new List<KeyValuePair<string, string?>>();
         Add(flags, NodeOptions.DataKey, cl.Value("--data"));
@@ -26,6 +27,16 @@ public static class ServeCommand
         Add(flags, NodeOptions.GuestYieldSizeKey, cl.Value("--guest-yield-size"));
         Add(flags, NodeOptions.NbdKey, cl.Value("--nbd"));
         Add(flags, NodeOptions.NbdAllowRemoteKey, cl.Has("--nbd-allow-remote") ? "true" : null);
+        Add(flags, NodeOptions.JournalKey, cl.Value("--journal"));
+        Add(flags, NodeOptions.NodeNameKey, cl.Value("--node-name"));
+        Add(flags, NodeOptions.ClusterHostKey, cl.Value("--cluster-host"));
+        Add(flags, NodeOptions.ClusterPortKey, cl.Value("--cluster-port"));
+        var seeds = cl.Values("--seed");
+        for (var i = 0; i < seeds.Count; i++)
+        {
+            Add(flags, $"{NodeOptions.SeedsKey}:{i}", seeds[i]);
+        }
+
         var roots = cl.Values("--storage-root");
         for (var i = 0; i < roots.Count; i++)
         {
