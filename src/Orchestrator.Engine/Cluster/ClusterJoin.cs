@@ -15,7 +15,9 @@ public static class ClusterJoin
         }
         else
         {
-            cluster.JoinSeedNodes(settings.Seeds.Select(ClusterSettings.SeedAddress));
+            // The protocol is the node's own: transport adapters (the tests' throttler) rename it, e.g. akka.trttl.tcp.
+            var protocol = cluster.SelfAddress.Protocol;
+            cluster.JoinSeedNodes(settings.Seeds.Select(ClusterSettings.SeedAddress).Select(a => new Address(protocol, a.System, a.Host, a.Port)));
         }
     }
 
