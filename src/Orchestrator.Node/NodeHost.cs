@@ -105,6 +105,7 @@ public static partial class NodeHost
                 loggers.AddLoggerFactory();
             });
             akka.WithSqlPersistence(options.Journal.ConnectionString, options.Journal.ProviderName, autoInitialize: true);
+            akka.AddHocon(Engine.Persistence.JournalSettings.TimeoutConfig(), HoconAddMode.Prepend);
             akka.AddOrchestratorCluster(options.Cluster);
             akka.AddOrchestratorEngine(options.ToEngineSettings(), hub);
         });
@@ -122,6 +123,7 @@ public static partial class NodeHost
         app.MapDiskEndpoints();
         app.MapJobEndpoints();
         app.MapEventEndpoints();
+        app.MapClusterEndpoints();
         app.MapFallback((HttpRequest request) => ApiResults.Error(StatusCodes.Status404NotFound, Api.Contracts.ErrorCodes.NotFound,
             $"no such endpoint: {request.Method} {request.Path}; see /openapi/v1.json"));
         return app;

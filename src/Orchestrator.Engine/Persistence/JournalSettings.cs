@@ -74,8 +74,20 @@ public sealed record JournalSettings
         ? $"sqlite ({ConnectionString})"
         : $"postgres ({string.Join(';', ConnectionString.Split(';').Select(HidePassword))})";
 
+    /// <summary>
+    /// How long an actor's recovery may wait for the store before it fails (Akka's default: 30 s). The first start on a
+    /// fresh PostgreSQL database creates the tables and compiles the queries first, which took over 30 s on two loaded
+    /// cores; a recovery that fails stops the disk manager, so wait longer rather than give up.
+    /// </summary>
+    public static readonly TimeSpan RecoveryTimeout = TimeSpan.FromSeconds(120);
+
+    /// <summary>The settings Akka.Persistence.Sql.Hosting does not take (the node adds them over its WithSqlPersistence).</summary>
+    public static Config TimeoutConfig() => ConfigurationFactory.ParseString($$"""
+        akka.persistence.journal.sql.recovery-event-timeout = {{(int)RecoveryTimeout.TotalSeconds}}s
+        """);
+
     /// <summary>The Akka.Persistence.Sql HOCON: write journal, read journal (for Akka.Persistence.Query) and snapshot store.</summary>
-    public Config ToConfig() => ConfigurationFactory.ParseString($$"""
+    public Config ToConfig() => TimeoutConfig().WithFallback(ConfigurationFactory.ParseString($$"""
         akka.persistence {
           journal {
             plugin = "akka.persistence.journal.sql"
@@ -101,7 +113,7 @@ public sealed record JournalSettings
             }
           }
         }
-        """);
+        """));
 
     private static string HidePassword(string part) =>
         part.TrimStart().StartsWith("Password", StringComparison.OrdinalIgnoreCase) ? "Password=***" : part;
