@@ -17,22 +17,34 @@ public sealed class PinnedShardingTests(ITestOutputHelper output)
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan FastAnswer = TimeSpan.FromSeconds(2);
 
-    [Fact]
-    public async Task Commands_from_every_node_reach_each_entity_on_its_host()
+    /// <summary>Asks <paramref name="disk"/>, from <paramref name="from"/>, where it runs (through its host's status check).</summary>
+    private static async Task<string> WhereFrom(TestCluster cluster, string from, string disk) =>
+        (await cluster[from].Gateway.AskAsync<Here>(cluster.Hosts[disk], new Where(disk), AskTimeout)).Node;
+
+    /// <summary>Three nodes, with <paramref name="hosts"/> (disk, host) registered.</summary>
+    private static async Task<TestCluster> ThreeNodesAsync(params (string Disk, string Host)[] hosts)
     {
-        await using var cluster = await TestCluster.StartAsync("n1", "n2", "n3");
-        string[] nodes = ["n1", "n2", "n3"];
-        foreach (var (disk, host) in new[] { ("d1", "n1"), ("d2", "n2"), ("d3", "n3"), ("d4", "n2"), ("d5", "n3") })
+        var cluster = await TestCluster.StartAsync("n1", "n2", "n3");
+        foreach (var (disk, host) in hosts)
         {
             cluster.Hosts[disk] = host;
         }
+
+        return cluster;
+    }
+
+    [Fact]
+    public async Task Commands_from_every_node_reach_each_entity_on_its_host()
+    {
+        await using var cluster = await ThreeNodesAsync(("d1", "n1"), ("d2", "n2"), ("d3", "n3"), ("d4", "n2"), ("d5", "n3"));
+        string[] nodes = ["n1", "n2", "n3"];
 
         foreach (var from in nodes)
         {
             foreach (var (disk, host) in cluster.Hosts.OrderBy(h => h.Key))
             {
-                var here = await cluster[from].Gateway.AskAsync<Here>(host, new Where(disk), AskTimeout);
-                Assert.True(here.Node == host, $"{disk} asked from {from} answered from {here.Node}, but its host is {host}");
+                var here = await WhereFrom(cluster, from, disk);
+                Assert.True(here == host, $"{disk} asked from {from} answered from {here}, but its host is {host}");
             }
         }
 
@@ -45,10 +57,8 @@ public sealed class PinnedShardingTests(ITestOutputHelper output)
     [Fact]
     public async Task A_stopped_host_is_answered_for_within_2_s_and_its_remembered_entity_restarts_there_by_itself()
     {
-        await using var cluster = await TestCluster.StartAsync("n1", "n2", "n3");
-        cluster.Hosts["d1"] = "n1";
-        cluster.Hosts["d3"] = "n3";
-        Assert.Equal("n3", (await cluster["n1"].Gateway.AskAsync<Here>("n3", new Where("d3"), AskTimeout)).Node);
+        await using var cluster = await ThreeNodesAsync(("d1", "n1"), ("d3", "n3"));
+        Assert.Equal("n3", await WhereFrom(cluster, "n1", "d3"));
         var first = cluster.Starts.Single(s => s.EntityId == "d3");
 
         await cluster["n3"].StopAsync();
@@ -63,7 +73,7 @@ public sealed class PinnedShardingTests(ITestOutputHelper output)
         }
 
         // The other hosts are not affected.
-        Assert.Equal("n1", (await cluster["n2"].Gateway.AskAsync<Here>("n1", new Where("d1"), AskTimeout)).Node);
+        Assert.Equal("n1", await WhereFrom(cluster, "n2", "d1"));
 
         // n3 comes back (same address, new incarnation): nobody sends d3 anything, yet it starts again on n3.
         await cluster.StartNodeAsync("n3");
@@ -72,17 +82,15 @@ public sealed class PinnedShardingTests(ITestOutputHelper output)
             "d3 to restart by itself on the returned n3 (remember-entities)", TimeSpan.FromSeconds(60));
         var again = cluster.Starts.Last(s => s.EntityId == "d3");
         Assert.Equal("n3", again.Node);
-        Assert.Equal("n3", (await cluster["n1"].Gateway.AskAsync<Here>("n3", new Where("d3"), AskTimeout)).Node);
+        Assert.Equal("n3", await WhereFrom(cluster, "n1", "d3"));
     }
 
     [Fact]
     public async Task A_partition_is_settled_by_keep_majority_the_cut_off_host_is_answered_for_at_once_and_downs_itself()
     {
-        await using var cluster = await TestCluster.StartAsync("n1", "n2", "n3");
-        cluster.Hosts["d2"] = "n2";
-        cluster.Hosts["d3"] = "n3";
-        Assert.Equal("n3", (await cluster["n1"].Gateway.AskAsync<Here>("n3", new Where("d3"), AskTimeout)).Node);
-        Assert.Equal("n2", (await cluster["n1"].Gateway.AskAsync<Here>("n2", new Where("d2"), AskTimeout)).Node);
+        await using var cluster = await ThreeNodesAsync(("d2", "n2"), ("d3", "n3"));
+        Assert.Equal("n3", await WhereFrom(cluster, "n1", "d3"));
+        Assert.Equal("n2", await WhereFrom(cluster, "n1", "d2"));
 
         // Cut n3 off from n1 and n2, both ways, at every end (the throttler drops what crosses the link).
         var clock = Stopwatch.StartNew();
@@ -99,7 +107,7 @@ public sealed class PinnedShardingTests(ITestOutputHelper output)
         Assert.Equal("host n3 is unreachable; its jobs resume when it returns", refused.Message);
 
         // The majority side keeps working meanwhile.
-        Assert.Equal("n2", (await cluster["n1"].Gateway.AskAsync<Here>("n2", new Where("d2"), AskTimeout)).Node);
+        Assert.Equal("n2", await WhereFrom(cluster, "n1", "d2"));
 
         // keep-majority: after stable-after, n1 and n2 (2 of 3) down n3; n3, alone, downs itself and its system stops.
         var n3 = cluster["n3"].System;

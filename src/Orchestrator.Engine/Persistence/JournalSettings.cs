@@ -91,29 +91,19 @@ public sealed record JournalSettings
         akka.persistence {
           journal {
             plugin = "akka.persistence.journal.sql"
-            sql {
-              class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
-              connection-string = {{Quote(ConnectionString)}}
-              provider-name = "{{ProviderName}}"
-              auto-initialize = true
-            }
+            sql { {{Plugin("Akka.Persistence.Sql.Journal.SqlWriteJournal")}}, auto-initialize = true }
           }
-          query.journal.sql {
-            class = "Akka.Persistence.Sql.Query.SqlReadJournalProvider, Akka.Persistence.Sql"
-            connection-string = {{Quote(ConnectionString)}}
-            provider-name = "{{ProviderName}}"
-          }
+          query.journal.sql { {{Plugin("Akka.Persistence.Sql.Query.SqlReadJournalProvider")}} }
           snapshot-store {
             plugin = "akka.persistence.snapshot-store.sql"
-            sql {
-              class = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql"
-              connection-string = {{Quote(ConnectionString)}}
-              provider-name = "{{ProviderName}}"
-              auto-initialize = true
-            }
+            sql { {{Plugin("Akka.Persistence.Sql.Snapshot.SqlSnapshotStore")}}, auto-initialize = true }
           }
         }
         """));
+
+    /// <summary>One plugin's class and its database: the same store for all three.</summary>
+    private string Plugin(string type) =>
+        $"class = \"{type}, Akka.Persistence.Sql\", connection-string = {Quote(ConnectionString)}, provider-name = \"{ProviderName}\"";
 
     private static string HidePassword(string part) =>
         part.TrimStart().StartsWith("Password", StringComparison.OrdinalIgnoreCase) ? "Password=***" : part;
