@@ -45,7 +45,7 @@ if [ -z "${PG:-}" ]; then
 fi
 pg_field() { echo "$PG" | tr ';' '\n' | sed -n "s/^$1=//Ip" | head -1; }
 psql_admin() {
-  PGPASSWORD="$(pg_field Password)" psql -h "$(pg_field Host)" -p "$(pg_field Port)" -U "$(pg_field Username)" -d "$(pg_field Database)" -qtAc "$1"
+  PGOPTIONS="-c client_min_messages=warning" PGPASSWORD="$(pg_field Password)" psql -h "$(pg_field Host)" -p "$(pg_field Port)" -U "$(pg_field Username)" -d "$(pg_field Database)" -qtAc "$1"
 }
 
 # The pristine chain: A full of data, B an empty overlay; the stream copies all of A into B.
