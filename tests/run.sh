@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the tests need, runs every test project in the solution and ends
 # with one plain line "N passed, N failed, N skipped". Used by .ci/run.
+# tests/run.sh --postgres-only runs the PostgreSQL section alone (start, check, stop).
 set -euo pipefail
+
+postgres_only=0
+[ "${1:-}" = "--postgres-only" ] && postgres_only=1
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -25,7 +29,7 @@ missing_packages() {
   done
 }
 
-if [ -n "$(missing_tools)$(missing_packages)" ]; then
+if [ "$postgres_only" -eq 0 ] && [ -n "$(missing_tools)$(missing_packages)" ]; then
   echo "run.sh: installing ${APT_PACKAGES[*]} (missing: $(echo $(missing_tools) $(missing_packages)))"
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "run.sh: apt-get not found; install ${APT_PACKAGES[*]} (Debian names) by hand" >&2
@@ -51,8 +55,22 @@ if [ -n "$(missing_tools)$(missing_packages)" ]; then
 fi
 
 # --- PostgreSQL ----------------------------------------------------------------
-# PLACEHOLDER: a later step installs and starts PostgreSQL here and exports the
-# connection settings the tests read. Nothing is needed yet.
+# The cluster tests journal to a real PostgreSQL: a private instance (its own data
+# folder, 127.0.0.1:ORCH_TEST_PG_PORT, default 55432) started here and stopped on exit.
+# postgres.sh installs Debian's postgresql first when it is missing. Tests that need it
+# read ORCHESTRATOR_TEST_PG and fail (never skip) without it.
+pg_dir="$(mktemp -d /tmp/orch-test-pg.XXXXXX)"
+chmod 0755 "$pg_dir"
+stop_postgres() { cluster-config/postgres.sh stop "$pg_dir" || true; rm -rf "$pg_dir"; }
+trap stop_postgres EXIT
+ORCHESTRATOR_TEST_PG="$(cluster-config/postgres.sh start "$pg_dir" "${ORCH_TEST_PG_PORT:-55432}")"
+export ORCHESTRATOR_TEST_PG
+echo "run.sh: PostgreSQL for the tests: ${ORCHESTRATOR_TEST_PG%%;Username=*}"
+if [ "$postgres_only" -eq 1 ]; then
+  # Checks this section alone: the instance answers with the exported settings, then the trap stops it.
+  psql "postgresql://orch:orch@127.0.0.1:${ORCH_TEST_PG_PORT:-55432}/orchestrator" -qtAc "SELECT 'postgres ok: ' || version()"
+  exit 0
+fi
 
 # --- .NET SDK --------------------------------------------------------------------
 if ! command -v dotnet >/dev/null 2>&1; then
@@ -63,7 +81,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 # --- tests -------------------------------------------------------------------------
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; stop_postgres' EXIT
 
 set +e
 dotnet test Orchestrator.sln -c Release --logger "console;verbosity=normal" 2>&1 | tee "$log"

@@ -1,11 +1,12 @@
 using Akka.Configuration;
+using Orchestrator.Engine.Persistence;
 
 namespace Orchestrator.Engine;
 
 /// <summary>
 /// The Akka.Persistence.Sql HOCON for an embedded SQLite journal and snapshot store, for processes that build an
 /// ActorSystem without Akka.Hosting (tests, benchmarks), with the wire serializer bound. The node configures the same
-/// store through Akka.Hosting.
+/// store through Akka.Hosting; <see cref="JournalSettings"/> generalises it to PostgreSQL.
 /// </summary>
 public static class SqliteJournalConfig
 {
@@ -20,27 +21,8 @@ public static class SqliteJournalConfig
     /// </summary>
     public static string ConnectionString(string databasePath) => $"Data Source={databasePath};Pooling=False";
 
-    public static Config For(string databasePath, string logLevel = "WARNING") => ConfigurationFactory.ParseString($$"""
-        akka.loglevel = {{logLevel}}
-        akka.persistence {
-          journal {
-            plugin = "akka.persistence.journal.sql"
-            sql {
-              class = "Akka.Persistence.Sql.Journal.SqlWriteJournal, Akka.Persistence.Sql"
-              connection-string = "{{ConnectionString(databasePath)}}"
-              provider-name = "SQLite.MS"
-              auto-initialize = true
-            }
-          }
-          snapshot-store {
-            plugin = "akka.persistence.snapshot-store.sql"
-            sql {
-              class = "Akka.Persistence.Sql.Snapshot.SqlSnapshotStore, Akka.Persistence.Sql"
-              connection-string = "{{ConnectionString(databasePath)}}"
-              provider-name = "SQLite.MS"
-              auto-initialize = true
-            }
-          }
-        }
-        """).WithFallback(Persistence.WireSerialization.Config);
+    /// <summary>The SQLite journal's HOCON with a log level and the wire serializer; the same shape as <see cref="JournalSettings.ToConfig"/> for PostgreSQL.</summary>
+    public static Config For(string databasePath, string logLevel = "WARNING") =>
+        ConfigurationFactory.ParseString($"akka.loglevel = {logLevel}").WithFallback(JournalSettings.Sqlite(databasePath).ToConfig())
+            .WithFallback(Persistence.WireSerialization.Config);
 }

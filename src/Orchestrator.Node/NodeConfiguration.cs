@@ -23,7 +23,7 @@ public static class NodeConfiguration
         // Configuration merges arrays index by index; a list given by flags must replace the lower sources' list
         // whole, so their other entries are blanked (NodeOptions skips entries without a value).
         var lowerSources = builder.Build();
-        foreach (var key in new[] { NodeOptions.StorageRootsKey })
+        foreach (var key in new[] { NodeOptions.StorageRootsKey, NodeOptions.SeedsKey })
         {
             var prefix = key + ConfigurationPath.KeyDelimiter;
             if (!overrides.Any(o => o.Key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)))

@@ -13,6 +13,7 @@ using Microsoft.Extensions.Logging;
 using Orchestrator.Engine;
 using Orchestrator.Engine.Observability;
 using Orchestrator.Engine.Disks;
+using Orchestrator.Engine.Cluster;
 using Orchestrator.Node.Api;
 using Orchestrator.Node.Exports;
 using Orchestrator.Node.Dashboard;
@@ -25,14 +26,14 @@ using OpenTelemetry.Resources;
 namespace Orchestrator.Node;
 
 /// <summary>
-/// The node process: the engine (Akka, journal in SQLite in the data folder) behind the HTTP API, and every disk's
+/// The node process: the engine (Akka, a cluster member; journal in SQLite in the data folder or in PostgreSQL) behind the HTTP API, and every disk's
 /// guest I/O path as an NBD export. Every API request needs the bearer token kept in the data folder; the URL is
 /// published in the data folder's endpoint file; the NBD socket is the data folder's nbd.sock.
 /// </summary>
 public static partial class NodeHost
 {
     /// <summary>The Akka.Persistence.Sql provider for Microsoft.Data.Sqlite (linq2db's name).</summary>
-    public const string SqliteProvider = "SQLite.MS";
+    public const string SqliteProvider = Engine.Persistence.JournalSettings.SqliteProviderName;
 
     /// <summary>Runs the node until <paramref name="cancel"/> fires or the process is told to stop (SIGINT, SIGTERM).</summary>
     /// <exception cref="IOException">The data folder is held by another node, or the address is in use.</exception>
@@ -47,6 +48,8 @@ public static partial class NodeHost
             var url = ListeningUrl(app, options.Http);
             data.WriteEndpoint(url);
             LogListening(logger, url, options.DataDirectory, string.Join(", ", options.StorageRoots), data.TokenPath);
+            LogCluster(logger, options.Cluster.NodeName, options.Cluster.Hostname, options.Cluster.Port,
+                options.Cluster.Seeds.Count == 0 ? "itself" : string.Join(", ", options.Cluster.Seeds), options.Journal.Describe());
             if (data.TokenCreated)
             {
                 LogTokenCreated(logger, data.TokenPath);
@@ -121,14 +124,16 @@ public static partial class NodeHost
             o.AddDocumentTransformer<OpenApiDocumentInfo>();
             o.AddOperationTransformer<JsonRequestBodyTransformer>();
         });
-        services.AddAkka("orchestrator", (akka, _) =>
+        services.AddAkka(ClusterSettings.SystemName, (akka, _) =>
         {
             akka.ConfigureLoggers(loggers =>
             {
                 loggers.ClearLoggers();
                 loggers.AddLogger<AkkaLogBridge>();
             });
-            akka.WithSqlPersistence(SqliteJournalConfig.ConnectionString(options.JournalPath), SqliteProvider, autoInitialize: true);
+            akka.WithSqlPersistence(options.Journal.ConnectionString, options.Journal.ProviderName, autoInitialize: true);
+            akka.AddHocon(Engine.Persistence.JournalSettings.TimeoutConfig(), HoconAddMode.Prepend);
+            akka.AddOrchestratorCluster(options.Cluster);
             akka.AddOrchestratorEngine(options.ToEngineSettings(), hub, localDisks);
         });
 
@@ -152,6 +157,7 @@ public static partial class NodeHost
         app.MapDiskEndpoints();
         app.MapJobEndpoints();
         app.MapEventEndpoints();
+        app.MapClusterEndpoints();
         app.MapFallback((HttpRequest request) => ApiResults.Error(StatusCodes.Status404NotFound, Contracts.ErrorCodes.NotFound,
             $"no such endpoint: {request.Method} {request.Path}; see /openapi/v1.json"));
         return app;
@@ -182,6 +188,9 @@ public static partial class NodeHost
 
     [LoggerMessage(Level = LogLevel.Information, Message = "orchestrator node listening on {Url}; data folder {DataFolder}; storage roots {Roots}; token in {TokenPath}")]
     private static partial void LogListening(ILogger logger, string url, string dataFolder, string roots, string tokenPath);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "cluster member {NodeName} on {Host}:{Port} (0: any free port), joining {Seeds}; journal {Journal}")]
+    private static partial void LogCluster(ILogger logger, string nodeName, string host, int port, string seeds, string journal);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "created a new API token in {TokenPath} (mode 0600)")]
     private static partial void LogTokenCreated(ILogger logger, string tokenPath);

@@ -1,6 +1,8 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Orchestrator.Engine;
+using Orchestrator.Engine.Cluster;
+using Orchestrator.Engine.Persistence;
 using Orchestrator.Qcow2.IO;
 
 namespace Orchestrator.Node;
@@ -26,6 +28,13 @@ public sealed class NodeOptions
     public const string NbdAllowRemoteKey = "NbdAllowRemote";
     public const string NbdReadOnlyKey = "NbdReadOnly";
     public const string NbdHandshakeTimeoutKey = "NbdHandshakeTimeout";
+    public const string JournalKey = "Journal";
+    public const string JournalProviderKey = "Journal:Provider";
+    public const string JournalConnectionStringKey = "Journal:ConnectionString";
+    public const string NodeNameKey = "NodeName";
+    public const string ClusterHostKey = "ClusterHost";
+    public const string ClusterPortKey = "ClusterPort";
+    public const string SeedsKey = "Seeds";
 
     public static readonly TimeSpan DefaultNbdHandshakeTimeout = TimeSpan.FromSeconds(10);
 
@@ -55,7 +64,7 @@ public sealed class NodeOptions
 
     public NodeOptions(string dataDirectory, HttpEndpoint http, IReadOnlyList<string> storageRoots, CacheMode cache = CacheMode.PageCache, TimeSpan? requestTimeout = null,
         long? batchBytes = null, long? checkpointBytes = null, long? snapshotInterval = null, HttpEndpoint? nbdTcp = null,
-        bool nbdAllowRemote = false, long? guestYieldBytes = null)
+        bool nbdAllowRemote = false, long? guestYieldBytes = null, JournalSettings? journal = null, ClusterSettings? cluster = null)
     {
         if (string.IsNullOrWhiteSpace(dataDirectory))
         {
@@ -139,6 +148,8 @@ public sealed class NodeOptions
         GuestYieldBytes = (int)guestYield;
         NbdTcp = nbdTcp;
         NbdAllowRemote = nbdAllowRemote;
+        Journal = journal ?? JournalSettings.Sqlite(JournalPath);
+        Cluster = cluster ?? new ClusterSettings();
     }
 
     /// <summary>sockaddr_un's sun_path holds 108 bytes on Linux, the terminating NUL included.</summary>
@@ -190,6 +201,12 @@ public sealed class NodeOptions
             ? value
             : throw Invalid(NbdHandshakeTimeoutKey, "--nbd-handshake-timeout", $"the NBD handshake timeout must be more than 0 and at most an hour, not {value}");
     } = DefaultNbdHandshakeTimeout;
+
+    /// <summary>The journal and snapshot store: SQLite in the data folder (the default) or a PostgreSQL database.</summary>
+    public JournalSettings Journal { get; }
+
+    /// <summary>The node's cluster membership: its name (role), remoting address and seeds.</summary>
+    public ClusterSettings Cluster { get; }
 
     /// <summary>The NBD Unix socket in the data folder (always served, mode 0600).</summary>
     public string NbdSocketPath => Path.Combine(DataDirectory, NodePaths.NbdSocketFile);
@@ -263,6 +280,8 @@ public sealed class NodeOptions
             throw Invalid(NbdAllowRemoteKey, "--nbd-allow-remote", $"'{allowText}' is not true or false");
         }
 
+        var journal = ReadJournal(configuration);
+        var cluster = ReadCluster(configuration);
         var readOnlyText = configuration[NbdReadOnlyKey];
         var readOnly = false;
         if (!string.IsNullOrWhiteSpace(readOnlyText) && !bool.TryParse(readOnlyText, out readOnly))
@@ -279,12 +298,75 @@ public sealed class NodeOptions
         }
 
         return new NodeOptions(string.IsNullOrWhiteSpace(data) ? NodePaths.DefaultDataDirectory : data, http!, roots, cache, timeout, batch, checkpoint,
-            snapshotInterval, nbd, allowRemote, guestYield)
+            snapshotInterval, nbd, allowRemote, guestYield, journal, cluster)
         {
             Observability = Node.Observability.ObservabilityOptions.FromConfiguration(configuration),
             NbdReadOnly = readOnly,
             NbdHandshakeTimeout = handshake,
         };
+    }
+
+    /// <summary>
+    /// Journal=postgres:CONNECTION-STRING or sqlite:PATH (the --journal flag), or Journal:Provider (sqlite|postgres) with
+    /// Journal:ConnectionString; null (SQLite in the data folder) when none is given.
+    /// </summary>
+    private static JournalSettings? ReadJournal(IConfiguration configuration)
+    {
+        var text = configuration[JournalKey];
+        var provider = configuration[JournalProviderKey];
+        var connection = configuration[JournalConnectionStringKey];
+        try
+        {
+            if (!string.IsNullOrWhiteSpace(text))
+            {
+                return JournalSettings.Parse(text);
+            }
+
+            return provider?.Trim().ToLowerInvariant() switch
+            {
+                null or "" when string.IsNullOrWhiteSpace(connection) => null,
+                "postgres" or "postgresql" => JournalSettings.Postgres(connection ?? ""),
+                "sqlite" when !string.IsNullOrWhiteSpace(connection) => JournalSettings.Sqlite(connection),
+                "sqlite" => null,
+                _ => throw new ArgumentException($"'{provider}' is not a journal provider (sqlite or postgres)"),
+            };
+        }
+        catch (ArgumentException e)
+        {
+            throw Invalid(JournalKey, "--journal", e.Message.Split(" (Parameter", StringSplitOptions.None)[0]);
+        }
+    }
+
+    /// <summary>NodeName, ClusterHost, ClusterPort and Seeds (a list, or one comma-separated string of HOST:PORT).</summary>
+    private static ClusterSettings ReadCluster(IConfiguration configuration)
+    {
+        var settings = new ClusterSettings();
+        var name = configuration[NodeNameKey];
+        var host = configuration[ClusterHostKey];
+        var port = ReadCount(configuration, ClusterPortKey, "--cluster-port");
+        var section = configuration.GetSection(SeedsKey);
+        var seeds = section.GetChildren().Where(c => !string.IsNullOrWhiteSpace(c.Value)).Select(c => c.Value!.Trim()).ToList();
+        if (seeds.Count == 0 && section.Value is { Length: > 0 } text)
+        {
+            seeds = [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+        }
+
+        settings = Apply(settings, NodeNameKey, "--node-name", s => string.IsNullOrWhiteSpace(name) ? s : s with { NodeName = name.Trim() });
+        settings = Apply(settings, ClusterHostKey, "--cluster-host", s => string.IsNullOrWhiteSpace(host) ? s : s with { Hostname = host.Trim() });
+        settings = Apply(settings, ClusterPortKey, "--cluster-port", s => port is null ? s : s with { Port = port is >= 0 and <= 65535 ? (int)port : -1 });
+        return Apply(settings, SeedsKey, "--seed", s => s with { Seeds = seeds });
+    }
+
+    private static ClusterSettings Apply(ClusterSettings settings, string key, string flag, Func<ClusterSettings, ClusterSettings> change)
+    {
+        try
+        {
+            return change(settings);
+        }
+        catch (ArgumentException e)
+        {
+            throw Invalid(key, flag, e.Message.Split(" (Parameter", StringSplitOptions.None)[0]);
+        }
     }
 
     /// <summary>A whole number (no suffix); null when unset.</summary>

@@ -24,7 +24,7 @@ public sealed partial class CliHelpTests(ITestOutputHelper output)
         { "image rebase", "-u -b -F -f" },
         { "image stream", "--base -b --backing-file -t -T --batch-size --checkpoint-size -f -q -p" },
         { "demo", "--dir --size -t --seed --keep" },
-        { "serve", "--data --http --storage-root --cache --request-timeout --batch-size --checkpoint-size --snapshot-interval --guest-yield-size --nbd --nbd-allow-remote --nbd-read-only --nbd-handshake-timeout --log-format --metrics-need-token" },
+        { "serve", "--data --http --storage-root --cache --request-timeout --batch-size --checkpoint-size --snapshot-interval --guest-yield-size --nbd --nbd-allow-remote --nbd-read-only --nbd-handshake-timeout --journal --node-name --cluster-host --cluster-port --seed --log-format --metrics-need-token" },
         { "disk add", ClientOptions },
         { "disk list", ClientOptions },
         { "disk show", ClientOptions },

@@ -15,9 +15,10 @@ public static class NodeLauncher
     public static int Serve(IReadOnlyList<KeyValuePair<string, string?>> flags, IReadOnlyList<string> storageRoots)
     {
         var settings = new List<KeyValuePair<string, string?>>();
+        var seeds = 0;
         foreach (var (option, value) in flags)
         {
-            settings.Add(new(KeyOf(option), value));
+            settings.Add(new(option == "--seed" ? $"{NodeOptions.SeedsKey}:{seeds++}" : KeyOf(option), value));
         }
 
         for (var i = 0; i < storageRoots.Count; i++)
@@ -72,6 +73,10 @@ public static class NodeLauncher
         "--nbd-allow-remote" => NodeOptions.NbdAllowRemoteKey,
         "--nbd-read-only" => NodeOptions.NbdReadOnlyKey,
         "--nbd-handshake-timeout" => NodeOptions.NbdHandshakeTimeoutKey,
+        "--journal" => NodeOptions.JournalKey,
+        "--node-name" => NodeOptions.NodeNameKey,
+        "--cluster-host" => NodeOptions.ClusterHostKey,
+        "--cluster-port" => NodeOptions.ClusterPortKey,
         "--log-format" => Node.Observability.ObservabilityOptions.LogFormatKey,
         "--metrics-need-token" => Node.Observability.ObservabilityOptions.MetricsNeedTokenKey,
         _ => throw new ArgumentOutOfRangeException(nameof(option), option, "not a serve option"),

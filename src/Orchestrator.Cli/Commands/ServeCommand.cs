@@ -7,7 +7,8 @@ namespace Orchestrator.Cli.Commands;
 /// orchestrator serve [--data DIR] [--http HOST:PORT] [--storage-root DIR ...] [--cache none|writeback]
 /// [--request-timeout SECONDS] [--batch-size BYTES] [--checkpoint-size BYTES] [--snapshot-interval EVENTS]
 /// [--guest-yield-size BYTES] [--nbd HOST:PORT [--nbd-allow-remote]] [--nbd-read-only] [--nbd-handshake-timeout SECONDS]
-/// [--log-format text|json] [--metrics-need-token true|false]: runs the node until Ctrl+C or SIGTERM.
+/// [--log-format text|json] [--metrics-need-token true|false] [--journal sqlite:PATH|postgres:CONNSTRING]
+/// [--node-name NAME] [--cluster-host HOST] [--cluster-port PORT] [--seed HOST:PORT ...]: runs the node until Ctrl+C or SIGTERM.
 /// Flags override ORCHESTRATOR_* environment variables, which override appsettings.json in the current folder.
 /// This class declares the verb only; the node's assemblies (ASP.NET Core, Akka, SQLite) are touched in
 /// <see cref="NodeLauncher"/>, so that no other verb loads them.
@@ -32,6 +33,11 @@ public static class ServeCommand
         Opt.Switch("--nbd-allow-remote", "let --nbd listen on a non-loopback address (NBD has no authentication)"),
         Opt.Switch("--nbd-read-only", "export every disk read-only: writes, trims and zeroes get EPERM"),
         Opt.Value("--nbd-handshake-timeout", "SECONDS", "disconnect an NBD client still in the handshake after this long (default 10)"),
+        Opt.Value("--journal", "sqlite:PATH|postgres:CONNSTRING", "the journal and snapshot store (default: SQLite in the data folder)"),
+        Opt.Value("--node-name", "NAME", "this node's name in the cluster (its role; default: the host name)"),
+        Opt.Value("--cluster-host", "HOST", "the address the cluster reaches this node at (default 127.0.0.1)"),
+        Opt.Value("--cluster-port", "PORT", "the cluster (Akka.Remote) port (default 0: any free port)"),
+        Opt.Value("--seed", "HOST:PORT", "a seed node of the cluster to join; repeat for several (default: this node alone)"),
         Opt.Choice("--log-format", "log lines as text (default) or one JSON object per line", ["text", "json"]),
         Opt.Choice("--metrics-need-token", "whether GET /metrics needs the bearer token (default true)", ["true", "false"])).Runs(Run);
 
@@ -53,6 +59,15 @@ public static class ServeCommand
         Add(flags, "--nbd-handshake-timeout", cl.Value("--nbd-handshake-timeout"));
         Add(flags, "--log-format", cl.Value("--log-format"));
         Add(flags, "--metrics-need-token", cl.Value("--metrics-need-token"));
+        Add(flags, "--journal", cl.Value("--journal"));
+        Add(flags, "--node-name", cl.Value("--node-name"));
+        Add(flags, "--cluster-host", cl.Value("--cluster-host"));
+        Add(flags, "--cluster-port", cl.Value("--cluster-port"));
+        foreach (var seed in cl.Values("--seed"))
+        {
+            Add(flags, "--seed", seed);
+        }
+
         return NodeLauncher.Serve(flags, cl.Values("--storage-root"));
     }
 

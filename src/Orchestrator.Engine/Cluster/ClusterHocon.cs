@@ -1,0 +1,51 @@
+using System.Globalization;
+using Akka.Configuration;
+
+namespace Orchestrator.Engine.Cluster;
+
+/// <summary>
+/// The cluster's HOCON, the same for the node and the in-process test clusters: remoting, membership with the node's
+/// name as its role, the split-brain resolver, sharding that remembers its entities in the journal, and coordinated
+/// shutdown bounded per phase. The commented reference is cluster-config/cluster.conf.
+/// </summary>
+public static class ClusterHocon
+{
+    public static Config For(ClusterSettings settings) => ConfigurationFactory.ParseString($$"""
+        akka {
+          actor.provider = cluster
+          remote.dot-netty.tcp {
+            hostname = "{{settings.Hostname}}"
+            port = {{settings.Port}}
+          }
+          cluster {
+            roles = ["{{settings.NodeName}}"]
+            # No seed-nodes here: ClusterJoin joins the seeds, or the node itself, in code (one path for both).
+            failure-detector {
+              heartbeat-interval = 1s
+              acceptable-heartbeat-pause = {{Seconds(settings.HeartbeatPause)}}
+            }
+            downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
+            split-brain-resolver {
+              active-strategy = keep-majority
+              stable-after = {{Seconds(settings.StableAfter)}}
+              # A membership that keeps changing (flapping links) downs everyone rather than guessing.
+              down-all-when-unstable = on
+            }
+            sharding {
+              remember-entities = on
+              # Remembered shards and entities live in the journal (SQLite or PostgreSQL), not in LMDB files.
+              remember-entities-store = eventsourced
+              state-store-mode = ddata
+              distributed-data.durable.keys = []
+            }
+          }
+          coordinated-shutdown.phases {
+            cluster-sharding-shutdown-region.timeout = {{Seconds(settings.ShutdownPhaseTimeout)}}
+            cluster-leave.timeout = {{Seconds(settings.ShutdownPhaseTimeout)}}
+            cluster-exiting.timeout = {{Seconds(settings.ShutdownPhaseTimeout)}}
+          }
+        }
+        """);
+
+    private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s";
+}

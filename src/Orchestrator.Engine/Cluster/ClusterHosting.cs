@@ -1,0 +1,12 @@
+using Akka.Hosting;
+
+namespace Orchestrator.Engine.Cluster;
+
+/// <summary>Akka.Hosting registration of the cluster: the node is always a member; with no seeds it joins itself.</summary>
+public static class ClusterHosting
+{
+    public static AkkaConfigurationBuilder AddOrchestratorCluster(this AkkaConfigurationBuilder builder, ClusterSettings settings) =>
+        builder
+            .AddHocon(ClusterHocon.For(settings), HoconAddMode.Prepend)
+            .AddStartup((system, _) => ClusterJoin.Start(system, settings));
+}
