@@ -4,6 +4,7 @@ using Akka.Event;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
+using Orchestrator.Engine.Storage;
 
 namespace Orchestrator.Engine;
 
@@ -94,6 +95,12 @@ public sealed partial class DiskChainActor
         if (decision.Refused)
         {
             Sender.Tell(new DiskReplies.Refused(decision.Error!));
+            return;
+        }
+
+        if (BackingFileRule.Check(decision.Events.OfType<JobCreated>().Single().Job, _settings.Confinement()) is { } backingFileError)
+        {
+            Sender.Tell(new DiskReplies.Refused(backingFileError));
             return;
         }
 

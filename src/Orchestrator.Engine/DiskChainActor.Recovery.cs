@@ -3,6 +3,7 @@ using Akka.Event;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
+using Orchestrator.Engine.Storage;
 using Orchestrator.Qcow2;
 
 namespace Orchestrator.Engine;
@@ -24,7 +25,7 @@ public sealed partial class DiskChainActor
         Context.Parent.Tell(new EngineMessages.ChainUpdated(_id, _state.Chain));
         try
         {
-            _live = new LiveDisk(_state.ActivePath!, _settings.Cache);
+            _live = new LiveDisk(_state.ActivePath!, _settings);
         }
         catch (Exception e) when (e is Qcow2Exception or IOException)
         {
@@ -83,7 +84,7 @@ public sealed partial class DiskChainActor
     {
         try
         {
-            using var top = Qcow2Image.Open(job.TopPath, ImageOpenOptions.ReadOnly());
+            using var top = Qcow2Image.Open(job.TopPath, _settings.ReadOnlyImage());
             var backing = top.Header.BackingFileName;
             if (job.BasePath is null)
             {

@@ -4,6 +4,7 @@ using Akka.Persistence;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
+using Orchestrator.Engine.Storage;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Chain;
 
@@ -81,7 +82,7 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor
         var decision = _state.DecideRegister(_id, chain);
         PersistDecision(decision, () =>
         {
-            _live ??= new LiveDisk(chain[0], _settings.Cache);
+            _live ??= new LiveDisk(chain[0], _settings);
             return Describe();
         });
     }
@@ -201,7 +202,7 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor
     /// <summary>Opens the chain below an active image and checks that every image in it lies under a storage root.</summary>
     private IReadOnlyList<string> DiscoverChain(string activePath)
     {
-        using var chain = ImageChain.Open(activePath, new ChainOpenOptions());
+        using var chain = ImageChain.Open(activePath, _settings.ChainOptions(writableTop: false));
         var paths = chain.DisplayNames.Select(Path.GetFullPath).ToList();
         foreach (var path in paths)
         {
@@ -274,7 +275,9 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor
 
     private static DomainError ErrorFor(Exception e) => e switch
     {
-        StorageRootException => new DomainError("outside-storage-root", e.Message),
+        StorageRootException or Qcow2Exception { Kind: Qcow2ErrorKind.Confined } => new DomainError("outside-storage-root", e.Message),
+        Qcow2Exception { Kind: Qcow2ErrorKind.Locked } => DomainError.Busy(e.Message),
+        Qcow2Exception { Kind: Qcow2ErrorKind.NotRegularFile } => DomainError.InvalidParameter(e.Message),
         Qcow2Exception { Kind: Qcow2ErrorKind.InvalidArgument } => DomainError.InvalidParameter(e.Message),
         Qcow2Exception { Kind: Qcow2ErrorKind.Io } q when q.Detail.Contains("No such file", StringComparison.Ordinal) => DomainError.NotFound(e.Message),
         Qcow2Exception q => new DomainError(q.Kind switch

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Orchestrator.Domain.Jobs;
+using Orchestrator.Engine.Storage;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Chain;
 using Orchestrator.Qcow2.Stream;
@@ -50,7 +51,7 @@ internal sealed class StreamRunner : IDisposable
         // The live chain's stale view of that image stays correct, because the copy only adds what lower images already show.
         if (!SamePath(job.TopPath, disk.ActivePath))
         {
-            _ownChain = ImageChain.Open(job.TopPath, new ChainOpenOptions { WritableTop = true, TopCache = settings.Cache, BackingCache = settings.Cache });
+            _ownChain = ImageChain.Open(job.TopPath, settings.ChainOptions(writableTop: true));
         }
     }
 
@@ -203,7 +204,7 @@ internal sealed class StreamRunner : IDisposable
     /// </summary>
     private StreamCopier CreateLiveCopier(out ImageChain source)
     {
-        source = ImageChain.Open(_job.TopPath, new ChainOpenOptions { WritableTop = false, TopCache = _settings.Cache, BackingCache = _settings.Cache });
+        source = ImageChain.Open(_job.TopPath, _settings.ChainOptions(writableTop: false));
         var baseIndex = BaseIndex(source);
         var privateSource = source;
         return _disk.WithChain(chain => new StreamCopier(chain, baseIndex, _settings.BatchBytes, _job.Offset, long.MaxValue,
