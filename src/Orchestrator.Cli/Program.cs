@@ -22,7 +22,7 @@ namespace Orchestrator.Cli
               demo [--dir DIR] [--size SIZE] [-t CACHE]
               serve [--data DIR] [--http HOST:PORT] [--storage-root DIR ...] [--cache none|writeback] [--request-timeout SECONDS]
                     [--batch-size BYTES] [--checkpoint-size BYTES] [--snapshot-interval EVENTS]
-                    [--guest-yield-size BYTES] [--nbd HOST:PORT [--nbd-allow-remote]]
+                    [--guest-yield-size BYTES] [--nbd HOST:PORT [--nbd-allow-remote]] [--image-locking on|off]
               disk add ID PATH | disk list | disk show ID | disk remove ID
               snapshot DISK PATH
               stream DISK [--base B] [--top T] [--backing-file S] [--job-id ID] [--speed N] [--on-error report|ignore|stop|enospc] [--no-auto-dismiss] [--wait]
@@ -45,6 +45,7 @@ namespace Orchestrator.Cli
               ORCHESTRATOR_CHECKPOINTSIZE / ORCHESTRATOR_SNAPSHOTINTERVAL / ORCHESTRATOR_GUESTYIELDSIZE.
               NBD: every disk is exported under its id on DATA/nbd.sock (mode 0600); --nbd also serves TCP (Nbd,
               ORCHESTRATOR_NBD), loopback only unless --nbd-allow-remote (NbdAllowRemote): NBD has no authentication.
+              --image-locking (ImageLocking): hold QEMU's image locks on open images (default on).
             Client commands (disk ... events) take [--output json|human] and find the node by --server URL and
             --token-file FILE, else ORCHESTRATOR_SERVER and ORCHESTRATOR_TOKEN, else --data DIR of a local node
             (DIR/endpoint, DIR/token), else the default data folder. Sizes and speeds accept k, M, G suffixes.

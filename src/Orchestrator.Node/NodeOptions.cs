@@ -24,6 +24,7 @@ public sealed class NodeOptions
     public const string GuestYieldSizeKey = "GuestYieldSize";
     public const string NbdKey = "Nbd";
     public const string NbdAllowRemoteKey = "NbdAllowRemote";
+    public const string ImageLockingKey = "ImageLocking";
 
     /// <summary>The engine's limits for <see cref="EngineSettings.BatchBytes"/> and <see cref="EngineSettings.CheckpointBytes"/>.</summary>
     public const int MinBatchBytes = 64 * 1024;
@@ -51,7 +52,7 @@ public sealed class NodeOptions
 
     public NodeOptions(string dataDirectory, HttpEndpoint http, IReadOnlyList<string> storageRoots, CacheMode cache = CacheMode.PageCache, TimeSpan? requestTimeout = null,
         long? batchBytes = null, long? checkpointBytes = null, long? snapshotInterval = null, HttpEndpoint? nbdTcp = null,
-        bool nbdAllowRemote = false, long? guestYieldBytes = null)
+        bool nbdAllowRemote = false, long? guestYieldBytes = null, bool imageLocking = true)
     {
         if (string.IsNullOrWhiteSpace(dataDirectory))
         {
@@ -135,6 +136,7 @@ public sealed class NodeOptions
         GuestYieldBytes = (int)guestYield;
         NbdTcp = nbdTcp;
         NbdAllowRemote = nbdAllowRemote;
+        ImageLocking = imageLocking;
     }
 
     /// <summary>sockaddr_un's sun_path holds 108 bytes on Linux, the terminating NUL included.</summary>
@@ -172,6 +174,9 @@ public sealed class NodeOptions
     /// <summary>True when the operator allowed <see cref="NbdTcp"/> to be a non-loopback address.</summary>
     public bool NbdAllowRemote { get; }
 
+    /// <summary>Whether open images hold QEMU's image locks (<see cref="EngineSettings.ImageLocking"/>); on unless turned off.</summary>
+    public bool ImageLocking { get; }
+
     /// <summary>The NBD Unix socket in the data folder (always served, mode 0600).</summary>
     public string NbdSocketPath => Path.Combine(DataDirectory, NodePaths.NbdSocketFile);
 
@@ -184,6 +189,7 @@ public sealed class NodeOptions
         CheckpointBytes = CheckpointBytes,
         SnapshotInterval = SnapshotInterval,
         GuestYieldBytes = GuestYieldBytes,
+        ImageLocking = ImageLocking,
     };
 
     public string JournalPath => Path.Combine(DataDirectory, NodePaths.JournalFile);
@@ -244,8 +250,16 @@ public sealed class NodeOptions
             throw Invalid(NbdAllowRemoteKey, "--nbd-allow-remote", $"'{allowText}' is not true or false");
         }
 
+        var lockingText = configuration[ImageLockingKey];
+        var locking = lockingText?.Trim().ToLowerInvariant() switch
+        {
+            null or "" or "on" or "true" => true,
+            "off" or "false" => false,
+            _ => throw Invalid(ImageLockingKey, "--image-locking", $"'{lockingText}' is not on or off"),
+        };
+
         return new NodeOptions(string.IsNullOrWhiteSpace(data) ? NodePaths.DefaultDataDirectory : data, http!, roots, cache, timeout, batch, checkpoint,
-            snapshotInterval, nbd, allowRemote, guestYield);
+            snapshotInterval, nbd, allowRemote, guestYield, locking);
     }
 
     /// <summary>A whole number (no suffix); null when unset.</summary>
