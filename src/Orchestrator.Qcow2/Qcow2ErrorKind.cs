@@ -33,6 +33,6 @@ public enum Qcow2ErrorKind
     /// <summary>Another process holds the image with QEMU-compatible locks that this open conflicts with.</summary>
     Locked,
 
-    /// <summary>The file is not a regular file (a FIFO, a device, a socket, a folder) and cannot be an image.</summary>
+    /// <summary>The file is not a regular file (a directory, a FIFO, a device, a socket) and cannot be an image.</summary>
     NotRegularFile,
 }

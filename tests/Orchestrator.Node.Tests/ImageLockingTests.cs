@@ -44,7 +44,9 @@ public sealed class ImageLockingTests(NodeFixture fixture) : IClassFixture<NodeF
         })!;
         try
         {
-            await WaitForAsync(() => File.Exists(socket), "qemu-nbd's socket");
+            // qemu-nbd may listen before it has the image open: wait until QEMU's own tools see its locks.
+            await WaitForAsync(() => QemuTools.Io("-f", "qcow2", "-r", "-c", "read 0 512", top).StdErr.Contains("lock", StringComparison.Ordinal),
+                "qemu-nbd's image locks");
 
             var add = await Node.CliAsync("disk", "add", "lq", top);
 

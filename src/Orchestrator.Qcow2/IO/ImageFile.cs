@@ -102,7 +102,7 @@ public sealed class ImageFile : IDisposable
             if (!identity.IsRegularFile)
             {
                 throw new Qcow2Exception(Qcow2ErrorKind.NotRegularFile,
-                    "is not a regular file (a FIFO, a device, a socket or a folder); only regular files can be images", path, operation: operation);
+                    "is not a regular file (a directory, a FIFO, a device or a socket); only regular files can be images", path, operation: operation);
             }
 
             if (confinement is not null)
@@ -350,7 +350,12 @@ public sealed class ImageFile : IDisposable
 
     public void Dispose()
     {
-        // The descriptor first: its locks go with it, and only then may the process's lock table forget them.
+        // Unlock and close first; only then may the process's lock table forget the locks.
+        if (_lock is not null && !_handle.IsClosed)
+        {
+            _lock.Unlock(_handle);
+        }
+
         _handle.Dispose();
         _lock?.Dispose();
         _bounce?.Dispose();

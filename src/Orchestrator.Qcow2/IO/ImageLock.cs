@@ -78,7 +78,21 @@ internal sealed class ImageLock : IDisposable
         return new ImageLock(identity, bytes);
     }
 
-    /// <summary>Forgets this holder; the locks themselves go with the descriptor, which the caller closes first.</summary>
+    /// <summary>
+    /// Unlocks the bytes explicitly, before the descriptor closes: a child process forked meanwhile (any Process.Start
+    /// of this process) shares the open file description until its exec, and would otherwise keep the locks alive
+    /// after the close, where no one here knows of them.
+    /// </summary>
+    public unsafe void Unlock(SafeFileHandle handle)
+    {
+        var fd = (int)handle.DangerousGetHandle();
+        foreach (var b in _bytes)
+        {
+            _ = SetLock(fd, NativeMethods.FUnLck, b);
+        }
+    }
+
+    /// <summary>Forgets this holder, once its bytes are unlocked and its descriptor closed.</summary>
     public void Dispose()
     {
         lock (_heldHere)

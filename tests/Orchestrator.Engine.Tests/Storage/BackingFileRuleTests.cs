@@ -19,7 +19,8 @@ public sealed class BackingFileRuleTests
         ["/roots/a/other.raw"] = new(1, 43, true),
     };
 
-    private static string? Refusal(string path) => path.StartsWith("/roots/", StringComparison.Ordinal) ? null : "it lies outside the storage roots (/roots)";
+    private static string? Refusal(string path) =>
+        Path.GetFullPath(path).StartsWith("/roots/", StringComparison.Ordinal) ? null : "it lies outside the storage roots (/roots)";
 
     private static FileIdentity? Identity(string path) => Files.TryGetValue(path, out var id) ? id : null;
 

@@ -68,10 +68,11 @@ public sealed class ImageLockTests : IDisposable
         })!;
         try
         {
+            // qemu-nbd may listen before it has the image open: wait until QEMU's own tools see its locks.
             var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (!File.Exists(socket))
+            while (!QemuTools.Io("-f", "qcow2", "-r", "-c", "read 0 512", top).StdErr.Contains("lock", StringComparison.Ordinal))
             {
-                Assert.True(DateTime.UtcNow < deadline, "qemu-nbd did not start");
+                Assert.True(DateTime.UtcNow < deadline, "qemu-nbd did not lock the image");
                 await Task.Delay(50);
             }
 
