@@ -350,7 +350,7 @@ public sealed class ImageFile : IDisposable
 
     public void Dispose()
     {
-        // Unlock and close first; only then may the process's lock table forget the locks.
+        // Unlock (and forget) before the close; a descriptor already closed took its locks with it.
         if (_lock is not null && !_handle.IsClosed)
         {
             _lock.Unlock(_handle);

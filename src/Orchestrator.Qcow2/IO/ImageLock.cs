@@ -46,26 +46,41 @@ internal sealed class ImageLock : IDisposable
         int[] notShared = [Write, Resize];
         var bytes = perms.Select(p => PermBase + p).Concat(notShared.Select(p => SharedBase + p)).ToArray();
         var fd = (int)handle.DangerousGetHandle();
-        foreach (var b in bytes)
-        {
-            if (SetLock(fd, NativeMethods.FRdLck, b) != 0)
-            {
-                var errno = Marshal.GetLastPInvokeError();
-                throw new Qcow2Exception(Qcow2ErrorKind.Locked,
-                    $"image is locked by another process (cannot lock byte {b}: {Marshal.GetPInvokeErrorMessage(errno)})", path, operation: "locking");
-            }
-        }
 
+        // Locking, checking and recording form one step within the process, so the table always knows every lock
+        // this process's descriptors hold: two opens of one image on two threads never take each other for a stranger.
         lock (_heldHere)
         {
-            foreach (var p in perms)
+            try
             {
-                RefuseConflict(fd, identity, SharedBase + p, path, $"another process does not share the '{_permNames[p]}' permission this open needs");
-            }
+                foreach (var b in bytes)
+                {
+                    if (SetLock(fd, NativeMethods.FRdLck, b) != 0)
+                    {
+                        var errno = Marshal.GetLastPInvokeError();
+                        throw new Qcow2Exception(Qcow2ErrorKind.Locked,
+                            $"image is locked by another process (cannot lock byte {b}: {Marshal.GetPInvokeErrorMessage(errno)})", path, operation: "locking");
+                    }
+                }
 
-            foreach (var p in notShared)
+                foreach (var p in perms)
+                {
+                    RefuseConflict(fd, identity, SharedBase + p, path, $"another process does not share the '{_permNames[p]}' permission this open needs");
+                }
+
+                foreach (var p in notShared)
+                {
+                    RefuseConflict(fd, identity, PermBase + p, path, $"another process holds the '{_permNames[p]}' permission this open does not share");
+                }
+            }
+            catch
             {
-                RefuseConflict(fd, identity, PermBase + p, path, $"another process holds the '{_permNames[p]}' permission this open does not share");
+                foreach (var b in bytes)
+                {
+                    _ = SetLock(fd, NativeMethods.FUnLck, b);
+                }
+
+                throw;
             }
 
             foreach (var b in bytes)
@@ -86,35 +101,45 @@ internal sealed class ImageLock : IDisposable
     public unsafe void Unlock(SafeFileHandle handle)
     {
         var fd = (int)handle.DangerousGetHandle();
-        foreach (var b in _bytes)
+        lock (_heldHere)
         {
-            _ = SetLock(fd, NativeMethods.FUnLck, b);
+            foreach (var b in _bytes)
+            {
+                _ = SetLock(fd, NativeMethods.FUnLck, b);
+            }
+
+            Forget();
         }
     }
 
-    /// <summary>Forgets this holder, once its bytes are unlocked and its descriptor closed.</summary>
+    /// <summary>Forgets this holder (after <see cref="Unlock"/>, or once its descriptor is closed).</summary>
     public void Dispose()
     {
         lock (_heldHere)
         {
-            if (_released)
-            {
-                return;
-            }
+            Forget();
+        }
+    }
 
-            _released = true;
-            foreach (var b in _bytes)
+    private void Forget()
+    {
+        if (_released)
+        {
+            return;
+        }
+
+        _released = true;
+        foreach (var b in _bytes)
+        {
+            var key = (_identity.Device, _identity.Inode, b);
+            var left = _heldHere.GetValueOrDefault(key) - 1;
+            if (left > 0)
             {
-                var key = (_identity.Device, _identity.Inode, b);
-                var left = _heldHere.GetValueOrDefault(key) - 1;
-                if (left > 0)
-                {
-                    _heldHere[key] = left;
-                }
-                else
-                {
-                    _heldHere.Remove(key);
-                }
+                _heldHere[key] = left;
+            }
+            else
+            {
+                _heldHere.Remove(key);
             }
         }
     }
