@@ -126,7 +126,7 @@ public sealed class ConfinementTests(NbdNodeFixture fixture) : IClassFixture<Nbd
             await Confine.AssertNotServedAsync(Node, id);
         }
 
+        // No qemu-img check of fifo-top.qcow2: qemu-img itself would block opening its FIFO backing file.
         await Confine.AssertServesAsync(Node, "fifo-ok");
-        Confine.AssertClean(top);
     }
 }
