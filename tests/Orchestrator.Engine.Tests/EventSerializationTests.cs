@@ -68,16 +68,6 @@ public sealed class EventSerializationTests : IDisposable
     }
 
     [Fact]
-    public void Manager_snapshot_round_trips_through_the_snapshot_serializer()
-    {
-        var original = new ManagerSnapshot(["vm1", "vm2"]);
-
-        var copy = Assert.IsType<ManagerSnapshot>(RoundTrip(original));
-
-        Assert.Equal(original.Disks, copy.Disks);
-    }
-
-    [Fact]
     public void Every_wire_message_type_has_its_own_stable_name()
     {
         var types = new[] { typeof(IWireMessage).Assembly, typeof(DiskChainActor).Assembly }

@@ -35,5 +35,6 @@ public static class DiskCommands
     public sealed record QueryJobs(DiskId Disk) : IDiskCommand;
 
     /// <summary>query-block-jobs entry of one of the disk's jobs; answered with a <see cref="DiskReplies.JobList"/> of one, or Refused.</summary>
+    [WireName("disk.command.query-job.v1")]
     public sealed record QueryJob(DiskId Disk, JobId Job) : IDiskCommand;
 }
