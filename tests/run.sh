@@ -10,9 +10,10 @@ postgres_only=0
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # --- system packages ---------------------------------------------------------
-# The qcow2 tests compare against real QEMU tools; they fail (never skip) without them.
-REQUIRED_TOOLS=(qemu-img qemu-io qemu-nbd nbdinfo nbdcopy)
-APT_PACKAGES=(qemu-utils qemu-system-common libnbd-bin)
+# The tests compare against real QEMU tools (qemu-img, qemu-io, qemu-nbd, qemu-storage-daemon for the QMP parity
+# test), drive the dashboard in headless Chromium and verify the systemd unit; they fail (never skip) without them.
+REQUIRED_TOOLS=(qemu-img qemu-io qemu-nbd nbdinfo nbdcopy qemu-storage-daemon chromium systemd-analyze)
+APT_PACKAGES=(qemu-utils qemu-system-common libnbd-bin chromium systemd)
 
 missing_tools() {
   local tool
