@@ -85,7 +85,7 @@ log="$(mktemp)"
 trap 'rm -f "$log"; stop_postgres' EXIT
 
 set +e
-dotnet test Orchestrator.sln -c Release --logger "console;verbosity=normal" 2>&1 | tee "$log"
+dotnet test Orchestrator.sln -c Release --blame-hang-timeout 10m --logger "console;verbosity=normal" 2>&1 | tee "$log"
 test_status=${PIPESTATUS[0]}
 set -e
 
