@@ -133,6 +133,10 @@ public static partial class NodeHost
             });
             akka.WithSqlPersistence(options.Journal.ConnectionString, options.Journal.ProviderName, autoInitialize: true);
             akka.AddHocon(Engine.Persistence.JournalSettings.TimeoutConfig(), HoconAddMode.Prepend);
+
+            // Akka prints to stdout itself before its loggers start and after they stop (remoting's shutdown lines):
+            // only warnings there, and nothing when every line must be JSON.
+            akka.AddHocon($"akka.stdout-loglevel = {(options.Observability.JsonLogs ? "OFF" : "WARNING")}", HoconAddMode.Prepend);
             akka.AddOrchestratorCluster(options.Cluster);
             akka.AddOrchestratorEngine(options.ToEngineSettings(), hub, localDisks);
         });

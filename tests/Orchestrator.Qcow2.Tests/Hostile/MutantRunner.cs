@@ -446,7 +446,10 @@ internal sealed class MutantRunner
     /// <summary>Cluster 0 may change only through a deliberate header rewrite (autoclear bits, a moved refcount table).</summary>
     private void CheckHeaderCluster(byte[] before, int clusterSize)
     {
-        var after = File.ReadAllBytes(TopPath);
+        // Only the header cluster is compared: a session on a corrupt image may legitimately grow the file far (past
+        // what File.ReadAllBytes can hold), as QEMU's would.
+        var afterLength = new FileInfo(TopPath).Length;
+        var after = ReadHead(TopPath, clusterSize);
         var length = (int)Math.Min(clusterSize, Math.Min(before.Length, after.Length));
         if (before.AsSpan(0, length).SequenceEqual(after.AsSpan(0, length)))
         {
@@ -457,7 +460,7 @@ internal sealed class MutantRunner
         try
         {
             old = Qcow2Header.Parse(before.AsSpan(0, Math.Min(clusterSize, before.Length)), before.Length, TopPath);
-            current = Qcow2Header.Parse(after.AsSpan(0, Math.Min(clusterSize, after.Length)), after.Length, TopPath);
+            current = Qcow2Header.Parse(after.AsSpan(0, Math.Min(clusterSize, after.Length)), afterLength, TopPath);
         }
         catch (Qcow2Exception e)
         {
@@ -581,12 +584,27 @@ internal sealed class MutantRunner
 
     // ---- helpers --------------------------------------------------------------------------------
 
+    private static byte[] ReadHead(string path, int length)
+    {
+        using var file = File.OpenRead(path);
+        var head = new byte[(int)Math.Min(length, file.Length)];
+        file.ReadExactly(head);
+        return head;
+    }
+
     private void RequireUnchanged(IEnumerable<string> names, string what, string? why = null)
     {
         foreach (var name in names)
         {
-            var now = File.ReadAllBytes(Path.Combine(_dir, name));
             var before = _written[name];
+            var nowLength = new FileInfo(Path.Combine(_dir, name)).Length;
+            if (nowLength != before.Length)
+            {
+                _findings.Fail($"{what} the file", $"{name}: {before.Length} -> {nowLength} bytes" + (why is null ? "" : $"; refused with: {why}"));
+                continue;
+            }
+
+            var now = File.ReadAllBytes(Path.Combine(_dir, name));
             if (!now.AsSpan().SequenceEqual(before))
             {
                 var first = Enumerable.Range(0, Math.Min(now.Length, before.Length)).FirstOrDefault(i => now[i] != before[i], Math.Min(now.Length, before.Length));
