@@ -41,28 +41,31 @@ public static class ServeCommand
         Opt.Choice("--log-format", "log lines as text (default) or one JSON object per line", ["text", "json"]),
         Opt.Choice("--metrics-need-token", "whether GET /metrics needs the bearer token (default true)", ["true", "false"])).Runs(Run);
 
+    /// <summary>Options passed to the node as given (NodeLauncher maps each to its configuration key).</summary>
+    private static readonly string[] ValueOptions =
+    [
+        "--data", "--http", "--cache", "--request-timeout", "--batch-size", "--checkpoint-size", "--snapshot-interval",
+        "--guest-yield-size", "--nbd", "--nbd-handshake-timeout", "--log-format", "--metrics-need-token", "--journal",
+        "--node-name", "--cluster-host", "--cluster-port",
+    ];
+
+    /// <summary>Switches passed to the node as "true" when present.</summary>
+    private static readonly string[] SwitchOptions = ["--nbd-allow-remote", "--nbd-read-only"];
+
     private static int Run(CommandLine cl)
     {
         cl.LimitPositional(0);
         var flags = new List<KeyValuePair<string, string?>>();
-        Add(flags, "--data", cl.Value("--data"));
-        Add(flags, "--http", cl.Value("--http"));
-        Add(flags, "--cache", cl.Value("--cache"));
-        Add(flags, "--request-timeout", cl.Value("--request-timeout"));
-        Add(flags, "--batch-size", cl.Value("--batch-size"));
-        Add(flags, "--checkpoint-size", cl.Value("--checkpoint-size"));
-        Add(flags, "--snapshot-interval", cl.Value("--snapshot-interval"));
-        Add(flags, "--guest-yield-size", cl.Value("--guest-yield-size"));
-        Add(flags, "--nbd", cl.Value("--nbd"));
-        Add(flags, "--nbd-allow-remote", cl.Has("--nbd-allow-remote") ? "true" : null);
-        Add(flags, "--nbd-read-only", cl.Has("--nbd-read-only") ? "true" : null);
-        Add(flags, "--nbd-handshake-timeout", cl.Value("--nbd-handshake-timeout"));
-        Add(flags, "--log-format", cl.Value("--log-format"));
-        Add(flags, "--metrics-need-token", cl.Value("--metrics-need-token"));
-        Add(flags, "--journal", cl.Value("--journal"));
-        Add(flags, "--node-name", cl.Value("--node-name"));
-        Add(flags, "--cluster-host", cl.Value("--cluster-host"));
-        Add(flags, "--cluster-port", cl.Value("--cluster-port"));
+        foreach (var option in ValueOptions)
+        {
+            Add(flags, option, cl.Value(option));
+        }
+
+        foreach (var option in SwitchOptions)
+        {
+            Add(flags, option, cl.Has(option) ? "true" : null);
+        }
+
         foreach (var seed in cl.Values("--seed"))
         {
             Add(flags, "--seed", seed);
