@@ -304,7 +304,7 @@ public sealed partial class Qcow2Image
         return result;
     }
 
-    /// <summary>Decides each cluster's new L2 entry: in place, zero flag, or a newly allocated cluster (one contiguous run).</summary>
+    /// <summary>Decides each cluster's new L2 entry: in place, zero flag, or a newly allocated cluster (the first free runs).</summary>
     private Target[] PlanTargets(long[] clusters, ReadOnlySpan<bool> zero, (L2Table Table, int Index)[] tables, List<long> frees)
     {
         var count = clusters.Length;
@@ -343,13 +343,15 @@ public sealed partial class Qcow2Image
             }
         }
 
-        if (needNew.Count > 0)
+        var placed = 0;
+        while (placed < needNew.Count)
         {
-            var start = Refcounts.Allocate(needNew.Count);
-            for (var n = 0; n < needNew.Count; n++)
+            // Run by run: a healthy image's free space is one run at the end of the file, a fragmented one's is filled.
+            var (start, length) = Refcounts.AllocateUpTo(needNew.Count - placed);
+            for (var n = 0; n < length; n++, placed++)
             {
                 var host = start + ((long)n << Header.ClusterBits);
-                plan[needNew[n]] = new Target(L2Entry.DataAt(host), host);
+                plan[needNew[placed]] = new Target(L2Entry.DataAt(host), host);
             }
         }
 

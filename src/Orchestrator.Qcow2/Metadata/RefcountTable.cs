@@ -140,9 +140,31 @@ internal sealed class RefcountTable
     /// the host offset of the first. The caller writes the dirty blocks (<see cref="WriteDirty"/>) and flushes
     /// before pointing any L2 entry at them.
     /// </summary>
-    public long Allocate(int count)
+    public long Allocate(int count) => Claim(FindFreeRun(_freeCursor, count), count);
+
+    /// <summary>
+    /// Allocates the first free run of at most <paramref name="max"/> clusters, however short, and returns its host
+    /// offset and length. Data clusters need not be contiguous, so taking runs as they come fills the holes that
+    /// <see cref="Allocate"/> would skip: on a fragmented free map (freed clusters, or refcounts a corrupt block
+    /// scattered) a contiguous request would grow the file past every hole shorter than itself.
+    /// </summary>
+    public (long Offset, int Count) AllocateUpTo(int max)
     {
-        var start = FindFreeRun(_freeCursor, count);
+        var start = FindFreeRunUnchecked(_freeCursor, 1);
+        var count = 1;
+        while (count < max && !IsReserved(start + count) && Get(start + count) == 0)
+        {
+            count++;
+        }
+
+        RefuseProtected(start, count);
+        return (Claim(start, count), count);
+    }
+
+    private bool IsReserved(long cluster) => cluster >= _reservedStart && cluster < _reservedEnd;
+
+    private long Claim(long start, int count)
+    {
         _freeCursor = start + count;
         _reservedStart = start;
         _reservedEnd = start + count;
@@ -173,6 +195,12 @@ internal sealed class RefcountTable
     private long FindFreeRun(long from, int count)
     {
         var start = FindFreeRunUnchecked(from, count);
+        RefuseProtected(start, count);
+        return start;
+    }
+
+    private void RefuseProtected(long start, int count)
+    {
         var end = start + count;
         var tableFirst = _tableOffset >> _clusterBits;
         foreach (var (first, last) in _protected.Append((tableFirst, tableFirst + TableClusters)))
@@ -184,8 +212,6 @@ internal sealed class RefcountTable
                     + "the image is corrupt (run 'qemu-img check')", _file.Path, operation: "allocating");
             }
         }
-
-        return start;
     }
 
     private long FindFreeRunUnchecked(long from, int count)
@@ -194,7 +220,7 @@ internal sealed class RefcountTable
         var run = 0;
         while (run < count)
         {
-            if (start + run >= _reservedStart && start + run < _reservedEnd)
+            if (IsReserved(start + run))
             {
                 start = _reservedEnd;
                 run = 0;
