@@ -124,8 +124,9 @@ public static partial class NodeHost
             o.AddDocumentTransformer<OpenApiDocumentInfo>();
             o.AddOperationTransformer<JsonRequestBodyTransformer>();
         });
-        services.AddAkka(ClusterSettings.SystemName, (akka, _) =>
+        services.AddAkka(ClusterSettings.SystemName, (akka, provider) =>
         {
+            AkkaStdoutBridge.Use(provider.GetRequiredService<ILoggerFactory>());
             akka.ConfigureLoggers(loggers =>
             {
                 loggers.ClearLoggers();
@@ -134,9 +135,9 @@ public static partial class NodeHost
             akka.WithSqlPersistence(options.Journal.ConnectionString, options.Journal.ProviderName, autoInitialize: true);
             akka.AddHocon(Engine.Persistence.JournalSettings.TimeoutConfig(), HoconAddMode.Prepend);
 
-            // Akka prints to stdout itself before its loggers start and after they stop (remoting's shutdown lines):
-            // only warnings there, and nothing when every line must be JSON.
-            akka.AddHocon($"akka.stdout-loglevel = {(options.Observability.JsonLogs ? "OFF" : "WARNING")}", HoconAddMode.Prepend);
+            // What Akka logs before its loggers start and after they stop goes to the node's logger too (and so is JSON
+            // when the logs are): warnings only, as those lines come while nothing else is logged.
+            akka.AddHocon($"akka.stdout-loglevel = WARNING\n{AkkaStdoutBridge.Hocon}", HoconAddMode.Prepend);
             akka.AddOrchestratorCluster(options.Cluster);
             akka.AddOrchestratorEngine(options.ToEngineSettings(), hub, localDisks);
         });

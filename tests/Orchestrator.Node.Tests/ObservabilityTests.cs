@@ -79,6 +79,9 @@ public sealed partial class ObservabilityTests(NodeFixture fixture) : IClassFixt
         }
 
         Assert.Contains(categories, c => c.StartsWith("Akka.", StringComparison.Ordinal));
+
+        // Logged after Akka's logger actors stop (through its stdout logger): kept, and as JSON like the rest.
+        Assert.Contains(lines, l => l.Contains("Remoting shut down", StringComparison.Ordinal));
     }
 
     private async Task<long> OffsetWhenPresentAsync()
