@@ -255,6 +255,32 @@ public sealed class LiveDisk : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="step"/> under the metadata lock again and again, letting go in between (the lock is fair:
+    /// a waiting guest request goes first), until it returns true. A long metadata read (the allocation summary of a
+    /// large disk) then delays the guest by one step, not by the whole read. Returns false, without finishing, if the
+    /// chain was switched between two steps (a snapshot, a commit): the images the steps were reading are closed.
+    /// </summary>
+    public bool InSlices(Func<ImageChain, bool> step)
+    {
+        var chain = Volatile.Read(ref _chain);
+        while (true)
+        {
+            using (_metadata.Enter())
+            {
+                if (!ReferenceEquals(_chain, chain))
+                {
+                    return false;
+                }
+
+                if (step(chain))
+                {
+                    return true;
+                }
+            }
+        }
+    }
+
     /// <summary>Runs <paramref name="action"/> under the metadata lock (a copy's metadata steps).</summary>
     public void WithLock(Action action)
     {

@@ -83,7 +83,10 @@ public sealed partial class DiskChainActor
         AnswerPendingShows();
     }
 
-    private static IReadOnlyList<DiskReplies.ImageSummary> Scan(LiveDisk live) => live.WithChain(AllocationSummary.Of);
+    // How long the scan holds the metadata lock at a time: a guest request waiting for it waits at most about this.
+    private static readonly TimeSpan ScanSlice = TimeSpan.FromMilliseconds(1);
+
+    private static IReadOnlyList<DiskReplies.ImageSummary> Scan(LiveDisk live) => AllocationSummary.OfLive(live, ScanSlice);
 
     /// <summary><c>disk show</c>: while a scan runs, the answer waits for it, so it shows what was just written.</summary>
     private void ShowWhenScanned()
