@@ -5,7 +5,8 @@ namespace Orchestrator.Qcow2.IO;
 /// <summary>
 /// Test-only I/O faults at the file layer (a real disk cannot be told to fail one read at 512 KiB). Rules come from
 /// code or from ORCHESTRATOR_FAULT_INJECTION, e.g. "read:B.qcow2:524288:65536:EIO:1;write:D.qcow2:0:-1:ENOSPC:-1"
-/// (EINVAL too: what a file system that refuses a direct request returns)
+/// (EINVAL too: what a file system that refuses a direct request returns; BUG throws an InvalidOperationException,
+/// standing for a defect in our own code, which no real disk can produce: it exercises the crash-and-restart paths)
 /// (operation, file name, offset, length or -1 for the rest of the file, error, times or -1 for always).
 /// With no rule set the check costs one volatile read.
 /// </summary>
@@ -22,6 +23,9 @@ public static class FaultInjection
         Io,
         NoSpace,
         InvalidArgument,
+
+        /// <summary>Not an I/O error at all: an exception of the kind a bug in our code throws.</summary>
+        Bug,
     }
 
     public sealed class Rule(string operation, string fileName, long offset, long length, Error error, int times)
@@ -82,6 +86,7 @@ public static class FaultInjection
                 // As ImageFile reports a refused request: the errno rides on the inner IOException.
                 Error.InvalidArgument => new Qcow2Exception(Qcow2ErrorKind.Io, "Invalid argument (injected)", path, offset, operation,
                     new IOException("Invalid argument (injected)", NativeMethods.EInval)),
+                Error.Bug => new InvalidOperationException($"injected bug at {operation} of {Path.GetFileName(path)} offset {offset}"),
                 _ => new Qcow2Exception(Qcow2ErrorKind.Io, "Input/output error (injected)", path, offset, operation),
             };
         }
@@ -101,7 +106,7 @@ public static class FaultInjection
             if (f.Length != 6)
             {
                 throw new Qcow2Exception(Qcow2ErrorKind.InvalidArgument,
-                    $"{EnvironmentVariable}: '{part}' must be operation:file:offset:length:EIO|ENOSPC|EINVAL:times");
+                    $"{EnvironmentVariable}: '{part}' must be operation:file:offset:length:EIO|ENOSPC|EINVAL|BUG:times");
             }
 
             var error = f[4] switch
@@ -109,8 +114,9 @@ public static class FaultInjection
                 "EIO" => Error.Io,
                 "ENOSPC" => Error.NoSpace,
                 "EINVAL" => Error.InvalidArgument,
+                "BUG" => Error.Bug,
                 _ => throw new Qcow2Exception(Qcow2ErrorKind.InvalidArgument,
-                    $"{EnvironmentVariable}: '{f[4]}' in '{part}' is not an error (EIO, ENOSPC or EINVAL)"),
+                    $"{EnvironmentVariable}: '{f[4]}' in '{part}' is not an error (EIO, ENOSPC, EINVAL or BUG)"),
             };
             rules.Add(new Rule(f[0], f[1], long.Parse(f[2], CultureInfo.InvariantCulture), long.Parse(f[3], CultureInfo.InvariantCulture),
                 error, int.Parse(f[5], CultureInfo.InvariantCulture)));
