@@ -15,8 +15,9 @@ internal sealed class EngineNode : IAsyncDisposable
     public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(15);
     private bool _stopped;
 
-    private EngineNode(ActorSystem system, IActorRef manager, IActorRef registry, EventHub events, LocalDisks disks)
+    private EngineNode(ActorSystem system, IActorRef manager, IActorRef registry, EventHub events, LocalDisks disks, long startSequence)
     {
+        StartSequence = startSequence;
         System = system;
         Manager = manager;
         Registry = registry;
@@ -36,6 +37,16 @@ internal sealed class EngineNode : IAsyncDisposable
 
     public EventHub Events { get; }
 
+    /// <summary>The last event of earlier runs (the event log restores them at start): this run's events come after it.</summary>
+    public long StartSequence { get; }
+
+    /// <summary>This run's events, once every event published so far has gone through the event log.</summary>
+    public IReadOnlyList<BlockJobEvent> RunEvents()
+    {
+        Events.DrainAsync(AskTimeout).GetAwaiter().GetResult();
+        return [.. Events.Retained().Where(e => e.Sequence > StartSequence)];
+    }
+
     /// <param name="overrides">Configuration that wins over the SQLite journal's (fault injection).</param>
     public static EngineNode Start(string journalPath, EngineSettings settings, Config? overrides = null)
     {
@@ -45,7 +56,8 @@ internal sealed class EngineNode : IAsyncDisposable
         var events = new EventHub();
         var disks = new LocalDisks();
         var (front, registry) = DiskEngine.Start(system, settings, events, disks, "test-node");
-        return new EngineNode(system, front, registry, events, disks);
+        events.WhenReady().Wait(AskTimeout);
+        return new EngineNode(system, front, registry, events, disks, events.LastSequence);
     }
 
     /// <summary>The disk's guest I/O path once its chain is open (it opens off the actor's thread); fails after 15 s.</summary>
@@ -85,7 +97,7 @@ internal sealed class EngineNode : IAsyncDisposable
         using var cts = new CancellationTokenSource(timeout);
         try
         {
-            await foreach (var e in Events.Subscribe(0, cts.Token))
+            await foreach (var e in Events.Subscribe(StartSequence, cts.Token))
             {
                 if (e is T typed && match(typed))
                 {
@@ -101,7 +113,7 @@ internal sealed class EngineNode : IAsyncDisposable
         throw new TimeoutException($"no {typeof(T).Name} matched within {timeout}; events: {DescribeEvents()}");
     }
 
-    public string DescribeEvents() => string.Join("; ", Events.Retained().Select(Describe));
+    public string DescribeEvents() => string.Join("; ", Events.Retained().Where(e => e.Sequence > StartSequence).Select(Describe));
 
     public static string Describe(BlockJobEvent e) => e switch
     {

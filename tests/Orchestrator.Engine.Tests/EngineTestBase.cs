@@ -104,11 +104,11 @@ public abstract class EngineTestBase : IAsyncLifetime
 
     /// <summary>The JOB_STATUS_CHANGE statuses of one job, in order.</summary>
     protected IReadOnlyList<string> StatusesOf(string job) =>
-        Node.Events.Retained().OfType<JobStatusChangeEvent>().Where(e => e.Id == job).Select(e => e.Status).ToList();
+        Node.RunEvents().OfType<JobStatusChangeEvent>().Where(e => e.Id == job).Select(e => e.Status).ToList();
 
     /// <summary>The job's events other than JOB_STATUS_CHANGE, by name, in order.</summary>
     protected IReadOnlyList<string> BlockJobEventsOf(string job) =>
-        Node.Events.Retained().Where(e => e switch
+        Node.RunEvents().Where(e => e switch
         {
             BlockJobCompletedEvent c => c.Device == job,
             BlockJobCancelledEvent c => c.Device == job,

@@ -47,7 +47,7 @@ public sealed class OnErrorTests : EngineTestBase
         await Stream(Disk, new StreamRequest { Base = chain[0] });
         var completed = await WaitCompleted("vm1");
 
-        var error = Node.Events.Retained().OfType<BlockJobErrorEvent>().Single();
+        var error = Node.RunEvents().OfType<BlockJobErrorEvent>().Single();
         Assert.Equal(("read", "report"), (error.Operation, error.Action));
         Assert.Contains("Input/output error", completed.Error, StringComparison.Ordinal);
         Assert.True(completed.Offset <= guest, $"COMPLETED offset {completed.Offset} is past the failed cluster at {guest}");
@@ -73,7 +73,7 @@ public sealed class OnErrorTests : EngineTestBase
         await Stream(Disk, new StreamRequest { Base = chain[0], OnError = OnErrorPolicy.Ignore });
         var completed = await WaitCompleted("vm1");
 
-        var error = Node.Events.Retained().OfType<BlockJobErrorEvent>().First();
+        var error = Node.RunEvents().OfType<BlockJobErrorEvent>().First();
         Assert.Equal(("read", "ignore"), (error.Operation, error.Action));
         Assert.Contains("Input/output error", completed.Error, StringComparison.Ordinal);
         Assert.Equal(completed.Len, completed.Offset);
@@ -165,7 +165,7 @@ public sealed class OnErrorTests : EngineTestBase
         await Stream(Disk, new StreamRequest { Base = chain[0], OnError = OnErrorPolicy.Enospc });
         var completed = await WaitCompleted("vm1");
 
-        var error = Node.Events.Retained().OfType<BlockJobErrorEvent>().Single();
+        var error = Node.RunEvents().OfType<BlockJobErrorEvent>().Single();
         Assert.Equal(("read", "report"), (error.Operation, error.Action));
         Assert.NotNull(completed.Error);
         FaultInjection.Clear();

@@ -67,7 +67,7 @@ public sealed class ParallelStreamTests : EngineTestBase
 
         var expected = new[] { "I", "G", "E", "C", "A" }.Select(n => PathOf(n + ".qcow2"));
         Assert.Equal(expected, (await Show(disk)).Chain);
-        Assert.Empty(Node.Events.Retained().OfType<BlockJobErrorEvent>());
+        Assert.Empty(Node.RunEvents().OfType<BlockJobErrorEvent>());
         foreach (var image in chain)
         {
             ImageAssert.CheckClean(image);

@@ -78,7 +78,7 @@ public sealed class QuarantineTests : EngineTestBase
         Assert.Contains("journal could not be replayed", info.Quarantine, StringComparison.Ordinal);
         var entry = (await Node.AskOk<ManagerCommands.DiskList>(new ManagerCommands.ListDisks())).Disks.Single(d => d.Disk == "broken");
         Assert.Equal(DiskStates.Quarantined, entry.State);
-        Assert.Contains(Node.Events.Retained().OfType<DiskQuarantinedEvent>(), e => e.Device == "broken");
+        Assert.Contains(Node.RunEvents().OfType<DiskQuarantinedEvent>(), e => e.Device == "broken");
         Assert.Equal("wrong-state", (await Node.AskRefused(new DiskCommands.Register(new DiskId("broken"), healthy[^1]))).Error.Code);
         await AssertServes(healthy);
     }
@@ -104,7 +104,7 @@ public sealed class QuarantineTests : EngineTestBase
         Assert.Equal(DiskStates.Quarantined, entry.State);
         Assert.Equal(info.Quarantine, entry.Quarantine);
 
-        var quarantined = Node.Events.Retained().OfType<DiskQuarantinedEvent>().Single();
+        var quarantined = Node.RunEvents().OfType<DiskQuarantinedEvent>().Single();
         Assert.Equal(disk, quarantined.Device);
         Assert.Equal(info.Quarantine, quarantined.Reason);
 

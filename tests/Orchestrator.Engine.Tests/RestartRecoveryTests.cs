@@ -82,7 +82,7 @@ public sealed class RestartRecoveryTests : EngineTestBase
         var later = await QueryLive(Disk, "vm1");
         Assert.Equal(after.Offset, later.Offset);
         Assert.Equal("paused", later.Status);
-        Assert.Empty(Node.Events.Retained());
+        Assert.Empty(Node.RunEvents());
         Assert.True(later.Offset <= pausedAt + Settings.BatchBytes, $"offset {later.Offset} moved past where the job paused ({pausedAt})");
 
         await Verb(Disk, "vm1", JobVerb.SetSpeed, 0);
@@ -216,7 +216,7 @@ public sealed class RestartRecoveryTests : EngineTestBase
         Assert.Equal("concluded", job.Status);
         Assert.Equal(job.Len, job.Offset);
         Assert.Null(job.Error);
-        Assert.Empty(Node.Events.Retained());
+        Assert.Empty(Node.RunEvents());
         await Verb(Disk, "vm1", JobVerb.Dismiss);
         Assert.Null(await Query(Disk, "vm1"));
         Assert.Equal([chain[^1], chain[0]], (await Show(Disk)).Chain);

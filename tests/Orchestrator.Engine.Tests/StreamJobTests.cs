@@ -65,6 +65,8 @@ public sealed class StreamJobTests : TestKit
             _output.WriteLine($"{e.Sequence} {e.Event} {e}");
             if (e.Event == name)
             {
+                // The events published with it (the job's last statuses) are still on their way through the event log.
+                await _events.DrainAsync(TimeSpan.FromSeconds(15));
                 return;
             }
         }

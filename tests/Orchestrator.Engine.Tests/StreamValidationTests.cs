@@ -37,7 +37,7 @@ public sealed class StreamValidationTests : EngineTestBase
         // A bare file name is how users name images of the chain (HMP: block_stream virtio0 A).
         var byName = await Node.AskRefused(new DiskCommands.Stream(Disk, new StreamRequest { Top = "X.qcow2", JobId = new JobId("j") }));
         Assert.Equal("not-found", byName.Error.Code);
-        Assert.Empty(Node.Events.Retained());
+        Assert.Empty(Node.RunEvents());
     }
 
     [Fact]
@@ -64,7 +64,7 @@ public sealed class StreamValidationTests : EngineTestBase
         Assert.Equal("invalid-parameter", byName.Error.Code);
         Assert.Contains("is not a backing image of", byName.Error.Message, StringComparison.Ordinal);
 
-        Assert.Empty(Node.Events.Retained());
+        Assert.Empty(Node.RunEvents());
         Assert.Equal(map, QemuTools.Map(top));
     }
 
@@ -78,7 +78,7 @@ public sealed class StreamValidationTests : EngineTestBase
         Assert.Equal("backing file specified, but streaming the entire chain", backing.Error.Message);
         var noId = await Node.AskRefused(new DiskCommands.Stream(Disk, new StreamRequest { Top = "B.qcow2" }));
         Assert.Equal("invalid-parameter", noId.Error.Code);
-        Assert.Empty(Node.Events.Retained());
+        Assert.Empty(Node.RunEvents());
     }
 
     [Fact]
@@ -140,7 +140,7 @@ public sealed class StreamValidationTests : EngineTestBase
         Assert.Equal("invalid-parameter", ambiguous.Error.Code);
         Assert.Equal($"image name 'disk.qcow2' is ambiguous: 2 images of the chain have that file name ({PathOf("y/disk.qcow2")}, {PathOf("x/disk.qcow2")}); name it by its path",
             ambiguous.Error.Message);
-        Assert.Empty(Node.Events.Retained());
+        Assert.Empty(Node.RunEvents());
 
         // Relative to the active image's folder, whatever the engine's current folder is.
         await Stream(Disk, new StreamRequest { Base = "x/disk.qcow2" });

@@ -120,28 +120,39 @@ internal sealed record JournalFacts(long LastCheckpoint, int Checkpoints, bool F
 /// <summary>Follows a node's /events (SSE) in the background and keeps every QMP event, until the node dies or dispose.</summary>
 internal sealed class EventRecorder : IAsyncDisposable
 {
-    private readonly ConcurrentQueue<JsonElement> _events = new();
+    private readonly ConcurrentQueue<(long Id, JsonElement Event)> _events = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly HttpClient _http;
     private readonly Task _loop;
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private EventRecorder(NodeProcess node)
+    private EventRecorder(NodeProcess node, long? afterId)
     {
         _http = new HttpClient { BaseAddress = node.Url, Timeout = Timeout.InfiniteTimeSpan };
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", node.Token);
+        if (afterId is { } after)
+        {
+            _http.DefaultRequestHeaders.Add("Last-Event-ID", after.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         _loop = Task.Run(RunAsync);
     }
 
-    /// <summary>Starts following (from the first retained event) and returns once the stream is open.</summary>
-    public static async Task<EventRecorder> FollowAsync(NodeProcess node)
+    /// <summary>
+    /// Starts following (from the first retained event, or after <paramref name="afterId"/> as a reconnecting SSE client
+    /// does) and returns once the stream is open.
+    /// </summary>
+    public static async Task<EventRecorder> FollowAsync(NodeProcess node, long? afterId = null)
     {
-        var recorder = new EventRecorder(node);
+        var recorder = new EventRecorder(node, afterId);
         await recorder._connected.Task.WaitAsync(TimeSpan.FromSeconds(30));
         return recorder;
     }
 
-    public IReadOnlyList<JsonElement> Events => [.. _events];
+    public IReadOnlyList<JsonElement> Events => [.. _events.Select(e => e.Event)];
+
+    /// <summary>Every event with its SSE id (the node's durable event sequence), in the order received.</summary>
+    public IReadOnlyList<(long Id, JsonElement Event)> Numbered => [.. _events];
 
     /// <summary>Events named <paramref name="name"/> about job/device <paramref name="device"/>.</summary>
     public IReadOnlyList<JsonElement> Named(string name, string device) =>
@@ -193,7 +204,7 @@ internal sealed class EventRecorder : IAsyncDisposable
             await using var stream = await response.Content.ReadAsStreamAsync(_stop.Token);
             await foreach (var message in SseReader.ReadAsync(stream, _stop.Token))
             {
-                _events.Enqueue(Json.Parse(message.Data));
+                _events.Enqueue((long.Parse(message.Id ?? "0", System.Globalization.CultureInfo.InvariantCulture), Json.Parse(message.Data)));
             }
         }
         catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)

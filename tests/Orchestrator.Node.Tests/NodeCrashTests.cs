@@ -261,6 +261,7 @@ public sealed partial class NodeCrashTests(ITestOutputHelper output)
         var headerWatch = "";
         TimeSpan killAt;
         IReadOnlyList<JsonElement> eventsBefore;
+        long lastEventIdBefore;
         var node = await StartNodeAsync(folder.Path);
         var jobClock = new Stopwatch();
         try
@@ -318,6 +319,7 @@ public sealed partial class NodeCrashTests(ITestOutputHelper output)
             killAt = jobClock.Elapsed;
             await node.KillAsync();
             eventsBefore = events.Events;
+            lastEventIdBefore = events.Numbered.Count > 0 ? events.Numbered[^1].Id : 0;
         }
         finally
         {
@@ -352,7 +354,9 @@ public sealed partial class NodeCrashTests(ITestOutputHelper output)
         TimeSpan completedIn;
         try
         {
-            await using var events = await EventRecorder.FollowAsync(node);
+            // As a client reconnects: after the last event it saw. Event ids are durable, so this run's stream goes on
+            // exactly where the killed one stopped (events journaled just before the kill included).
+            await using var events = await EventRecorder.FollowAsync(node, afterId: lastEventIdBefore);
             var first = await GetJobAsync(node, Disk, context);
             var resumed = ResumeLine().Match(node.Output);
             if (resumed.Success)
@@ -409,7 +413,7 @@ public sealed partial class NodeCrashTests(ITestOutputHelper output)
                 failures.Add($"{context} the job left /jobs but no JOB_STATUS_CHANGE 'null' arrived on /events within 5 s; events after restart: {events.Summary()}");
             }
 
-            // Completed exactly once over both runs; an event persisted just before the kill may not have reached us.
+            // Completed exactly once over both runs (an event journaled just before the kill reaches us after the restart).
             var completedAfter = events.Events.Count(e => IsCompleted(e));
             var all = eventsBefore.Concat(events.Events).ToList();
             var bad = all.Where(e => e.GetProperty("event").GetString() is "BLOCK_JOB_CANCELLED" or "BLOCK_JOB_ERROR"

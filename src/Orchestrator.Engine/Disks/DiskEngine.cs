@@ -14,6 +14,7 @@ public static class DiskEngine
     public static (IActorRef Front, IActorRef Registry) Start(ActorSystem system, EngineSettings settings, EventHub events, LocalDisks disks, string host)
     {
         EngineLocal.Install(system, events, disks);
+        Persistence.EventLog.Start(system, events, host);
         var registry = system.ActorOf(DiskRegistryActor.Props(settings, host), RegistryName);
         var front = system.ActorOf(DiskRouter.Props(settings, registry), FrontName);
         return (front, registry);

@@ -166,7 +166,7 @@ public static class DiskEndpoints
     private static async Task<IResult> StartJobAsync(IDiskCommand command, HttpResponse response, EngineGateway engine, EventHub events, CancellationToken cancel)
     {
         // Read before asking: every event of the new job is published after this sequence.
-        var sequence = events.LastSequence();
+        var sequence = events.LastSequence;
         var reply = await engine.AskAsync(command, cancel);
         if (reply is not DiskReplies.JobStarted started)
         {

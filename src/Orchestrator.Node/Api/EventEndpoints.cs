@@ -33,7 +33,8 @@ public static class EventEndpoints
     {
         var after = AfterSequence(context.Request);
         var follow = Follow(context.Request);
-        var stopAt = follow ? long.MaxValue : hub.LastSequence();
+        await hub.WhenReady(cancel); // the event log recovers at start: until then the retained events are incomplete
+        var stopAt = follow ? long.MaxValue : hub.LastSequence;
 
         var response = context.Response;
         response.ContentType = "text/event-stream; charset=utf-8";

@@ -91,7 +91,7 @@ public sealed class CancelCommitRaceTests(ITestOutputHelper output)
         await WaitUntil(async () => await Query(disk, disk.Value) is null, $"{what}: the job to end");
         Mark("end");
 
-        var ends = Node.Events.Retained().Where(e => e is BlockJobCompletedEvent { } x && x.Device == disk.Value
+        var ends = Node.RunEvents().Where(e => e is BlockJobCompletedEvent { } x && x.Device == disk.Value
             || e is BlockJobCancelledEvent { } y && y.Device == disk.Value).ToList();
         var end = Assert.Single(ends);
         var show = await Show(disk);
