@@ -12,7 +12,7 @@ public sealed class DurableEventsTests(ITestOutputHelper output)
     private static readonly string[] NodeArgs = ["--batch-size", "1M", "--checkpoint-size", "4M"];
 
     [Fact]
-    public async Task After_a_SIGKILL_and_a_restart_Last_Event_ID_resumes_the_events_with_no_gap_and_no_duplicate()
+    public async Task After_a_SIGKILL_and_a_restart_Last_Event_ID_resumes_the_events_with_no_gap_and_no_duplicate_and_the_job_stays_in_the_history()
     {
         using var folder = new TempDirectory("durable-events");
         var images = Directory.CreateDirectory(Path.Combine(folder.Path, "images")).FullName;
@@ -64,6 +64,17 @@ public sealed class DurableEventsTests(ITestOutputHelper output)
             Assert.True(await replay.WaitForAsync(e => EventRecorder.IsDismissed(e, "ev"), TimeSpan.FromSeconds(10)), replay.Summary());
             Assert.Equal(ids, replay.Numbered.Select(e => e.Id).Take(ids.Count));
             Assert.Equal(before.Concat(after).Select(e => e.Event.GetRawText()), replay.Numbered.Take(ids.Count).Select(e => e.Event.GetRawText()));
+
+            // The finished job stays queryable, timed from its start in the killed run (jobs --all, as oVirt keeps jobs).
+            var all = await node.CliAsync("jobs", "--all", "--output", "json");
+            all.EnsureSuccess();
+            var finished = Json.Parse(all.StdOut).GetProperty("finished");
+            var job = Assert.Single(finished.EnumerateArray());
+            Assert.Equal(("ev", "stream", "completed"), (job.GetProperty("id").GetString(), job.GetProperty("type").GetString(), job.GetProperty("outcome").GetString()));
+            Assert.Equal(job.GetProperty("len").GetInt64(), job.GetProperty("offset").GetInt64());
+            Assert.True(job.GetProperty("started").GetDateTimeOffset() < job.GetProperty("ended").GetDateTimeOffset(), all.StdOut);
+            var human = await node.CliAsync("jobs", "--all");
+            Assert.Contains("stream job 'ev' completed at", human.StdOut, StringComparison.Ordinal);
         }
         finally
         {

@@ -54,4 +54,10 @@ public static class ContractViews
             Error = j.Error,
         };
     }
+
+    extension(FinishedJobView)
+    {
+        public static FinishedJobView From(FinishedJob j) =>
+            new(j.Id, j.Type, j.Outcome, j.Started, j.Ended, j.Len, j.Offset, j.Speed, j.Error, j.Sequence);
+    }
 }

@@ -41,7 +41,18 @@ public static class JobEndpoints
             .Produces<JobView>()
             .ProducesErrors(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status409Conflict);
 
+        // Not under /jobs: "history" is a valid job id there.
+        app.MapGet("/job-history", HistoryAsync).WithTags("Jobs")
+            .WithSummary("Jobs that have ended (completed, failed, cancelled), oldest first, from the node's durable events")
+            .Produces<FinishedJobView[]>();
+
         return app;
+    }
+
+    private static async Task<IResult> HistoryAsync(Engine.EventHub events, CancellationToken cancel)
+    {
+        await events.WhenReady(cancel);
+        return Results.Ok(JobHistory.From(events.Retained()).Select(FinishedJobView.From).ToArray());
     }
 
     private static async Task<IResult> ListAsync(EngineGateway engine, CancellationToken cancel)
