@@ -23,6 +23,23 @@ internal static class Qd16Guest
         ProcessRunner.RunAsync(Python, [Script, uri, size.ToString(System.Globalization.CultureInfo.InvariantCulture),
             seed.ToString(System.Globalization.CultureInfo.InvariantCulture), stopFile], timeout: TimeSpan.FromMinutes(2));
 
+    /// <summary>Waits until the guest has had 16 writes acknowledged (it creates STOP.ready), or ended, or the time is up.</summary>
+    public static async Task<bool> WaitWritingAsync(string stopFile, Task guest, TimeSpan timeout)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!File.Exists(stopFile + ".ready"))
+        {
+            if (guest.IsCompleted || clock.Elapsed > timeout)
+            {
+                return false;
+            }
+
+            await Task.Delay(10);
+        }
+
+        return true;
+    }
+
     private static string? FindPython()
     {
         string?[] candidates = ["/usr/bin/python3", ExternalTool.FindOnPath("python3")];

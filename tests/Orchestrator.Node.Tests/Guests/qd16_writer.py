@@ -3,6 +3,7 @@
 # appears (then drain, flush, exit 0) or the connection dies (exit 3). Every event is one stdout line, in the order the
 # guest saw it: "I id offset pattern" before a write is sent, "A id" once acknowledged, "S k" when flush k is sent,
 # "F k" once it is acknowledged, "E message" on a failure. A flush covers the writes acknowledged before its S line.
+# Once 16 writes were acknowledged it creates STOP_FILE.ready, so the test kills the node only while the guest writes.
 import os, random, sys
 import nbd
 
@@ -19,13 +20,18 @@ acked_since_flush = 0
 flushes = 0
 status = 0
 
+acked = 0
+
 def retire_writes():
-    global acked_since_flush
+    global acked_since_flush, acked
     for cookie in [c for c in writes if h.aio_command_completed(c)]:
         wid, block, _ = writes.pop(cookie)
         busy.discard(block)
         acked_since_flush += 1
+        acked += 1
         out.write(f"A {wid}\n")
+        if acked == DEPTH:
+            open(stop_file + ".ready", "w").close()
 
 def retire_flush():
     global flush
