@@ -7,6 +7,43 @@ namespace Orchestrator.Node.Tests;
 public sealed partial class NodeCrashTests
 {
     /// <summary>
+    /// A guest crash test's start: its seed, the chain and the guest-visible reference, a ledger of
+    /// <paramref name="ledgerBlock"/>-byte blocks, one kill target in each of [5 %, 30 %), [35 %, 60 %) and
+    /// [65 %, 90 %) of the job, and a node streaming D onto A. The caller owns (disposes) the folder and the node.
+    /// </summary>
+    private async Task<GuestCrashStart> StartGuestCrashAsync(string label, int ledgerBlock)
+    {
+        var seed = Seed();
+        var rng = new Random(seed);
+        var folder = new TempDirectory($"crash-{label}");
+        var images = Directory.CreateDirectory(Path.Combine(folder.Path, "images")).FullName;
+        var chain = CrashChain.Create(images, rng);
+        var reference = Path.Combine(folder.Path, "ref.raw");
+        QemuTools.ConvertToRaw(chain.D, reference);
+        var ledger = new ClusterLedger(File.ReadAllBytes(reference), ledgerBlock);
+        var uri = $"nbd+unix:///{Disk}?socket={Path.Combine(folder.Path, "data", NodePaths.NbdSocketFile)}";
+        var len = CrashChain.Size;
+        long[] targets = [.. Enumerable.Range(0, 3).Select(i => rng.NextInt64(len * (5 + (30 * i)) / 100, len * (30 + (30 * i)) / 100))];
+        var context = $"[seed {seed}, {label} guest, kills at offsets {string.Join(", ", targets)}]";
+        output.WriteLine($"{context} chain: {chain.Layout}");
+
+        var node = await StartNodeAsync(folder.Path);
+        try
+        {
+            await RegisterAsync(node, chain.D, context);
+            await StartJobAsync(node, JobKind.Stream, chain, context);
+        }
+        catch
+        {
+            // No node process may outlive a test that failed to start.
+            await node.DisposeAsync();
+            throw;
+        }
+
+        return new GuestCrashStart(seed, rng, folder, chain, ledger, uri, targets, context, node);
+    }
+
+    /// <summary>
     /// After a kill: qemu-img check (leaks allowed), what the journal held, a new node, and whether the job resumed by
     /// itself from its last checkpoint. Returns the new node and a line for the log.
     /// </summary>
@@ -70,4 +107,7 @@ public sealed partial class NodeCrashTests
         failures.AddRange(mismatches.Take(20).Select(m => $"{context} {m}"));
         return mismatches.Count;
     }
+
+    private sealed record GuestCrashStart(int Seed, Random Rng, TempDirectory Folder, CrashChain Chain, ClusterLedger Ledger, string Uri,
+        long[] Targets, string Context, NodeProcess Node);
 }

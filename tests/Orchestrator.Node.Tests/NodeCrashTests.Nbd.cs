@@ -19,31 +19,17 @@ public sealed partial class NodeCrashTests
     [Fact]
     public async Task Guest_writes_over_nbd_during_a_stream_survive_sigkills_as_far_as_they_were_flushed()
     {
-        var seed = Seed();
-        var rng = new Random(seed);
         var clock = Stopwatch.StartNew();
         var failures = new List<string>();
-        using var folder = new TempDirectory("crash-nbd");
-        var images = Directory.CreateDirectory(Path.Combine(folder.Path, "images")).FullName;
-        var chain = CrashChain.Create(images, rng);
-        var reference = Path.Combine(folder.Path, "ref.raw");
-        QemuTools.ConvertToRaw(chain.D, reference);
-        var ledger = new ClusterLedger(File.ReadAllBytes(reference), GuestCluster);
-        var socket = Path.Combine(folder.Path, "data", NodePaths.NbdSocketFile);
+        var start = await StartGuestCrashAsync("nbd", GuestCluster);
+        using var folder = start.Folder;
+        var (chain, ledger, targets, context, rng) = (start.Chain, start.Ledger, start.Targets, start.Context, start.Rng);
         // The guest has its own randoms: it runs on another task than the kills.
-        var guest = new NbdGuest($"nbd+unix:///{Disk}?socket={socket}", CrashChain.Size, new Random(seed ^ 0x6e6264));
-        var groupSizes = new Random(seed ^ 0x67726f);
-        var len = CrashChain.Size;
-        // One kill in each of [5 %, 30 %), [35 %, 60 %) and [65 %, 90 %) of the job.
-        long[] targets = [.. Enumerable.Range(0, 3).Select(i => rng.NextInt64(len * (5 + (30 * i)) / 100, len * (30 + (30 * i)) / 100))];
-        var context = $"[seed {seed}, NBD guest, kills at offsets {string.Join(", ", targets)}]";
-        output.WriteLine($"{context} chain: {chain.Layout}");
-
-        var node = await StartNodeAsync(folder.Path);
+        var guest = new NbdGuest(start.Uri, CrashChain.Size, new Random(start.Seed ^ 0x6e6264));
+        var groupSizes = new Random(start.Seed ^ 0x67726f);
+        var node = start.Node;
         try
         {
-            await RegisterAsync(node, chain.D, context);
-            await StartJobAsync(node, JobKind.Stream, chain, context);
             for (var run = 0; run <= targets.Length; run++)
             {
                 var loop = NbdGuestLoop.Start(guest, ledger, groupSizes, GuestCluster);

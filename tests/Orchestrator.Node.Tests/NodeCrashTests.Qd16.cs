@@ -19,27 +19,14 @@ public sealed partial class NodeCrashTests
     public async Task Qd16_random_writes_over_nbd_during_a_stream_survive_sigkills_as_far_as_they_were_flushed()
     {
         _ = Qd16Guest.Python; // fails at once, naming python3-libnbd, on a machine without it
-        var seed = Seed();
-        var rng = new Random(seed);
         var clock = Stopwatch.StartNew();
         var failures = new List<string>();
-        using var folder = new TempDirectory("crash-qd16");
-        var images = Directory.CreateDirectory(Path.Combine(folder.Path, "images")).FullName;
-        var chain = CrashChain.Create(images, rng);
-        var reference = Path.Combine(folder.Path, "ref.raw");
-        QemuTools.ConvertToRaw(chain.D, reference);
-        var ledger = new ClusterLedger(File.ReadAllBytes(reference), Qd16Guest.BlockSize);
-        var uri = $"nbd+unix:///{Disk}?socket={Path.Combine(folder.Path, "data", NodePaths.NbdSocketFile)}";
-        var len = CrashChain.Size;
-        long[] targets = [.. Enumerable.Range(0, 3).Select(i => rng.NextInt64(len * (5 + (30 * i)) / 100, len * (30 + (30 * i)) / 100))];
-        var context = $"[seed {seed}, QD16 NBD guest, kills at offsets {string.Join(", ", targets)}]";
-        output.WriteLine($"{context} chain: {chain.Layout}");
-
-        var node = await StartNodeAsync(folder.Path);
+        var start = await StartGuestCrashAsync("qd16", Qd16Guest.BlockSize);
+        using var folder = start.Folder;
+        var (chain, ledger, targets, context, rng, uri) = (start.Chain, start.Ledger, start.Targets, start.Context, start.Rng, start.Uri);
+        var node = start.Node;
         try
         {
-            await RegisterAsync(node, chain.D, context);
-            await StartJobAsync(node, JobKind.Stream, chain, context);
             for (var run = 0; run <= targets.Length; run++)
             {
                 var stop = Path.Combine(folder.Path, $"stop-guest-{run}");
