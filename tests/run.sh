@@ -11,9 +11,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # --- system packages ---------------------------------------------------------
 # The tests compare against real QEMU tools (qemu-img, qemu-io, qemu-nbd, qemu-storage-daemon for the QMP parity
-# test), drive the dashboard in headless Chromium and verify the systemd unit; they fail (never skip) without them.
+# test), drive the dashboard in headless Chromium and verify the systemd unit; the QD16 NBD crash guest is
+# python3-libnbd (Debian's /usr/bin/python3). They fail (never skip) without them.
 REQUIRED_TOOLS=(qemu-img qemu-io qemu-nbd nbdinfo nbdcopy qemu-storage-daemon chromium systemd-analyze)
-APT_PACKAGES=(qemu-utils qemu-system-common libnbd-bin chromium systemd)
+APT_PACKAGES=(qemu-utils qemu-system-common libnbd-bin python3-libnbd chromium systemd)
 
 missing_tools() {
   local tool

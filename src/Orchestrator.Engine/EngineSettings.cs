@@ -68,10 +68,11 @@ public sealed record EngineSettings
     }
 
     /// <summary>
-    /// While the disk's guest is doing I/O, the largest request a stream puts on the device (one at a time, each in a
-    /// gap between guest requests; at most a quarter batch). A guest request waits behind at most one of them: smaller
-    /// favours the guest's latency, larger the stream's speed under guest load. Measured (4 GiB chain, O_DIRECT, fio at
-    /// queue depth 1 over NBD; guest p99 during the stream / idle, stream time): 64K 0.89x, 3.7 s; 128K 1.65x, 2.4 s;
+    /// While the disk's guest waits on a stream (Pacing/GuestPacer), the largest request the stream puts on the device
+    /// (one at a time, each in a gap between guest requests; at most a quarter batch): the ceiling, halved as the wait
+    /// grows. A guest request waits behind at most one of them: smaller favours the guest's latency, larger the
+    /// stream's speed under guest load. Measured with the fixed pacing before (4 GiB chain, O_DIRECT, fio at queue
+    /// depth 1 over NBD; guest p99 during the stream / idle, stream time): 64K 0.89x, 3.7 s; 128K 1.65x, 2.4 s;
     /// 256K 1.87x, 1.8 s; QEMU's block-stream 2.0-2.3x, 1.2-1.5 s.
     /// </summary>
     public int GuestYieldBytes

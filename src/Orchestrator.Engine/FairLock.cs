@@ -10,6 +10,12 @@ internal sealed class FairLock
     private long _nextTicket;
     private long _serving;
 
+    /// <summary>
+    /// Entries waiting behind the holder now (a racy read, good for pacing): a guest request queued here waits for
+    /// whatever holds the lock, often a copy's metadata step.
+    /// </summary>
+    public int Queued => (int)Math.Max(0, Volatile.Read(ref _nextTicket) - Volatile.Read(ref _serving) - 1);
+
     public Releaser Enter()
     {
         lock (_monitor)

@@ -1,4 +1,5 @@
 using Orchestrator.Engine.GuestIo;
+using Orchestrator.Engine.Pacing;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Chain;
 using Orchestrator.Qcow2.IO;
@@ -39,6 +40,9 @@ public sealed class LiveDisk : IDisposable
 
     /// <summary>Before a copy's data I/O: waits (at most <paramref name="limit"/>) for a gap between guest requests.</summary>
     public void WaitForGuestGap(TimeSpan limit) => _guest.WaitForGap(limit);
+
+    /// <summary>What the guest waits now: its recent latency against its own service time, and requests queued on the lock.</summary>
+    internal GuestPressure GuestPressure() => _guest.Pressure(_metadata.Queued);
 
     public LiveDisk(string activePath, CacheMode cache)
     {

@@ -178,7 +178,7 @@ public sealed class NodeOptions
     /// <summary>Persisted events between snapshots of each actor's state (<see cref="EngineSettings.SnapshotInterval"/>).</summary>
     public int SnapshotInterval { get; }
 
-    /// <summary>The largest copy request while the guest is active (<see cref="EngineSettings.GuestYieldBytes"/>).</summary>
+    /// <summary>The largest copy request while the guest waits on the copy (<see cref="EngineSettings.GuestYieldBytes"/>).</summary>
     public int GuestYieldBytes { get; }
 
     /// <summary>Where the NBD exports are also served over TCP; null (the default) for the Unix socket only.</summary>

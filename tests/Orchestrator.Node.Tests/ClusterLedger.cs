@@ -30,6 +30,12 @@ internal sealed class ClusterLedger(byte[] original, int clusterSize)
         Issued++;
     }
 
+    /// <summary>
+    /// The cluster may also hold <paramref name="write"/>'s pattern, without counting it as issued: a write sent after
+    /// the one a flush pinned may have landed too.
+    /// </summary>
+    public void Allow(GuestWrite write) => _possible[ClusterOf(write)].Add(write.Pattern);
+
     /// <summary>The group's flush was acknowledged: each cluster it wrote holds the group's last pattern there, durably.</summary>
     public void Acknowledge(IReadOnlyList<GuestWrite> group)
     {

@@ -19,31 +19,17 @@ public sealed partial class NodeCrashTests
     [Fact]
     public async Task Guest_writes_over_nbd_during_a_stream_survive_sigkills_as_far_as_they_were_flushed()
     {
-        var seed = Seed();
-        var rng = new Random(seed);
         var clock = Stopwatch.StartNew();
         var failures = new List<string>();
-        using var folder = new TempDirectory("crash-nbd");
-        var images = Directory.CreateDirectory(Path.Combine(folder.Path, "images")).FullName;
-        var chain = CrashChain.Create(images, rng);
-        var reference = Path.Combine(folder.Path, "ref.raw");
-        QemuTools.ConvertToRaw(chain.D, reference);
-        var ledger = new ClusterLedger(File.ReadAllBytes(reference), GuestCluster);
-        var socket = Path.Combine(folder.Path, "data", NodePaths.NbdSocketFile);
+        var start = await StartGuestCrashAsync("nbd", GuestCluster);
+        using var folder = start.Folder;
+        var (chain, ledger, targets, context, rng) = (start.Chain, start.Ledger, start.Targets, start.Context, start.Rng);
         // The guest has its own randoms: it runs on another task than the kills.
-        var guest = new NbdGuest($"nbd+unix:///{Disk}?socket={socket}", CrashChain.Size, new Random(seed ^ 0x6e6264));
-        var groupSizes = new Random(seed ^ 0x67726f);
-        var len = CrashChain.Size;
-        // One kill in each of [5 %, 30 %), [35 %, 60 %) and [65 %, 90 %) of the job.
-        long[] targets = [.. Enumerable.Range(0, 3).Select(i => rng.NextInt64(len * (5 + (30 * i)) / 100, len * (30 + (30 * i)) / 100))];
-        var context = $"[seed {seed}, NBD guest, kills at offsets {string.Join(", ", targets)}]";
-        output.WriteLine($"{context} chain: {chain.Layout}");
-
-        var node = await StartNodeAsync(folder.Path);
+        var guest = new NbdGuest(start.Uri, CrashChain.Size, new Random(start.Seed ^ 0x6e6264));
+        var groupSizes = new Random(start.Seed ^ 0x67726f);
+        var node = start.Node;
         try
         {
-            await RegisterAsync(node, chain.D, context);
-            await StartJobAsync(node, JobKind.Stream, chain, context);
             for (var run = 0; run <= targets.Length; run++)
             {
                 var loop = NbdGuestLoop.Start(guest, ledger, groupSizes, GuestCluster);
@@ -68,56 +54,21 @@ public sealed partial class NodeCrashTests
                     await node.KillAsync();
                     await loop.StopAsync();
                     failures.AddRange(loop.Failures.Select(f => $"{context} run {run + 1}: {f}"));
-                    await node.DisposeAsync();
-
-                    var check = QemuTools.Check(chain.D);
-                    if (check.ExitCode is not (0 or 3))
-                    {
-                        failures.Add($"{context} qemu-img check after kill {run + 1} exited {check.ExitCode}: {check.StdOut}{check.StdErr}");
-                    }
-
-                    var journal = JournalFacts.Read(Path.Combine(folder.Path, "data", NodePaths.JournalFile), Disk, Disk);
-                    node = await StartNodeAsync(folder.Path);
-                    var resumed = await GetJobAsync(node, Disk, context);
-                    if (!journal.Finished && (resumed is not { } r || r.GetProperty("status").GetString() != "running" || Offset(r) < journal.LastCheckpoint))
-                    {
-                        failures.Add($"{context} after kill {run + 1} the job did not resume by itself from its checkpoint ({journal}): {resumed?.ToString() ?? "gone"}");
-                    }
-
+                    (node, var restart) = await RestartAfterKillAsync(node, folder.Path, chain, run + 1, failures, context);
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{context} kill {run + 1} at offset {offsetAtKill} ({Pct(Math.Max(offsetAtKill, 0))}): {loop.Groups} groups ({loop.Acknowledged} acknowledged) in this life; "
-                        + $"check exit {check.ExitCode}; {journal}; after restart {(resumed is { } j ? $"{j.GetProperty("status").GetString()} at {Offset(j)}" : "no job")}"));
+                        $"{context} kill {run + 1} at offset {offsetAtKill} ({Pct(Math.Max(offsetAtKill, 0))}): {loop.Groups} groups ({loop.Acknowledged} acknowledged) in this life; {restart}"));
                 }
             }
 
-            using var response = await node.Http.GetAsync($"disks/{Disk}");
-            var nodeChain = (await Json.BodyAsync(response)).GetProperty("chain").EnumerateArray().Select(p => p.GetString()).ToList();
-            if (!nodeChain.SequenceEqual([chain.D, chain.A]))
-            {
-                failures.Add($"{context} the node's chain is [{string.Join(", ", nodeChain)}], expected [D, A]");
-            }
+            await CheckNodeChainAsync(node, chain, failures, context);
         }
         finally
         {
             await node.DisposeAsync();
         }
 
-        var final = QemuTools.Check(chain.D);
-        if (final.ExitCode != 0)
-        {
-            failures.Add($"{context} qemu-img check after the clean stop exited {final.ExitCode}: {final.StdOut}{final.StdErr}");
-        }
-
-        if (BackingOf(chain.D) != "A.qcow2")
-        {
-            failures.Add($"{context} D's backing file is '{BackingOf(chain.D) ?? "none"}', expected A.qcow2");
-        }
-
-        var content = Path.Combine(folder.Path, "final.raw");
-        QemuTools.ConvertToRaw(chain.D, content);
-        var mismatches = ledger.Mismatches(File.ReadAllBytes(content));
-        failures.AddRange(mismatches.Take(20).Select(m => $"{context} {m}"));
-        output.WriteLine($"{context} {ledger.Issued} cluster writes issued, {ledger.Pinned} pinned by acknowledged flushes, {mismatches.Count} clusters wrong; total {clock.Elapsed.TotalSeconds:F1} s");
+        var mismatches = CheckFinalImage(folder.Path, chain, ledger, failures, context);
+        output.WriteLine($"{context} {ledger.Issued} cluster writes issued, {ledger.Pinned} pinned by acknowledged flushes, {mismatches} clusters wrong; total {clock.Elapsed.TotalSeconds:F1} s");
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 }

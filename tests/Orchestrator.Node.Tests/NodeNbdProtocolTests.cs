@@ -125,6 +125,55 @@ public sealed class NodeNbdProtocolTests(NbdNodeFixture fixture, ITestOutputHelp
     }
 
     [Fact]
+    public async Task A_hostile_client_gets_einval_past_the_end_has_unaligned_trims_served_and_vanishes_with_100_requests_in_flight()
+    {
+        var top = await AddDiskAsync("phostile");
+        var script = Path.Combine(AppContext.BaseDirectory, "Guests", "hostile_client.py");
+        var run = await ProcessRunner.RunAsync(Qd16Guest.Python, [script, UnixUri("phostile")], timeout: TimeSpan.FromMinutes(1));
+        output.WriteLine(run.StdOut + run.StdErr);
+        Assert.True(run.ExitCode == 0, run.StdOut + run.StdErr);
+        var answers = run.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')).ToDictionary(f => f[0], f => f[1]);
+        // As qemu-nbd answers the same requests: past the end is EINVAL, a trim is advisory wherever it lies inside.
+        var expected = new Dictionary<string, string>
+        {
+            ["block-status-at-end"] = "errno=EINVAL",
+            ["block-status-across-end"] = "errno=EINVAL",
+            ["block-status-far-past-end"] = "errno=EINVAL",
+            ["block-status-last-byte"] = "ok",
+            ["trim-unaligned-inside"] = "ok",
+            ["trim-sub-cluster"] = "ok",
+            ["trim-last-bytes"] = "ok",
+            ["trim-across-end"] = "errno=EINVAL",
+            ["write-after"] = "ok",
+            ["in-flight"] = "100",
+        };
+        Assert.Equal(expected, answers);
+
+        // The node goes on serving the disk. The unaligned trim (6M+1000, 200K) zeroed only the whole clusters inside it.
+        var io = QemuTools.Io("-f", "raw", "-c", "read -P 0x5a 0 512", "-c", "read -P 0x31 6M 64k", "-c", "read -P 0 6208k 128k",
+            "-c", "read -P 0x31 6336k 832k", UnixUri("phostile"));
+        Assert.True(NbdGuest.Succeeded(io), io.StdOut + io.StdErr);
+
+        // Each of the 50 writes cut off in flight landed whole or not at all.
+        var raw = Node.Image("phostile.raw");
+        QemuTools.NbdCopyRun(UnixUri("phostile"), raw).EnsureSuccess();
+        var content = await File.ReadAllBytesAsync(raw);
+        for (var i = 1; i < 100; i += 2)
+        {
+            var range = content.AsSpan((40 * 1024 * 1024) + (i * 65536), 65536);
+            Assert.True(range.IndexOfAnyExcept((byte)0x77) < 0 || range.IndexOfAnyExcept((byte)0) < 0, $"write {i} cut off in flight left a mix");
+        }
+
+        (await Node.CliAsync("disk", "remove", "phostile")).EnsureSuccess();
+        var check = QemuTools.Check(top);
+        Assert.True(check.ExitCode == 0, check.StdOut + check.StdErr);
+        var trimmed = JsonDocument.Parse(QemuTools.Map(top)).RootElement.EnumerateArray()
+            .Any(e => e.GetProperty("start").GetInt64() <= 6208 * 1024 && e.GetProperty("start").GetInt64() + e.GetProperty("length").GetInt64() >= 6336 * 1024
+                && e.GetProperty("depth").GetInt32() == 0 && e.GetProperty("zero").GetBoolean() && !e.GetProperty("data").GetBoolean());
+        Assert.True(trimmed, "qemu-img map does not show the trimmed clusters as zero in the top");
+    }
+
+    [Fact]
     public async Task Thirty_two_connections_reading_32_MiB_each_give_their_memory_back_when_they_close()
     {
         await AddDiskAsync("pmem");

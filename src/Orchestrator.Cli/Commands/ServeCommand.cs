@@ -28,7 +28,7 @@ public static class ServeCommand
         Opt.Value("--batch-size", "BYTES", "bytes a stream copies per step (64K..256M, default 1M; the unit of the rate limit and of pause points)"),
         Opt.Value("--checkpoint-size", "BYTES", "bytes copied between persisted checkpoints (at least 64K, default 256M; a crash redoes at most this much)"),
         Opt.Value("--snapshot-interval", "EVENTS", "journal events between snapshots of a disk's state (1..1000000, default 100)"),
-        Opt.Value("--guest-yield-size", "BYTES", "while the guest does I/O, the largest request a stream puts on the device (4K..64M, default 128K)"),
+        Opt.Value("--guest-yield-size", "BYTES", "while the guest waits on a stream, the largest request the stream puts on the device (4K..64M, default 128K)"),
         Opt.Value("--nbd", "HOST:PORT", "also serve NBD over TCP (loopback only unless --nbd-allow-remote)"),
         Opt.Switch("--nbd-allow-remote", "let --nbd listen on a non-loopback address (NBD has no authentication)"),
         Opt.Switch("--nbd-read-only", "export every disk read-only: writes, trims and zeroes get EPERM"),

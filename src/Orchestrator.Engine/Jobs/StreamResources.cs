@@ -1,4 +1,5 @@
 using Orchestrator.Domain.Jobs;
+using Orchestrator.Engine.Pacing;
 using Orchestrator.Qcow2.Chain;
 using Orchestrator.Qcow2.Stream;
 
@@ -7,19 +8,6 @@ namespace Orchestrator.Engine.Jobs;
 /// <summary>What a stream worker opens for its copy, and the commit point. Used only from the worker's tasks, one at a time.</summary>
 internal sealed class StreamResources : IDisposable
 {
-    /// <summary>
-    /// Guest-first pacing, measured with fio over NBD at queue depth 1 (2 GiB chain, O_DIRECT): without it a guest
-    /// write waited behind the copy's megabyte requests on the device (p99 3.1 ms during a stream, 0.6 ms idle); with
-    /// it 1.4 ms. A copy request waits at most this long for a gap between guest requests...
-    /// </summary>
-    private static readonly TimeSpan GuestGapWait = TimeSpan.FromMilliseconds(5);
-
-    /// <summary>
-    /// ...and while the guest has been active this recently, the copy uses quarter batches, reads nothing ahead and
-    /// keeps one request of at most <see cref="EngineSettings.GuestYieldBytes"/> on the device.
-    /// </summary>
-    private static readonly TimeSpan GuestActiveWindow = TimeSpan.FromMilliseconds(10);
-
     private readonly ImageChain? _ownChain;
     private readonly ImageChain? _source;
 
@@ -58,10 +46,11 @@ internal sealed class StreamResources : IDisposable
         try
         {
             var baseIndex = BaseIndex(source, job);
+            // Guest-first pacing that adapts: the copy yields only while the guest waits (docs/operations.md, "Guest first").
+            var pacing = new AdaptivePacing(live.GuestPressure, live.WaitForGuestGap, settings.GuestYieldBytes);
             var copier = live.WithChain(chain => new StreamCopier(chain, baseIndex, settings.BatchBytes, offset, long.MaxValue,
-                prefetch: true, source: source, underLock: live.WithLock,
-                beforeIo: () => live.WaitForGuestGap(GuestGapWait),
-                yieldToGuest: () => live.GuestActiveWithin(GuestActiveWindow), yieldIoBytes: settings.GuestYieldBytes));
+                prefetch: true, source: source, underLock: live.WithLock, beforeIo: pacing.BeforeIo,
+                yieldToGuest: pacing.Yield, yieldIoBytes: settings.GuestYieldBytes, yieldIoSize: () => pacing.IoBytes));
             return new StreamResources(copier, null, source);
         }
         catch

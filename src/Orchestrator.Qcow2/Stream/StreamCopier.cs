@@ -21,6 +21,7 @@ public sealed class StreamCopier : IDisposable
     private readonly long _checkpointBytes;
     private readonly bool _prefetch;
     private readonly int _yieldIoBytes;
+    private readonly Func<int>? _yieldIoSize;
     private long _uncommittedBytes;
     private readonly AlignedBuffer[] _buffers;
     private int _nextBuffer;
@@ -47,9 +48,14 @@ public sealed class StreamCopier : IDisposable
     /// a guest request queues behind at most that much of the copy's I/O on the device (QEMU's stream copies 512 KiB
     /// chunks one at a time, whatever the guest does).
     /// </param>
+    /// <param name="yieldIoSize">
+    /// When given, the yield size asked anew before each yielding step (a pacing that shrinks it while the guest waits
+    /// longer); rounded down to whole clusters, at least one.
+    /// </param>
     public StreamCopier(ImageChain chain, int baseIndex, int batchBytes = 64 * 1024 * 1024, long startOffset = 0,
         long checkpointBytes = 64 * 1024 * 1024, bool prefetch = true, ImageChain? source = null, Action<Action>? underLock = null,
-        Action? beforeIo = null, Func<bool>? yieldToGuest = null, int yieldIoBytes = DefaultYieldIoBytes)
+        Action? beforeIo = null, Func<bool>? yieldToGuest = null, int yieldIoBytes = DefaultYieldIoBytes,
+        Func<int>? yieldIoSize = null)
     {
         if (baseIndex < 1 || baseIndex > chain.Images.Count)
         {
@@ -73,8 +79,14 @@ public sealed class StreamCopier : IDisposable
         CheckpointOffset = Offset;
         _checkpointBytes = Math.Max(checkpointBytes, 1);
         _prefetch = prefetch;
-        _yieldIoBytes = Math.Max(_top.ClusterSize, yieldIoBytes / _top.ClusterSize * _top.ClusterSize);
+        _yieldIoBytes = WholeClusters(yieldIoBytes);
+        _yieldIoSize = yieldIoSize;
     }
+
+    /// <summary>The largest device request of a yielding step now.</summary>
+    private int YieldIoBytes => _yieldIoSize is null ? _yieldIoBytes : WholeClusters(_yieldIoSize());
+
+    private int WholeClusters(int bytes) => Math.Max(_top.ClusterSize, bytes / _top.ClusterSize * _top.ClusterSize);
 
     /// <summary>The largest device request of a copy that yields to the guest.</summary>
     public const int DefaultYieldIoBytes = 256 * 1024;
@@ -189,7 +201,7 @@ public sealed class StreamCopier : IDisposable
         _underLock(() => reservation = _top.ReserveCopy(batch.Runs, batch.Zero));
         try
         {
-            _top.WriteReserved(reservation!, batch.Buffer.Span, _yieldToGuest() ? _yieldIoBytes : int.MaxValue, _beforeIo);
+            _top.WriteReserved(reservation!, batch.Buffer.Span, _yieldToGuest() ? YieldIoBytes : int.MaxValue, _beforeIo);
         }
         catch
         {
@@ -369,7 +381,8 @@ public sealed class StreamCopier : IDisposable
     /// <summary>One read of at most the yield size at a time, each in a gap between guest requests.</summary>
     private void ReadYieldingToGuest(List<RawRead> reads, AlignedBuffer buffer)
     {
-        foreach (var piece in reads.SelectMany(r => r.Pieces(_yieldIoBytes)))
+        var pieceBytes = YieldIoBytes;
+        foreach (var piece in reads.SelectMany(r => r.Pieces(pieceBytes)))
         {
             _beforeIo();
             piece.Image.ReadHost(buffer.Span.Slice(piece.BufferOffset, piece.Length), piece.HostOffset);
