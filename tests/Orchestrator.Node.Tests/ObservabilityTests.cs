@@ -69,6 +69,17 @@ public sealed partial class ObservabilityTests(NodeFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task Errors_the_api_answers_are_counted_by_kind()
+    {
+        Assert.Equal(HttpStatusCode.NotFound, (await Node.Http.GetAsync("/disks/no-such-disk")).StatusCode);
+        var text = await Node.Http.GetStringAsync("/metrics");
+        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith("orchestrator_errors_total{", StringComparison.Ordinal)
+            && l.Contains("kind=\"api-not-found\"", StringComparison.Ordinal));
+        Assert.True(line is not null, $"no api-not-found error counted:\n{text}");
+        Assert.True(double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture) >= 1, line);
+    }
+
+    [Fact]
     public async Task Json_log_format_writes_one_json_object_per_line_akka_included_without_a_second_prefix()
     {
         using var folder = new global::Orchestrator.Testing.TempDirectory("json-logs");
