@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The release build of the node and CLI: one self-contained folder (no .NET install needed on the host), compiled
-# ReadyToRun so the CLI starts fast. The Dockerfile runs this same script.
+# ReadyToRun so the CLI starts fast. cluster-config/docker/Dockerfile runs this same script (PackagingTests checks it).
 #   bash packaging/publish.sh [OUTPUT_DIR] [RUNTIME]     (defaults: artifacts/publish, linux-x64)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -44,6 +44,13 @@ public sealed record JobView
     [JsonPropertyName("auto-dismiss")]
     public bool AutoDismiss { get; init; }
 
+    /// <summary>
+    /// Ours, not QEMU's: data written into the top so far. Offset counts address space scanned, ranges the top
+    /// already held included, so this is what a throughput (and a speed limit) is measured against.
+    /// </summary>
+    [JsonPropertyName("bytes-copied")]
+    public long BytesCopied { get; init; }
+
     /// <summary>Present only when the job failed, as in QEMU.</summary>
     [JsonPropertyName("error")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using Akka.Actor;
 using Akka.Event;
@@ -5,6 +6,7 @@ using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
 using Orchestrator.Engine.Jobs;
+using Orchestrator.Engine.Observability;
 using static Orchestrator.Engine.StreamRunnerMessages;
 
 namespace Orchestrator.Engine;
@@ -21,24 +23,28 @@ public sealed partial class DiskChainActor
 
     private void CommandRunnerMessages()
     {
-        Command<WorkerStarted>(m => FromCurrent(m.Job, m.Run, _ => OnWorkerStarted(m.Job)));
+        Command<WorkerStarted>(m => FromCurrent(m.Job, m.Run, h => OnWorkerStarted(m.Job, h)));
         Command<Progress>(m => FromCurrent(m.Job, m.Run, h =>
         {
             h.Offset = Math.Max(h.Offset, m.Offset);
             h.Busy = m.Busy;
+            h.Copied = Math.Max(h.Copied, m.BytesCopied);
         }));
         Command<Checkpointed>(m => FromCurrent(m.Job, m.Run, h =>
         {
             h.Offset = Math.Max(h.Offset, m.Offset);
-            OnJob(m.Job, job => job.Checkpoint(m.Offset));
+            h.Copied = Math.Max(h.Copied, m.BytesCopied);
+            OnJob(m.Job, job => job.Checkpoint(m.Offset, h.TotalCopied));
+            EngineMetrics.Checkpointed(_id.Value, m.Job.Value);
         }));
         Command<ReadyToCommit>(m => FromCurrent(m.Job, m.Run, h => OnReadyToCommit(m.Job, h)));
         Command<Committed>(m => FromCurrent(m.Job, m.Run, _ => OnCommitted(m.Job)));
         Command<EndedWithError>(m => FromCurrent(m.Job, m.Run, _ => FinishWorker(m.Job, job => job.Fail(m.Error))));
-        Command<Cancelled>(m => FromCurrent(m.Job, m.Run, _ =>
+        Command<Cancelled>(m => FromCurrent(m.Job, m.Run, h =>
         {
             // The copy has really stopped: only now is the job cancelled (BLOCK_JOB_CANCELLED), as in QEMU.
-            OnJob(m.Job, job => job.Checkpoint(m.Offset));
+            h.Copied = Math.Max(h.Copied, m.BytesCopied);
+            OnJob(m.Job, job => job.Checkpoint(m.Offset, h.TotalCopied));
             FinishWorker(m.Job, job => job.CancelStopped());
         }));
         Command<IoFailed>(m => FromCurrent(m.Job, m.Run, h => OnIoFailed(m, h)));
@@ -61,6 +67,9 @@ public sealed partial class DiskChainActor
     /// <summary>Where the copy really is (QEMU reports that, not the last persisted checkpoint).</summary>
     private long LiveOffset(Job job) => Math.Max(job.Offset, _workers.GetValueOrDefault(job.Id)?.Offset ?? 0);
 
+    /// <summary>The data the job has written so far, durable or not (what a progress bar counts).</summary>
+    private long LiveBytesCopied(Job job) => Math.Max(job.BytesCopied, _workers.GetValueOrDefault(job.Id)?.TotalCopied ?? 0);
+
     /// <summary>query-block-jobs' busy: the worker is copying, not sitting at a pause point or waiting for an answer.</summary>
     private bool IsBusy(Job job) => _workers.TryGetValue(job.Id, out var worker) && worker.Busy;
 
@@ -82,6 +91,8 @@ public sealed partial class DiskChainActor
             return;
         }
 
+        using var span = EngineSpans.StartJob(request.TraceParent, _id.Value, QemuNames.Of(type));
+        var trace = span?.Context ?? default;
         var events = new List<IDomainEvent>();
         var state = _state;
         if (destination is not null)
@@ -128,7 +139,7 @@ public sealed partial class DiskChainActor
         var sender = Sender;
         PersistEvents(events, () =>
         {
-            StartRunner(jobId);
+            StartRunner(jobId, trace);
             sender.Tell(new DiskReplies.JobStarted(JobInfo.From(_state.Jobs[jobId], busy: true)));
         });
     }
@@ -162,36 +173,44 @@ public sealed partial class DiskChainActor
         return true;
     }
 
-    private void StartRunner(JobId id)
+    /// <summary>Starts the job's runner; <paramref name="trace"/> is the span of the request that started it, if any.</summary>
+    private void StartRunner(JobId id, ActivityContext trace = default)
     {
         var job = _state.Jobs[id];
         if (job.Status == JobStatus.Created)
         {
             var start = job.Start();
-            PersistEvents(start.Events, () => LaunchRunner(id));
+            PersistEvents(start.Events, () => LaunchRunner(id, trace));
         }
         else
         {
-            LaunchRunner(id);
+            LaunchRunner(id, trace);
         }
     }
 
     /// <summary>Starts the job's supervisor and worker; the worker asks for its start state (<see cref="OnWorkerStarted"/>).</summary>
-    private void LaunchRunner(JobId id)
+    private void LaunchRunner(JobId id, ActivityContext trace = default)
     {
         var job = _state.Jobs[id];
         var run = ++_nextRun;
-        var worker = StreamWorker.Props(Self, _live!, job, run, _settings);
+        var worker = StreamWorker.Props(Self, _live!, job, run, _settings, trace);
         var supervisor = Context.ActorOf(JobSupervisor.Props(worker), $"job-{id}-{run}");
         Context.Watch(supervisor);
-        _workers[id] = new WorkerHandle(supervisor, run, StreamWorker.UsesLiveChain(job, _live!), busy: job.ShouldCopy) { Offset = job.Offset };
+        _workers[id] = new WorkerHandle(supervisor, run, StreamWorker.UsesLiveChain(job, _live!), busy: job.ShouldCopy)
+        {
+            Offset = job.Offset,
+            CopiedBefore = job.BytesCopied,
+        };
     }
 
     /// <summary>A worker starts, or restarts after a crash: it gets the job's persisted state, the one truth.</summary>
-    private void OnWorkerStarted(JobId id)
+    private void OnWorkerStarted(JobId id, WorkerHandle handle)
     {
         if (_state.Jobs.TryGetValue(id, out var job))
         {
+            // A restarted worker copies again from the checkpoint and counts from 0: what it redoes is counted once.
+            handle.CopiedBefore = job.BytesCopied;
+            handle.Copied = 0;
             Sender.Tell(new Go(job.Offset, job.Speed, Paused: job.UserPaused || job.Status == JobStatus.Paused,
                 Cancelled: job.Status == JobStatus.Aborting, job.IgnoredError));
         }

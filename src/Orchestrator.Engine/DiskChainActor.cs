@@ -258,7 +258,7 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor, IWithT
         _quarantine is not null ? DiskStates.Quarantined : _live is null ? DiskStates.Opening : DiskStates.Ready, _quarantine);
 
     private List<JobInfo> JobInfos() =>
-        _state.Jobs.Values.Select(j => JobInfo.From(j with { Offset = LiveOffset(j) }, busy: IsBusy(j))).ToList();
+        _state.Jobs.Values.Select(j => JobInfo.From(j with { Offset = LiveOffset(j), BytesCopied = LiveBytesCopied(j) }, busy: IsBusy(j))).ToList();
 
     /// <summary>The guest I/O path is open: publish it to the node (NBD exports) and keep its summary current.</summary>
     private void Open(LiveDisk live, bool scan)

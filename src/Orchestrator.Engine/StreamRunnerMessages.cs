@@ -16,11 +16,14 @@ internal static class StreamRunnerMessages
     /// <summary>A worker (new, or restarted by its supervisor) asks how to start; answered with <see cref="Go"/>.</summary>
     public sealed record WorkerStarted(JobId Job, long Run);
 
-    /// <summary>Where the copy is (not yet durable) and whether it is copying right now (query-block-jobs' busy).</summary>
-    public sealed record Progress(JobId Job, long Run, long Offset, bool Busy);
+    /// <summary>
+    /// Where the copy is (not yet durable), the data this run has written so far, and whether it is copying right now
+    /// (query-block-jobs' busy). Byte counts of a worker start at 0 each time it (re)starts from the checkpoint.
+    /// </summary>
+    public sealed record Progress(JobId Job, long Run, long Offset, bool Busy, long BytesCopied);
 
     /// <summary>Everything below <paramref name="Offset"/> is copied, committed and flushed: persist it now.</summary>
-    public sealed record Checkpointed(JobId Job, long Run, long Offset);
+    public sealed record Checkpointed(JobId Job, long Run, long Offset, long BytesCopied);
 
     /// <summary>The whole range is copied and flushed; the worker waits for <see cref="Commit"/> or <see cref="Cancel"/>.</summary>
     public sealed record ReadyToCommit(JobId Job, long Run);
@@ -32,7 +35,7 @@ internal static class StreamRunnerMessages
     public sealed record EndedWithError(JobId Job, long Run, string Error);
 
     /// <summary>The worker stopped for a cancel; what was copied stays (a later stream skips it).</summary>
-    public sealed record Cancelled(JobId Job, long Run, long Offset);
+    public sealed record Cancelled(JobId Job, long Run, long Offset, long BytesCopied);
 
     /// <summary>A batch failed even after its retries; the worker waits for the on-error answer.</summary>
     public sealed record IoFailed(JobId Job, long Run, string Error, IoOperation Operation, bool NoSpace);

@@ -115,7 +115,10 @@ public static partial class NodeHost
         services.AddSingleton<NodeMeter>();
         services.AddOpenTelemetry().ConfigureResource(r => r.AddService("orchestrator-node")).WithMetrics(metrics => metrics
             .AddMeter(EngineMetrics.MeterName, NodeMeter.MeterName)
-            .AddPrometheusExporter());
+            .AddPrometheusExporter())
+            // Spans request -> job start -> copy batch. No exporter is referenced, so none is configured: the spans
+            // reach in-process listeners only (docs/operations.md says how to add OTLP).
+            .WithTracing(tracing => tracing.AddSource(EngineMetrics.MeterName, "Microsoft.AspNetCore"));
 
         // Numbers are numbers: the web defaults also read "123" as 123 and document every integer as integer|string.
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using Orchestrator.Testing;
 
 namespace Orchestrator.Node.Tests;
 
@@ -41,15 +42,41 @@ public sealed partial class ObservabilityTests(NodeFixture fixture) : IClassFixt
         // 48 MiB to copy at 1 MiB/s: long enough for two scrapes a few seconds apart.
         (await Node.CliAsync("stream", "metrics", "--base", Path.GetFileName(@base), "--speed", "1M")).EnsureSuccess();
         var first = await OffsetWhenPresentAsync();
+        var firstCopied = Gauge(await Node.Http.GetStringAsync("/metrics"), "orchestrator_job_copied_bytes", "metrics");
+
+        // Guest I/O through the node's NBD socket meanwhile (qemu-io, as a guest's block driver would).
+        var socket = Path.Combine(Node.DataDirectory, NodePaths.NbdSocketFile);
+        QemuTools.Io("-f", "raw", "-c", "write -P 0x5a 56M 1M", "-c", "read -P 0x5a 56M 1M", "-c", "flush", $"nbd+unix:///metrics?socket={socket}")
+            .EnsureSuccess();
         await Task.Delay(TimeSpan.FromSeconds(3));
         var text = await Node.Http.GetStringAsync("/metrics");
         var second = Gauge(text, "orchestrator_job_offset_bytes", "metrics");
-        Assert.True(second > first, $"bytes copied did not grow between scrapes: {first} then {second}\n{text}");
+        Assert.True(second > first, $"the offset did not grow between scrapes: {first} then {second}\n{text}");
+        var secondCopied = Gauge(text, "orchestrator_job_copied_bytes", "metrics");
+        Assert.True(secondCopied > firstCopied, $"bytes copied did not grow between scrapes: {firstCopied} then {secondCopied}\n{text}");
+
+        // The guest's requests: counted with their bytes, and the latency histogram has their samples.
+        Assert.True(Sample(text, "orchestrator_guest_latency_seconds_count", "metrics", "write") >= 1, text);
+        Assert.True(Sample(text, "orchestrator_guest_latency_seconds_count", "metrics", "read") >= 1, text);
+        Assert.True(Sample(text, "orchestrator_guest_latency_seconds_bucket", "metrics", "write", "le=\"+Inf\"") >= 1, text);
+        Assert.True(Sample(text, "orchestrator_guest_bytes_total", "metrics", "write") >= 1024 * 1024, text);
+        Assert.True(Sample(text, "orchestrator_guest_operations_total", "metrics", "flush") >= 1, text);
         Assert.Equal(1024L * 1024, Gauge(text, "orchestrator_job_speed_limit_bytes_per_second", "metrics"));
         Assert.Equal(64L * 1024 * 1024, Gauge(text, "orchestrator_job_length_bytes", "metrics"));
         Assert.Matches(StateLine(), text);
 
         (await Node.CliAsync("job", "cancel", "metrics")).EnsureSuccess();
+    }
+
+    [Fact]
+    public async Task Errors_the_api_answers_are_counted_by_kind()
+    {
+        Assert.Equal(HttpStatusCode.NotFound, (await Node.Http.GetAsync("/disks/no-such-disk")).StatusCode);
+        var text = await Node.Http.GetStringAsync("/metrics");
+        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith("orchestrator_errors_total{", StringComparison.Ordinal)
+            && l.Contains("kind=\"api-not-found\"", StringComparison.Ordinal));
+        Assert.True(line is not null, $"no api-not-found error counted:\n{text}");
+        Assert.True(double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture) >= 1, line);
     }
 
     [Fact]
@@ -111,6 +138,21 @@ public sealed partial class ObservabilityTests(NodeFixture fixture) : IClassFixt
         }
 
         throw new Xunit.Sdk.XunitException($"no sample of {name} for job '{job}' in the scrape:\n{scrape}");
+    }
+
+    /// <summary>A guest metric's sample for one disk and operation (plus any other label text the line must hold).</summary>
+    private static double Sample(string scrape, string name, string disk, string operation, string extra = "")
+    {
+        foreach (var line in scrape.Split('\n'))
+        {
+            if (line.StartsWith(name + "{", StringComparison.Ordinal) && line.Contains($"disk=\"{disk}\"", StringComparison.Ordinal)
+                && line.Contains($"operation=\"{operation}\"", StringComparison.Ordinal) && line.Contains(extra, StringComparison.Ordinal))
+            {
+                return double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new Xunit.Sdk.XunitException($"no sample of {name} for disk '{disk}', operation '{operation}' in the scrape:\n{scrape}");
     }
 
     private static async Task<bool> Delay()

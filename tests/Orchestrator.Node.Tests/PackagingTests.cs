@@ -26,6 +26,71 @@ public sealed class PackagingTests
     }
 
     [Fact]
+    public void Dockerfile_builds_with_the_publish_recipe_and_runs_its_self_contained_output()
+    {
+        var script = BuildRecipe.LogicalLines(File.ReadAllText(Path.Combine(RepositoryFolder.Root, "packaging", "publish.sh")));
+        var dockerfile = BuildRecipe.LogicalLines(File.ReadAllText(Path.Combine(RepositoryFolder.Root, "cluster-config", "docker", "Dockerfile")));
+
+        // The recipe: one self-contained publish of the CLI (the node is in it) into $out for $runtime.
+        var publish = BuildRecipe.Words(Assert.Single(script, l => l.StartsWith("dotnet publish ", StringComparison.Ordinal)));
+        Assert.Equal("src/Orchestrator.Cli", publish[2]);
+        Assert.Equal("true", After(publish, "--self-contained"));
+        Assert.Equal("$out", After(publish, "-o"));
+        Assert.Equal("$runtime", After(publish, "-r"));
+
+        // The image's build stage runs that script, and no publish of its own that could drift from it.
+        var stages = Stages(dockerfile);
+        Assert.Equal(2, stages.Count);
+        var (buildFrom, build) = stages[0];
+        Assert.Contains(" AS build", buildFrom, StringComparison.Ordinal);
+        Assert.DoesNotContain(dockerfile, l => l.Contains("dotnet publish", StringComparison.Ordinal));
+        var run = BuildRecipe.Words(Assert.Single(build, l => l.Contains("packaging/publish.sh", StringComparison.Ordinal)));
+        Assert.Equal(["RUN", "bash", "packaging/publish.sh"], run.Take(3));
+        var output = run[3];
+        var runtime = run[4];
+
+        // The same runtime by default: the ARG the Dockerfile passes defaults to the script's own default.
+        var defaultRuntime = BuildRecipe.ScriptDefault(script, "runtime");
+        Assert.Equal("$RUNTIME", runtime);
+        Assert.Contains($"ARG RUNTIME={defaultRuntime}", build);
+
+        // The final stage takes that whole folder and starts its apphost (self-contained: no `dotnet` in the image).
+        var (finalFrom, final) = stages[1];
+        Assert.Contains("dotnet/runtime-deps:", finalFrom, StringComparison.Ordinal);
+        Assert.Contains($"COPY --from=build {output} {output}", final);
+        var assembly = System.Xml.Linq.XDocument.Load(Path.Combine(RepositoryFolder.Root, "src", "Orchestrator.Cli", "Orchestrator.Cli.csproj"))
+            .Descendants("AssemblyName").Single().Value;
+        Assert.Contains($"ENTRYPOINT [\"{output}/{assembly}\"]", final);
+    }
+
+    /// <summary>Each FROM line with the lines of its stage.</summary>
+    private static List<(string From, List<string> Lines)> Stages(IReadOnlyList<string> dockerfile)
+    {
+        var stages = new List<(string From, List<string> Lines)>();
+        foreach (var line in dockerfile)
+        {
+            if (line.StartsWith("FROM ", StringComparison.Ordinal))
+            {
+                stages.Add((line, []));
+            }
+            else
+            {
+                Assert.True(stages.Count > 0, $"a Dockerfile line before FROM: {line}");
+                stages[^1].Lines.Add(line);
+            }
+        }
+
+        return stages;
+    }
+
+    private static string After(IReadOnlyList<string> words, string option)
+    {
+        var index = words.ToList().IndexOf(option);
+        Assert.True(index >= 0 && index + 1 < words.Count, $"no {option} in: {string.Join(' ', words)}");
+        return words[index + 1];
+    }
+
+    [Fact]
     public void Sample_configuration_is_accepted_by_the_node_as_written()
     {
         using var folder = new TempDirectory("sample-config");

@@ -4,17 +4,17 @@ using Orchestrator.Qcow2.Stream;
 namespace Orchestrator.Cli.Output;
 
 /// <summary>
-/// A one-line progress bar on stderr when it is a terminal: percent of address space scanned, bytes copied,
-/// throughput and ETA. It never shows 100 % before <see cref="Complete"/> is called (operators rely on that).
-/// <paramref name="bytesWord"/> names what the byte count is ("copied" offline; "scanned" for a node's job, whose
-/// offset counts skipped ranges too). A node's job also shows its speed limit and, when not running, its state, as
-/// virsh's blockjob --info does.
+/// A one-line progress bar on stderr when it is a terminal: percent of address space scanned, bytes copied (data
+/// written, never the ranges skipped because the top held them), throughput of those bytes and ETA. It never shows
+/// 100 % before <see cref="Complete"/> is called (operators rely on that). A node's job also shows its speed limit
+/// and, when not running, its state, as virsh's blockjob --info does. Given a writer, it always draws there.
 /// </summary>
-public sealed class ProgressBar(string label, string bytesWord = "copied") : IProgress<StreamProgress>
+public sealed class ProgressBar(string label, TextWriter? output = null) : IProgress<StreamProgress>
 {
     private const int Width = 30;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly bool _enabled = !Console.IsErrorRedirected;
+    private readonly bool _enabled = output is not null || !Console.IsErrorRedirected;
+    private readonly TextWriter _output = output ?? Console.Error;
     private long _lastDrawMs = -1000;
 
     /// <summary>The job's rate limit in bytes per second; 0 = unlimited (not shown).</summary>
@@ -40,7 +40,7 @@ public sealed class ProgressBar(string label, string bytesWord = "copied") : IPr
         if (_enabled)
         {
             Draw(1.0, bytesCopied, "done");
-            Console.Error.WriteLine();
+            _output.WriteLine();
         }
     }
 
@@ -63,7 +63,7 @@ public sealed class ProgressBar(string label, string bytesWord = "copied") : IPr
         var limit = SpeedLimit > 0 ? $" (limit {Bytes.Human(SpeedLimit)}/s)" : string.Empty;
         var state = State is null ? string.Empty : $"[{State}] ";
         var line = $"\r{label}: [{new string('#', filled)}{new string(' ', Width - filled)}] {fraction * 100,5:0.0} %  "
-            + $"{Bytes.Human(bytesCopied)} {bytesWord}  {Bytes.Human((long)(bytesCopied / seconds))}/s{limit}  {state}{tail,-9}   ";
-        Console.Error.Write(line);
+            + $"{Bytes.Human(bytesCopied)} copied  {Bytes.Human((long)(bytesCopied / seconds))}/s{limit}  {state}{tail,-9}   ";
+        _output.Write(line);
     }
 }

@@ -12,4 +12,7 @@ public sealed record StreamRequest
     public long Speed { get; init; }
     public OnErrorPolicy OnError { get; init; } = OnErrorPolicy.Report;
     public bool AutoDismiss { get; init; } = true;
+
+    /// <summary>The W3C traceparent of the request that asked for the job, so the engine's spans join its trace; never persisted.</summary>
+    public string? TraceParent { get; init; }
 }

@@ -26,6 +26,10 @@ public sealed record Job
 
     public required long Length { get; init; }
     public long Offset { get; init; }
+
+    /// <summary>Data written into the top up to the last checkpoint: below <see cref="Offset"/> when the top already held some.</summary>
+    public long BytesCopied { get; init; }
+
     public long Speed { get; init; }
     public OnErrorPolicy OnError { get; init; } = OnErrorPolicy.Report;
     public bool AutoFinalize { get; init; } = true;
@@ -60,7 +64,7 @@ public sealed record Job
         JobStatusChanged s => this with { Status = s.Status },
         JobUserPauseChanged p => this with { UserPaused = p.Paused },
         JobSpeedChanged s => this with { Speed = s.Speed },
-        JobCheckpointed c => this with { Offset = Math.Max(Offset, c.Offset) },
+        JobCheckpointed c => this with { Offset = Math.Max(Offset, c.Offset), BytesCopied = Math.Max(BytesCopied, c.BytesCopied) },
         // QEMU sets io-status only when the action is stop; the job's error appears only when it finishes with one.
         JobIoErrorRecorded r => r.Action switch
         {
@@ -278,9 +282,9 @@ public sealed record Job
     }
 
     /// <summary>Progress of a live job's copy; a job that has concluded takes no more.</summary>
-    public Decision<JobEvent> Checkpoint(long offset) =>
+    public Decision<JobEvent> Checkpoint(long offset, long bytesCopied = 0) =>
         IsLive && Status != Undefined
-            ? Accept([new JobCheckpointed(Id, offset)])
+            ? Accept([new JobCheckpointed(Id, offset, bytesCopied)])
             : Refuse(DomainError.WrongState($"Job '{Id}' in state '{QemuNames.Of(Status)}' takes no checkpoint"));
 
     private JobStatusChanged Changed(JobStatus status) => new(Id, status);

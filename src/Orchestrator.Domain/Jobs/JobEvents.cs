@@ -51,9 +51,12 @@ public sealed record JobUserPauseChanged(JobId JobId, bool Paused) : JobEvent(Jo
 [WireName("job.speed-changed.v1")]
 public sealed record JobSpeedChanged(JobId JobId, long Speed) : JobEvent(JobId);
 
-/// <summary>Everything below <paramref name="Offset"/> is copied and flushed.</summary>
+/// <summary>
+/// Everything below <paramref name="Offset"/> is copied and flushed; <paramref name="BytesCopied"/> of data were written
+/// into the top to get there (0 in journals written before it was recorded: the job keeps its last figure).
+/// </summary>
 [WireName("job.checkpointed.v1")]
-public sealed record JobCheckpointed(JobId JobId, long Offset) : JobEvent(JobId);
+public sealed record JobCheckpointed(JobId JobId, long Offset, long BytesCopied = 0) : JobEvent(JobId);
 
 /// <summary>An I/O error met by the job, with what the on-error policy made of it.</summary>
 [WireName("job.io-error-recorded.v1")]

@@ -2,7 +2,8 @@ namespace Orchestrator.Domain.Jobs;
 
 /// <summary>
 /// One entry of query-block-jobs, with QEMU's field names on the wire: type, device, len, offset, busy, paused,
-/// speed, io-status, ready, status, auto-finalize, auto-dismiss, error. Plus our own: disk and bytes-per-second.
+/// speed, io-status, ready, status, auto-finalize, auto-dismiss, error. Plus our own: disk, and bytes-copied (data
+/// written into the top; QEMU's offset counts address space scanned, skipped ranges included).
 /// </summary>
 public sealed record JobInfo(
     string Type,
@@ -18,9 +19,11 @@ public sealed record JobInfo(
     string Status,
     bool AutoFinalize,
     bool AutoDismiss,
-    string? Error)
+    string? Error,
+    long BytesCopied = 0)
 {
     public static JobInfo From(Job job, bool busy) => new(
         QemuNames.Of(job.Type), job.Id.Value, job.Disk.Value, job.Length, job.Offset, busy, job.UserPaused || job.Status == JobStatus.Paused,
-        job.Speed, QemuNames.Of(job.IoStatus), false, QemuNames.Of(job.Status), job.AutoFinalize, job.AutoDismiss, job.Error);
+        job.Speed, QemuNames.Of(job.IoStatus), false, QemuNames.Of(job.Status), job.AutoFinalize, job.AutoDismiss, job.Error,
+        job.BytesCopied);
 }

@@ -73,7 +73,7 @@ internal sealed partial class StreamWorker
 
     private sealed record CommitDone(string? NewBackingFile);
 
-    private sealed record CancelStopped(long Offset);
+    private sealed record CancelStopped(long Offset, long BytesCopied);
 
     private sealed record ErrorStopped(string Error);
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Orchestrator.Domain.Jobs;
+using Orchestrator.Engine.Observability;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Chain;
 using Orchestrator.Qcow2.Stream;
@@ -30,6 +31,7 @@ internal sealed partial class StreamWorker : ReceiveActor, IWithTimers
     private readonly Job _job;
     private readonly long _run;
     private readonly EngineSettings _settings;
+    private readonly ActivityContext _trace;
     private readonly RateLimiter _limiter = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private StreamResources? _resources;
@@ -48,8 +50,9 @@ internal sealed partial class StreamWorker : ReceiveActor, IWithTimers
     private TimeSpan _retryDelay;
     private (long Offset, bool Busy)? _reported;
 
-    public StreamWorker(IActorRef disk, LiveDisk live, Job job, long run, EngineSettings settings)
+    public StreamWorker(IActorRef disk, LiveDisk live, Job job, long run, EngineSettings settings, ActivityContext trace = default)
     {
+        _trace = trace;
         _disk = disk;
         _live = live;
         _job = job;
@@ -72,15 +75,16 @@ internal sealed partial class StreamWorker : ReceiveActor, IWithTimers
         Receive<CheckpointDone>(OnCheckpointDone);
         Receive<Skipped>(_ => Change(() => _inFlight = null));
         Receive<CommitDone>(m => Finish(new Committed(_job.Id, _run, m.NewBackingFile)));
-        Receive<CancelStopped>(m => Finish(new Cancelled(_job.Id, _run, m.Offset)));
+        Receive<CancelStopped>(m => Finish(new Cancelled(_job.Id, _run, m.Offset, m.BytesCopied)));
         Receive<ErrorStopped>(m => Finish(new EndedWithError(_job.Id, _run, m.Error)));
         Receive<WorkFailed>(OnWorkFailed);
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IActorRef disk, LiveDisk live, Job job, long run, EngineSettings settings) =>
-        Akka.Actor.Props.Create(() => new StreamWorker(disk, live, job, run, settings));
+    /// <summary><paramref name="trace"/>: the job's start span, parent of each batch's span (default: no batch spans).</summary>
+    public static Props Props(IActorRef disk, LiveDisk live, Job job, long run, EngineSettings settings, ActivityContext trace = default) =>
+        Akka.Actor.Props.Create(() => new StreamWorker(disk, live, job, run, settings, trace));
 
     /// <summary>Whether this job's copy goes through the live chain (its top is the active image).</summary>
     public static bool UsesLiveChain(Job job, LiveDisk live) => SamePath(job.TopPath, live.ActivePath);
@@ -133,7 +137,7 @@ internal sealed partial class StreamWorker : ReceiveActor, IWithTimers
         if (_cancelled)
         {
             Timers.CancelAll();
-            RunOffThread(Stage.Cancel, () => new CancelStopped(FinalCheckpoint(copier)));
+            RunOffThread(Stage.Cancel, () => new CancelStopped(FinalCheckpoint(copier), copier.BytesCopied));
             return;
         }
 
@@ -170,10 +174,15 @@ internal sealed partial class StreamWorker : ReceiveActor, IWithTimers
     {
         var copiedAtCheckpoint = _copiedAtCheckpoint;
         var every = _settings.CheckpointBytes;
+        var trace = _trace;
+        var job = _job.Id.Value;
         Report(busy: true);
         RunOffThread(Stage.Batch, () =>
         {
+            using var span = EngineSpans.StartBatch(trace, job, copier.Offset);
+            var copiedBefore = copier.BytesCopied;
             copier.Step();
+            span?.SetTag("bytes_copied", copier.BytesCopied - copiedBefore);
 
             // Counted in bytes copied, not address space scanned: the interval bounds the work a crash redoes, and a
             // sparse chain would otherwise pay a checkpoint for every stretch of nothing to copy. The long fdatasync
@@ -232,7 +241,7 @@ internal sealed partial class StreamWorker : ReceiveActor, IWithTimers
         var copier = _resources!.Copier;
         _lastCheckpoint = copier.CheckpointOffset;
         _copiedAtCheckpoint = copier.BytesCopied;
-        _disk.Tell(new Checkpointed(_job.Id, _run, _lastCheckpoint));
+        _disk.Tell(new Checkpointed(_job.Id, _run, _lastCheckpoint, copier.BytesCopied));
     }
 
     /// <summary>Everything is copied and flushed: a remembered (ignored) error ends the job, otherwise the disk decides.</summary>
@@ -310,14 +319,14 @@ internal sealed partial class StreamWorker : ReceiveActor, IWithTimers
         Advance();
     }
 
-    /// <summary>Sends where the copy is and whether it is busy, when either changed.</summary>
+    /// <summary>Sends where the copy is and whether it is busy, when either changed (with the bytes copied so far).</summary>
     private void Report(bool busy)
     {
         var now = (_resources?.Copier.Offset ?? 0, busy);
         if (_reported != now)
         {
             _reported = now;
-            _disk.Tell(new Progress(_job.Id, _run, now.Item1, busy));
+            _disk.Tell(new Progress(_job.Id, _run, now.Item1, busy, _resources?.Copier.BytesCopied ?? 0));
         }
     }
 

@@ -18,6 +18,15 @@ internal sealed class WorkerHandle(IActorRef supervisor, long run, bool usesLive
 
     public long Offset { get; set; }
 
+    /// <summary>The job's bytes copied when this worker (re)started from its checkpoint: the worker counts from 0.</summary>
+    public long CopiedBefore { get; set; }
+
+    /// <summary>The data this worker has written since it (re)started, as it last reported.</summary>
+    public long Copied { get; set; }
+
+    /// <summary>The job's bytes copied so far, durable or not.</summary>
+    public long TotalCopied => CopiedBefore + Copied;
+
     public bool Busy { get; set; } = busy;
 
     /// <summary>The disk told the worker to commit; verbs for the job wait until the outcome is persisted.</summary>

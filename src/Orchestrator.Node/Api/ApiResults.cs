@@ -2,14 +2,19 @@ using Microsoft.AspNetCore.Http;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Contracts;
+using Orchestrator.Engine.Observability;
 
 namespace Orchestrator.Node.Api;
 
 /// <summary>The API's error bodies and the HTTP status of each domain error code.</summary>
 public static class ApiResults
 {
-    public static IResult Error(int status, string code, string message) =>
-        Results.Json(new ErrorResponse(new ErrorDetail(code, message)), statusCode: status);
+    /// <summary>Every error the API answers passes here, so each is counted by its code (errors_total{kind="api-CODE"}).</summary>
+    public static IResult Error(int status, string code, string message)
+    {
+        EngineMetrics.Error($"api-{code}");
+        return Results.Json(new ErrorResponse(new ErrorDetail(code, message)), statusCode: status);
+    }
 
     public static IResult From(DomainError error) => Error(StatusOf(error.Code), error.Code, error.Message);
 

@@ -52,6 +52,7 @@ public static class ContractViews
             AutoFinalize = j.AutoFinalize,
             AutoDismiss = j.AutoDismiss,
             Error = j.Error,
+            BytesCopied = j.BytesCopied,
         };
     }
 

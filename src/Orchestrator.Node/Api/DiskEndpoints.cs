@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -143,6 +144,7 @@ public static class DiskEndpoints
             Speed = speed,
             OnError = onError,
             AutoDismiss = body.AutoDismiss ?? true,
+            TraceParent = Activity.Current?.Id,
         };
         return await StartJobAsync(new DiskCommands.Stream(disk, streamRequest), response, engine, events, cancel);
     }
@@ -159,6 +161,7 @@ public static class DiskEndpoints
             Speed = RequestChecks.Speed(body.Speed),
             OnError = RequestChecks.OnError(body.OnError),
             AutoDismiss = body.AutoDismiss ?? true,
+            TraceParent = Activity.Current?.Id,
         };
         return await StartJobAsync(new DiskCommands.BlockCopy(disk, destination, streamRequest), response, engine, events, cancel);
     }

@@ -10,7 +10,7 @@ namespace Orchestrator.Node.Exports;
 /// <summary>
 /// Every disk whose chain is open on this node as an NBD export named by its disk id, found at each handshake in the
 /// node's <see cref="LocalDisks"/> (no live object travels through the actors); all read-only when the node serves NBD
-/// read-only (--nbd-read-only).
+/// read-only (--nbd-read-only). Each export is metered (<see cref="MeteredExport"/>).
 /// </summary>
 public sealed class DiskExports(LocalDisks disks, NodeOptions options) : INbdExportProvider
 {
@@ -21,7 +21,9 @@ public sealed class DiskExports(LocalDisks disks, NodeOptions options) : INbdExp
     public ValueTask<INbdExport?> FindAsync(string name, CancellationToken cancel)
     {
         var disk = IdRule.IsValid(name) ? disks.Find(new DiskId(name)) : null;
-        return ValueTask.FromResult<INbdExport?>(disk is null ? null : new LiveDiskExport(name, disk, _gates.GetOrCreateValue(disk), options.NbdReadOnly));
+        return ValueTask.FromResult<INbdExport?>(disk is null
+            ? null
+            : new MeteredExport(new LiveDiskExport(name, disk, _gates.GetOrCreateValue(disk), options.NbdReadOnly)));
     }
 
     public ValueTask<IReadOnlyList<string>> ListAsync(CancellationToken cancel) =>

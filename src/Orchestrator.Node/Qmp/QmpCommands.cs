@@ -51,11 +51,12 @@ public sealed class QmpCommands(EngineGateway engine, NodeOptions options, Event
         return new JsonArray([.. jobs.Select(JobObject)]);
     }
 
-    /// <summary>QEMU's BlockJobInfo: the API's job object without our own "disk" field.</summary>
+    /// <summary>QEMU's BlockJobInfo: the API's job object without our own "disk" and "bytes-copied" fields.</summary>
     private static JsonNode JobObject(JobInfo job)
     {
         var node = JsonSerializer.SerializeToNode(JobView.From(job), _json)!.AsObject();
         node.Remove("disk");
+        node.Remove("bytes-copied");
         return node;
     }
 

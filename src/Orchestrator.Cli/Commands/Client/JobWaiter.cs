@@ -15,11 +15,12 @@ public sealed class JobWaiter(NodeClient client, JobView job, long afterSequence
 {
     private const int MaxReconnects = 5;
     private static readonly TimeSpan _pollInterval = TimeSpan.FromMilliseconds(250);
+    private long _lastCopied;
 
     /// <summary>The final event's data (BLOCK_JOB_COMPLETED without error); throws <see cref="ClientException"/> when the job fails or is cancelled.</summary>
     public async Task<JsonElement> WaitAsync(bool showBar, CancellationToken cancel)
     {
-        var bar = showBar ? new ProgressBar(label, "scanned") : null;
+        var bar = showBar ? new ProgressBar(label) : null;
         using var stopPolling = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         var polling = bar is null ? Task.CompletedTask : PollAsync(bar, stopPolling.Token);
         var succeeded = false;
@@ -33,7 +34,11 @@ public sealed class JobWaiter(NodeClient client, JobView job, long afterSequence
             }
 
             await polling.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            bar?.Complete(completed.TryGetProperty("offset", out var offset) ? offset.GetInt64() : job.Len);
+            if (bar is not null)
+            {
+                bar.Complete(await FinalBytesCopiedAsync(cancel));
+            }
+
             succeeded = true;
             return completed;
         }
@@ -128,6 +133,20 @@ public sealed class JobWaiter(NodeClient client, JobView job, long afterSequence
         }
     }
 
+    /// <summary>The concluded job's own count when it is still there (no auto-dismiss), else the last one polled.</summary>
+    private async Task<long> FinalBytesCopiedAsync(CancellationToken cancel)
+    {
+        try
+        {
+            var final = await client.GetAsync<JobView>($"jobs/{NodeClient.Segment(job.Device)}", cancel);
+            return Math.Max(_lastCopied, final.BytesCopied);
+        }
+        catch (ClientException)
+        {
+            return _lastCopied;
+        }
+    }
+
     private async Task PollAsync(ProgressBar bar, CancellationToken cancel)
     {
         while (!cancel.IsCancellationRequested)
@@ -137,7 +156,10 @@ public sealed class JobWaiter(NodeClient client, JobView job, long afterSequence
                 var current = await client.GetAsync<JobView>($"jobs/{NodeClient.Segment(job.Device)}", cancel);
                 bar.SpeedLimit = current.Speed;
                 bar.State = current.Status == "running" && !current.Paused ? null : HumanFormat.State(current);
-                bar.Report(new StreamProgress(current.Offset, current.Len, current.Offset));
+                // The bar counts the data written (bytes-copied), which a speed limit bounds; the offset, which
+                // also counts the ranges the top already held, only gives the percent.
+                _lastCopied = Math.Max(_lastCopied, current.BytesCopied);
+                bar.Report(new StreamProgress(current.Offset, current.Len, current.BytesCopied));
             }
             catch (ClientException)
             {
