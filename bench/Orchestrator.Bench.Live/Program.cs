@@ -9,6 +9,7 @@ using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
 using Orchestrator.Engine;
+using Orchestrator.Engine.Disks;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Chain;
 using Orchestrator.Qcow2.IO;
@@ -124,13 +125,14 @@ internal static class LiveStreamBench
         try
         {
             var events = new EventHub();
-            var manager = system.ActorOf(DiskManagerActor.Props(settings, events), "disks");
+            var disks = new LocalDisks();
+            var (manager, _) = DiskEngine.Start(system, settings, events, disks, "bench");
             if (o.EngineWarmup)
             {
-                await WarmUp(manager, events, o.Dir, o.Cache);
+                await WarmUp(manager, disks, events, o.Dir, o.Cache);
             }
 
-            (fields, writer) = await Measure(o, settings, manager, events);
+            (fields, writer) = await Measure(o, settings, manager, disks, events);
         }
         finally
         {
@@ -149,7 +151,7 @@ internal static class LiveStreamBench
         return fields.ToJson();
     }
 
-    private static async Task<(Fields Fields, GuestWriter? Writer)> Measure(BenchOptions o, EngineSettings settings, IActorRef manager, EventHub events)
+    private static async Task<(Fields Fields, GuestWriter? Writer)> Measure(BenchOptions o, EngineSettings settings, IActorRef manager, LocalDisks disks, EventHub events)
     {
         var registered = Expect<DiskReplies.DiskInfo>(await manager.Ask<object>(new DiskCommands.Register(Disk, o.TopPath), AskTimeout));
         var topBefore = registered.Images[0];
@@ -159,7 +161,7 @@ internal static class LiveStreamBench
         long idleFrom = 0, idleTo = 0;
         if (o.GuestWrites)
         {
-            var live = Expect<LiveDisk>(await manager.Ask<object>(new EngineMessages.GetLiveDisk(Disk), AskTimeout));
+            var live = LiveDiskOf(disks, Disk);
             writer = new GuestWriter(live, virtualSize, o.Seed);
             writer.Start();
             await Task.Delay(TimeSpan.FromSeconds(o.WarmupSeconds));
@@ -177,7 +179,7 @@ internal static class LiveStreamBench
             writer.Stop();
             idle = writer.Window(idleFrom, idleTo);
             during = writer.Window(streamFrom, streamTo);
-            var live = Expect<LiveDisk>(await manager.Ask<object>(new EngineMessages.GetLiveDisk(Disk), AskTimeout));
+            var live = LiveDiskOf(disks, Disk);
             live.Flush();
             if (writer.Error is not null)
             {
@@ -279,7 +281,24 @@ internal static class LiveStreamBench
     /// A 4 MiB chain w0 &lt;- w1 &lt;- w2 streamed once, untimed, so the timed job does not pay for JIT compilation and
     /// the journal's first writes (a native QEMU has neither).
     /// </summary>
-    private static async Task WarmUp(IActorRef manager, EventHub events, string dir, CacheMode cache)
+    /// <summary>The disk's guest I/O path, as the NBD exports find it (its chain opens off the actor's thread).</summary>
+    private static LiveDisk LiveDiskOf(LocalDisks disks, DiskId disk)
+    {
+        var deadline = DateTime.UtcNow + AskTimeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (disks.Find(disk) is { } live)
+            {
+                return live;
+            }
+
+            Thread.Sleep(10);
+        }
+
+        throw new BenchFailure($"disk '{disk}' has no open guest I/O path");
+    }
+
+    private static async Task WarmUp(IActorRef manager, LocalDisks disks, EventHub events, string dir, CacheMode cache)
     {
         var warmDir = Path.Combine(dir, ".bench-warmup");
         if (Directory.Exists(warmDir))
@@ -318,7 +337,7 @@ internal static class LiveStreamBench
         }
 
         Expect<DiskReplies.DiskInfo>(await manager.Ask<object>(new DiskCommands.Register(WarmupDisk, paths[^1]), AskTimeout));
-        var live = Expect<LiveDisk>(await manager.Ask<object>(new EngineMessages.GetLiveDisk(WarmupDisk), AskTimeout));
+        var live = LiveDiskOf(disks, WarmupDisk);
         live.Write(8192, data.AsSpan(0, 4096));
         await StreamAndWait(manager, events, WarmupDisk, new StreamRequest { Base = paths[0] }, TimeSpan.FromSeconds(60));
         Expect<DiskReplies.Done>(await manager.Ask<object>(new DiskCommands.Unregister(WarmupDisk), AskTimeout));
