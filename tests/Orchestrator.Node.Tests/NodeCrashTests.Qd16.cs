@@ -35,6 +35,10 @@ public sealed partial class NodeCrashTests
                 {
                     // The last life: the job completes under the writes, the guest writes on a little, then drains and flushes.
                     await WaitGoneAsync(node, context);
+
+                    // The guest (python and libnbd) may take a second to start on a loaded machine: stopped before it has
+                    // written, it would prove nothing.
+                    await Qd16Guest.WaitWritingAsync(stop, guest, TimeSpan.FromSeconds(30));
                     await Task.Delay(300);
                     await File.WriteAllTextAsync(stop, "");
                     var last = await guest;
