@@ -123,9 +123,9 @@ public sealed class LiveDisk : IDisposable
 
     /// <summary>
     /// A guest discard (NBD TRIM): the whole clusters inside the range become zero clusters on version 3, as QEMU's
-    /// qcow2 discard does for an image with a backing file (the range must not show the backing file's data again).
-    /// The host clusters stay allocated for reuse. Partial clusters, and version 2 images (no zero clusters), are left
-    /// as they are: a discard is advisory.
+    /// qcow2 discard does for an image with a backing file (the range must not show the backing file's data again),
+    /// and their host clusters are freed for reuse (after the new entries are on disk). Partial clusters, and version 2
+    /// images (no zero clusters), are left as they are: a discard is advisory.
     /// </summary>
     public void Discard(long offset, long length)
     {
@@ -142,7 +142,7 @@ public sealed class LiveDisk : IDisposable
             using (_ranges.Enter(start, count, chain.Top.ClusterSize, exclusive: true))
             using (_metadata.Enter())
             {
-                chain.WriteZeroes(start, count);
+                chain.Discard(start, count);
             }
         }
     }

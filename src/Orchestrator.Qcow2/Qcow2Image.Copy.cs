@@ -119,7 +119,7 @@ public sealed partial class Qcow2Image
         try
         {
             tables = EnsureL2Tables(keptClusters, _stagedL1);
-            plan = PlanTargets(keptClusters, keptZero, tables, _stagedFrees);
+            plan = PlanTargets(keptClusters, keptZero, tables, _stagedFrees, unmap: false);
         }
         catch
         {

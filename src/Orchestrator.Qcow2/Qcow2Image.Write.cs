@@ -32,8 +32,13 @@ public sealed partial class Qcow2Image
     /// (reads see them); the L2/L1 updates reach the disk, in the same order, at the next <see cref="CommitStaged"/>,
     /// as QEMU's metadata caches do. Without a flush a crash may lose the write, never the image's consistency.
     /// </summary>
-    public void WriteClustersDeferred(IReadOnlyList<ClusterRun> runs, ReadOnlySpan<byte> data, ReadOnlySpan<bool> zero) =>
-        StageCore(runs, data, zero, applyNow: true);
+    /// <param name="unmap">
+    /// Zero clusters give their host cluster back (a discard, as QEMU's): the entry becomes a plain zero cluster and the
+    /// host cluster is freed at the commit, after the new entry is on disk (a crash before leaves a leak, never a
+    /// cluster both free and referenced). Without it a zeroed data cluster keeps its host cluster (write-zeroes).
+    /// </param>
+    public void WriteClustersDeferred(IReadOnlyList<ClusterRun> runs, ReadOnlySpan<byte> data, ReadOnlySpan<bool> zero, bool unmap = false) =>
+        StageCore(runs, data, zero, applyNow: true, unmap);
 
     /// <summary>Clusters whose metadata is written but not yet committed (staged copies, deferred guest writes).</summary>
     public int PendingClusters => _staged.Count + _deferredClusters;
@@ -53,13 +58,13 @@ public sealed partial class Qcow2Image
     /// the last commit (a stream stages disjoint batches).
     /// </summary>
     public void StageClusters(IReadOnlyList<ClusterRun> runs, ReadOnlySpan<byte> data, ReadOnlySpan<bool> zero) =>
-        StageCore(runs, data, zero, applyNow: false);
+        StageCore(runs, data, zero, applyNow: false, unmap: false);
 
-    private void StageCore(IReadOnlyList<ClusterRun> runs, ReadOnlySpan<byte> data, ReadOnlySpan<bool> zero, bool applyNow)
+    private void StageCore(IReadOnlyList<ClusterRun> runs, ReadOnlySpan<byte> data, ReadOnlySpan<bool> zero, bool applyNow, bool unmap)
     {
         try
         {
-            StageCoreUnguarded(runs, data, zero, applyNow);
+            StageCoreUnguarded(runs, data, zero, applyNow, unmap);
         }
         catch
         {
@@ -68,7 +73,7 @@ public sealed partial class Qcow2Image
         }
     }
 
-    private void StageCoreUnguarded(IReadOnlyList<ClusterRun> runs, ReadOnlySpan<byte> data, ReadOnlySpan<bool> zero, bool applyNow)
+    private void StageCoreUnguarded(IReadOnlyList<ClusterRun> runs, ReadOnlySpan<byte> data, ReadOnlySpan<bool> zero, bool applyNow, bool unmap)
     {
         RequireWritable();
         var clusters = ExpandRuns(runs);
@@ -84,7 +89,7 @@ public sealed partial class Qcow2Image
         }
 
         var tables = EnsureL2Tables(clusters, _stagedL1);
-        var plan = PlanTargets(clusters, zero, tables, _stagedFrees);
+        var plan = PlanTargets(clusters, zero, tables, _stagedFrees, unmap);
         WriteDataRuns(plan, data);
         for (var i = 0; i < count; i++)
         {
@@ -305,7 +310,7 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>Decides each cluster's new L2 entry: in place, zero flag, or a newly allocated cluster (the first free runs).</summary>
-    private Target[] PlanTargets(long[] clusters, ReadOnlySpan<bool> zero, (L2Table Table, int Index)[] tables, List<long> frees)
+    private Target[] PlanTargets(long[] clusters, ReadOnlySpan<bool> zero, (L2Table Table, int Index)[] tables, List<long> frees, bool unmap)
     {
         var count = clusters.Length;
         var plan = new Target[count];
@@ -328,7 +333,12 @@ public sealed partial class Qcow2Image
                     $"cluster {clusters[i]} is shared (refcount above 1); copy-on-write of shared clusters is not supported", Path);
             }
 
-            if (zeroFlagAllowed && zero[i])
+            if (zeroFlagAllowed && zero[i] && unmap && canReuse)
+            {
+                frees.Add(current.HostOffset >> Header.ClusterBits);
+                plan[i] = new Target(L2Entry.ZeroPlain, -1);
+            }
+            else if (zeroFlagAllowed && zero[i])
             {
                 plan[i] = new Target(canReuse ? L2Entry.ZeroAt(current.HostOffset) : L2Entry.ZeroPlain, -1);
             }

@@ -11,10 +11,17 @@ public sealed partial class ImageChain
     /// Writes guest data into the top image. Clusters already allocated as data are overwritten in place; others are
     /// allocated, and a partial write fills the rest of the cluster from what the guest currently sees (copy-on-write).
     /// </summary>
-    public void Write(long offset, ReadOnlySpan<byte> data) => WriteCore(offset, data.Length, data, zeroes: false);
+    public void Write(long offset, ReadOnlySpan<byte> data) => WriteCore(offset, data.Length, data, zeroes: false, unmap: false);
 
     /// <summary>Makes a range read as zeros: zero clusters on version 3 for whole clusters, zero data otherwise.</summary>
-    public void WriteZeroes(long offset, long length) => WriteCore(offset, length, default, zeroes: true);
+    public void WriteZeroes(long offset, long length) => WriteCore(offset, length, default, zeroes: true, unmap: false);
+
+    /// <summary>
+    /// A discard (NBD trim): like <see cref="WriteZeroes"/>, and on version 3 the whole clusters in the range also give
+    /// their host clusters back to the free pool, as QEMU's discard does (<c>qemu-img check</c> then counts no leak and
+    /// later writes reuse them). Version 2 has no zero flag: the range is written as zeroes and keeps its clusters.
+    /// </summary>
+    public void Discard(long offset, long length) => WriteCore(offset, length, default, zeroes: true, unmap: Top.Header.Version >= 3);
 
     /// <summary>Makes every write so far durable: commit the deferred metadata in order, then flush.</summary>
     public void Flush()
@@ -26,7 +33,7 @@ public sealed partial class ImageChain
     /// <summary>Deferred guest metadata is committed at a flush, or once this many clusters are pending.</summary>
     private const int MaxPendingClusters = 4096;
 
-    private void WriteCore(long offset, long length, ReadOnlySpan<byte> data, bool zeroes)
+    private void WriteCore(long offset, long length, ReadOnlySpan<byte> data, bool zeroes, bool unmap)
     {
         if (offset < 0 || length < 0 || offset + length > VirtualSize)
         {
@@ -84,7 +91,7 @@ public sealed partial class ImageChain
                 }
             }
 
-            top.WriteClustersDeferred([new ClusterRun(firstCluster, count)], buffer, zeroHints);
+            top.WriteClustersDeferred([new ClusterRun(firstCluster, count)], buffer, zeroHints, unmap);
             if (top.PendingClusters >= MaxPendingClusters)
             {
                 top.CommitStaged();

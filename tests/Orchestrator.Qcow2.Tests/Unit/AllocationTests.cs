@@ -41,5 +41,43 @@ public sealed class AllocationTests(ITestOutputHelper output) : IDisposable
         Assert.True(read.ExitCode == 0 && !read.StdOut.Contains("Pattern verification failed", StringComparison.Ordinal), read.StdOut + read.StdErr);
     }
 
+    [Fact]
+    public void A_discard_frees_the_host_clusters_as_qemu_does_and_later_writes_reuse_them()
+    {
+        var path = _dir.Combine("discard.qcow2");
+        QemuTools.Create(path, 8L << 20, clusterSize: Cluster);
+        Assert.Equal(0, QemuTools.Io("-f", "qcow2", "-c", $"write -P 0x11 0 {16 * Cluster}", path).ExitCode);
+        var full = new FileInfo(path).Length;
+
+        using (var chain = ImageChain.Open(path, new ChainOpenOptions { WritableTop = true }))
+        {
+            chain.Discard(0, 8 * Cluster);
+            chain.Flush();
+        }
+
+        // No leak: the eight host clusters are free, not merely zero-flagged (qemu-img check would count them leaked).
+        var check = QemuTools.Check(path);
+        Assert.True(check.ExitCode == 0 && check.StdOut.Contains("No errors were found", StringComparison.Ordinal), check.StdOut + check.StdErr);
+        var map = QemuTools.Map(path);
+        output.WriteLine(map);
+        var first = System.Text.Json.JsonDocument.Parse(map).RootElement[0];
+        Assert.True(first.GetProperty("start").GetInt64() == 0 && first.GetProperty("length").GetInt64() == 8 * Cluster
+            && first.GetProperty("zero").GetBoolean() && !first.GetProperty("data").GetBoolean(), map);
+
+        using (var chain = ImageChain.Open(path, new ChainOpenOptions { WritableTop = true }))
+        {
+            var data = new byte[8 * Cluster];
+            Array.Fill(data, (byte)0x5a);
+            chain.Write(4L << 20, data);
+            chain.Flush();
+        }
+
+        Assert.Equal(full, new FileInfo(path).Length);
+        Assert.Equal(0, QemuTools.Check(path).ExitCode);
+        var read = QemuTools.Io("-f", "qcow2", "-c", $"read -P 0 0 {8 * Cluster}", "-c", $"read -P 0x11 {8 * Cluster} {8 * Cluster}",
+            "-c", $"read -P 0x5a {4 << 20} {8 * Cluster}", path);
+        Assert.True(read.ExitCode == 0 && !read.StdOut.Contains("Pattern verification failed", StringComparison.Ordinal), read.StdOut + read.StdErr);
+    }
+
     public void Dispose() => _dir.Dispose();
 }
