@@ -5,6 +5,7 @@ using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
 using Orchestrator.Engine.Jobs;
+using Orchestrator.Engine.Storage;
 using static Orchestrator.Engine.StreamRunnerMessages;
 
 namespace Orchestrator.Engine;
@@ -120,6 +121,12 @@ public sealed partial class DiskChainActor
         if (decision.Refused)
         {
             Sender.Tell(new DiskReplies.Refused(decision.Error!));
+            return;
+        }
+
+        if (BackingFileRule.Check(decision.Events.OfType<JobCreated>().Single().ToJob(), _settings.Confinement()) is { } backingFileError)
+        {
+            Sender.Tell(new DiskReplies.Refused(backingFileError));
             return;
         }
 
