@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using Orchestrator.Testing;
+
+namespace Orchestrator.Node.Tests;
+
+/// <summary>
+/// The node locks its images as QEMU does (OFD locks on the same bytes), so a real qemu-io without -U cannot write an
+/// image the node owns until the node lets it go, and the node refuses an image a running qemu-nbd writes.
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class ImageLockingTests(NodeFixture fixture) : IClassFixture<NodeFixture>
+{
+    private NodeProcess Node => fixture.Node;
+
+    [Fact]
+    public async Task Qemu_io_cannot_write_an_image_the_node_owns_until_the_node_releases_it()
+    {
+        var (@base, _, top) = Chains.Create(Node.StorageRoot, "lk");
+        (await Node.CliAsync("disk", "add", "lk", top)).EnsureSuccess();
+
+        var active = QemuTools.Io("-f", "qcow2", "-c", "write 0 4k", top);
+        Assert.NotEqual(0, active.ExitCode);
+        Assert.Contains("Failed to get \"write\" lock", active.StdErr, StringComparison.Ordinal);
+        var backing = QemuTools.Io("-f", "qcow2", "-c", "write 0 4k", @base);
+        Assert.Contains("lock", backing.StdErr, StringComparison.Ordinal);
+        Assert.NotEqual(0, backing.ExitCode);
+
+        (await Node.CliAsync("disk", "remove", "lk")).EnsureSuccess();
+
+        var after = QemuTools.Io("-f", "qcow2", "-c", "write -P 0x44 0 4k", top);
+        Assert.True(NbdGuest.Succeeded(after), after.StdOut + after.StdErr);
+        Assert.Equal(0, QemuTools.Check(top).ExitCode);
+    }
+
+    [Fact]
+    public async Task The_node_refuses_an_image_a_running_qemu_nbd_writes_and_takes_it_once_qemu_nbd_is_gone()
+    {
+        var (_, _, top) = Chains.Create(Node.StorageRoot, "lq");
+        var socket = Path.Combine(Node.Root, "lq.sock");
+        using var qemuNbd = Process.Start(new ProcessStartInfo(QemuTools.QemuNbd, ["-k", socket, "-f", "qcow2", "--persistent", top])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        })!;
+        try
+        {
+            // qemu-nbd may listen before it has the image open: wait until QEMU's own tools see its locks.
+            await WaitForAsync(() =>
+            {
+                Assert.False(qemuNbd.HasExited, $"qemu-nbd exited ({(qemuNbd.HasExited ? qemuNbd.ExitCode : 0)}): {(qemuNbd.HasExited ? qemuNbd.StandardError.ReadToEnd() : "")}");
+                return QemuTools.Io("-f", "qcow2", "-r", "-c", "read 0 512", top).StdErr.Contains("lock", StringComparison.Ordinal);
+            }, "qemu-nbd's image locks");
+
+            var add = await Node.CliAsync("disk", "add", "lq", top);
+
+            Assert.NotEqual(0, add.ExitCode);
+            Assert.Contains("image is locked by another process", add.StdErr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            qemuNbd.Kill();
+            await qemuNbd.WaitForExitAsync();
+        }
+
+        (await Node.CliAsync("disk", "add", "lq", top)).EnsureSuccess();
+        var read = QemuTools.Io("-f", "raw", "-r", "-c", "read -P 0x31 6M 1M", Confine.UnixUri(Node, "lq"));
+        Assert.True(NbdGuest.Succeeded(read), read.StdOut + read.StdErr);
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(50);
+        }
+    }
+}
