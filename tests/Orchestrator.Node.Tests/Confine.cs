@@ -44,13 +44,12 @@ internal static class Confine
         Assert.True(info.ExitCode != 0, $"disk '{disk}' is exported over NBD:\n{info.StdOut}");
     }
 
-    /// <summary>The node still registers a disk and serves its chain's bytes over NBD.</summary>
+    /// <summary>The node still registers a new disk and serves its chain's bytes over NBD.</summary>
     public static async Task AssertServesAsync(NodeProcess node, string disk)
     {
         var (_, _, top) = Chains.Create(node.StorageRoot, disk);
         (await node.CliAsync("disk", "add", disk, top)).EnsureSuccess();
-        var read = QemuTools.Io("-f", "raw", "-r", "-c", "read -P 0x31 6M 1M", "-c", "read -P 0x21 4M 2M", "-c", "read -P 0x12 32M 4M", UnixUri(node, disk));
-        Assert.True(NbdGuest.Succeeded(read), $"disk '{disk}' is not served: {read.StdOut}{read.StdErr}\nnode:\n{node.Output}");
+        await NodeHealth.AssertServesAsync(node, disk);
     }
 
     /// <summary>Everything the export serves equals <paramref name="expectedRaw"/> (read with nbdcopy, compared by qemu-img).</summary>

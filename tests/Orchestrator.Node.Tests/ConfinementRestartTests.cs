@@ -41,8 +41,16 @@ public sealed class ConfinementRestartTests
             var info = QemuTools.NbdInfoRun(uri);
             Assert.True(info.ExitCode != 0, $"disk 'rs' is still exported after its chain left the roots:\n{info.StdOut}");
 
-            var other = QemuTools.Io("-f", "raw", "-r", "-c", "read -P 0x31 6M 1M", "-c", "read -P 0x12 32M 4M", Confine.UnixUri(node, "rs-other"));
-            Assert.True(NbdGuest.Succeeded(other), $"the node does not serve its other disk: {other.StdOut}{other.StdErr}\n{node.Output}");
+            // Quarantined with the reason, in show and in list.
+            var show = Json.Parse((await node.CliAsync("disk", "show", "rs", "--output", "json")).EnsureSuccess().StdOut);
+            Assert.Equal("quarantined", show.GetProperty("state").GetString());
+            Assert.Contains("outside the storage roots", show.GetProperty("quarantine").GetString(), StringComparison.Ordinal);
+            var list = Json.Parse((await node.CliAsync("disk", "list", "--output", "json")).EnsureSuccess().StdOut);
+            var listed = list.EnumerateArray().Single(d => d.GetProperty("id").GetString() == "rs");
+            Assert.Equal("quarantined", listed.GetProperty("state").GetString());
+            Assert.Contains("outside the storage roots", listed.GetProperty("quarantine").GetString(), StringComparison.Ordinal);
+
+            await NodeHealth.AssertServesAsync(node, "rs-other");
             await Confine.AssertServesAsync(node, "rs-new");
         }
 
