@@ -25,6 +25,13 @@ public sealed class ImageLockingTests(NodeFixture fixture) : IClassFixture<NodeF
         Assert.Contains("lock", backing.StdErr, StringComparison.Ordinal);
         Assert.NotEqual(0, backing.ExitCode);
 
+        // Our own image commands lock as qemu-img does, and -U (force-share) reads anyway.
+        var info = await Orchestrator.RunAsync(["image", "info", "--output", "json", top], Node.StorageRoot);
+        Assert.NotEqual(0, info.ExitCode);
+        Assert.Contains("image is locked by another process", info.StdErr, StringComparison.Ordinal);
+        (await Orchestrator.RunAsync(["image", "info", "--output", "json", "-U", top], Node.StorageRoot)).EnsureSuccess();
+        Assert.Equal(0, (await Orchestrator.RunAsync(["image", "check", "-U", top], Node.StorageRoot)).ExitCode);
+
         (await Node.CliAsync("disk", "remove", "lk")).EnsureSuccess();
 
         var after = QemuTools.Io("-f", "qcow2", "-c", "write -P 0x44 0 4k", top);
@@ -44,11 +51,13 @@ public sealed class ImageLockingTests(NodeFixture fixture) : IClassFixture<NodeF
         })!;
         try
         {
-            // qemu-nbd may listen before it has the image open: wait until QEMU's own tools see its locks.
+            // qemu-nbd may listen before it has the image open: wait until its write lock (byte 201) shows in
+            // /proc/locks. Not by trying an open: a probe's own lock would make qemu-nbd's open fail.
+            var inode = global::Orchestrator.Qcow2.IO.FileIdentity.Of(top).Inode;
             await WaitForAsync(() =>
             {
                 Assert.False(qemuNbd.HasExited, $"qemu-nbd exited ({(qemuNbd.HasExited ? qemuNbd.ExitCode : 0)}): {(qemuNbd.HasExited ? qemuNbd.StandardError.ReadToEnd() : "")}");
-                return QemuTools.Io("-f", "qcow2", "-r", "-c", "read 0 512", top).StdErr.Contains("lock", StringComparison.Ordinal);
+                return File.ReadLines("/proc/locks").Any(l => l.Contains("OFDLCK", StringComparison.Ordinal) && l.Contains($":{inode} 201 ", StringComparison.Ordinal));
             }, "qemu-nbd's image locks");
 
             var add = await Node.CliAsync("disk", "add", "lq", top);
