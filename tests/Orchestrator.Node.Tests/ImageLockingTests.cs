@@ -51,14 +51,8 @@ public sealed class ImageLockingTests(NodeFixture fixture) : IClassFixture<NodeF
         })!;
         try
         {
-            // qemu-nbd may listen before it has the image open: wait until its write lock (byte 201) shows in
-            // /proc/locks. Not by trying an open: a probe's own lock would make qemu-nbd's open fail.
-            var inode = global::Orchestrator.Qcow2.IO.FileIdentity.Of(top).Inode;
-            await WaitForAsync(() =>
-            {
-                Assert.False(qemuNbd.HasExited, $"qemu-nbd exited ({(qemuNbd.HasExited ? qemuNbd.ExitCode : 0)}): {(qemuNbd.HasExited ? qemuNbd.StandardError.ReadToEnd() : "")}");
-                return File.ReadLines("/proc/locks").Any(l => l.Contains("OFDLCK", StringComparison.Ordinal) && l.Contains($":{inode} 201 ", StringComparison.Ordinal));
-            }, "qemu-nbd's image locks");
+            // qemu-nbd may listen before it has the image open.
+            await QemuLocks.WaitForWriterAsync(qemuNbd, top, TimeSpan.FromSeconds(60));
 
             var add = await Node.CliAsync("disk", "add", "lq", top);
 
@@ -74,15 +68,5 @@ public sealed class ImageLockingTests(NodeFixture fixture) : IClassFixture<NodeF
         (await Node.CliAsync("disk", "add", "lq", top)).EnsureSuccess();
         var read = QemuTools.Io("-f", "raw", "-r", "-c", "read -P 0x31 6M 1M", Confine.UnixUri(Node, "lq"));
         Assert.True(NbdGuest.Succeeded(read), read.StdOut + read.StdErr);
-    }
-
-    private static async Task WaitForAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(50);
-        }
     }
 }

@@ -68,13 +68,8 @@ public sealed class ImageLockTests : IDisposable
         })!;
         try
         {
-            // qemu-nbd may listen before it has the image open: wait until QEMU's own tools see its locks.
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (!QemuTools.Io("-f", "qcow2", "-r", "-c", "read 0 512", top).StdErr.Contains("lock", StringComparison.Ordinal))
-            {
-                Assert.True(DateTime.UtcNow < deadline, "qemu-nbd did not lock the image");
-                await Task.Delay(50);
-            }
+            // qemu-nbd may listen before it has the image open.
+            await QemuLocks.WaitForWriterAsync(qemuNbd, top, TimeSpan.FromSeconds(60));
 
             foreach (var writable in new[] { true, false })
             {
