@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Orchestrator.Testing;
 
 namespace Orchestrator.Node.Tests;
@@ -44,16 +43,9 @@ public sealed class ImageLockingTests(NodeFixture fixture) : IClassFixture<NodeF
     {
         var (_, _, top) = Chains.Create(Node.StorageRoot, "lq");
         var socket = Path.Combine(Node.Root, "lq.sock");
-        using var qemuNbd = Process.Start(new ProcessStartInfo(QemuTools.QemuNbd, ["-k", socket, "-f", "qcow2", "--persistent", top])
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        })!;
+        using var qemuNbd = await QemuLocks.StartQemuNbdAsync(top, socket);
         try
         {
-            // qemu-nbd may listen before it has the image open.
-            await QemuLocks.WaitForWriterAsync(qemuNbd, top, TimeSpan.FromSeconds(60));
-
             var add = await Node.CliAsync("disk", "add", "lq", top);
 
             Assert.NotEqual(0, add.ExitCode);

@@ -2,9 +2,31 @@ using System.Diagnostics;
 
 namespace Orchestrator.Testing;
 
-/// <summary>Waits for a QEMU process (qemu-nbd) to hold its image locks, read from /proc/locks.</summary>
+/// <summary>A QEMU process (qemu-nbd) holding an image with QEMU's image locks, as read from /proc/locks.</summary>
 public static class QemuLocks
 {
+    /// <summary>Starts qemu-nbd serving <paramref name="image"/> writable on <paramref name="socket"/>, and returns once it holds its locks.</summary>
+    public static async Task<Process> StartQemuNbdAsync(string image, string socket)
+    {
+        var qemuNbd = Process.Start(new ProcessStartInfo(QemuTools.QemuNbd, ["-k", socket, "-f", "qcow2", "--persistent", image])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        })!;
+        try
+        {
+            // qemu-nbd may listen before it has the image open.
+            await WaitForWriterAsync(qemuNbd, image, TimeSpan.FromSeconds(60));
+            return qemuNbd;
+        }
+        catch
+        {
+            qemuNbd.Kill();
+            qemuNbd.Dispose();
+            throw;
+        }
+    }
+
     // QEMU's lock byte for "write not shared" (200 + BLK_PERM_WRITE): a writer holds it.
     private const int WriteNotShared = 201;
 

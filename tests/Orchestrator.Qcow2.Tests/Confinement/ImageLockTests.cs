@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Orchestrator.Qcow2.Chain;
 using Orchestrator.Testing;
 
@@ -61,16 +60,9 @@ public sealed class ImageLockTests : IDisposable
     {
         var (_, top) = Pair("nbd");
         var socket = _dir.Combine("nbd.sock");
-        using var qemuNbd = Process.Start(new ProcessStartInfo(QemuTools.QemuNbd, ["-k", socket, "-f", "qcow2", "--persistent", top])
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        })!;
+        using var qemuNbd = await QemuLocks.StartQemuNbdAsync(top, socket);
         try
         {
-            // qemu-nbd may listen before it has the image open.
-            await QemuLocks.WaitForWriterAsync(qemuNbd, top, TimeSpan.FromSeconds(60));
-
             foreach (var writable in new[] { true, false })
             {
                 var e = Assert.Throws<Qcow2Exception>(() => ImageChain.Open(top, new ChainOpenOptions { WritableTop = writable }).Dispose());
