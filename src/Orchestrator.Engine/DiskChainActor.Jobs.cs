@@ -7,6 +7,7 @@ using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
 using Orchestrator.Engine.Jobs;
 using Orchestrator.Engine.Observability;
+using Orchestrator.Engine.Storage;
 using static Orchestrator.Engine.StreamRunnerMessages;
 
 namespace Orchestrator.Engine;
@@ -131,6 +132,12 @@ public sealed partial class DiskChainActor
         if (decision.Refused)
         {
             Sender.Tell(new DiskReplies.Refused(decision.Error!));
+            return;
+        }
+
+        if (BackingFileRule.Check(decision.Events.OfType<JobCreated>().Single().ToJob(), _settings.Confinement()) is { } backingFileError)
+        {
+            Sender.Tell(new DiskReplies.Refused(backingFileError));
             return;
         }
 

@@ -5,6 +5,7 @@ using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
 using Orchestrator.Engine.Disks;
+using Orchestrator.Engine.Storage;
 using Orchestrator.Qcow2;
 
 namespace Orchestrator.Engine;
@@ -78,9 +79,8 @@ public sealed partial class DiskChainActor
         }
 
         var chain = _state.Chain;
-        var roots = _settings.StorageRoots;
-        var cache = _settings.Cache;
-        Await(OffThread(() => Reopen(chain, roots, cache)), live =>
+        var settings = _settings;
+        Await(OffThread(() => Reopen(chain, settings)), live =>
         {
             Open(live, scan: true);
             _registry.Tell(new RegistryCommands.Sync(_id, ChainProbe.ClaimsOf(live.ChainPaths), [.. _state.Jobs.Keys]));
@@ -89,14 +89,15 @@ public sealed partial class DiskChainActor
     }
 
     /// <summary>Every image the journal names, and every image the headers name now, must lie under a storage root.</summary>
-    private static LiveDisk Reopen(IReadOnlyList<string> chain, IReadOnlyList<string> roots, Qcow2.IO.CacheMode cache)
+    private static LiveDisk Reopen(IReadOnlyList<string> chain, EngineSettings settings)
     {
+        var roots = settings.StorageRoots;
         foreach (var path in chain)
         {
             StoragePolicy.Resolve(path, roots);
         }
 
-        var live = new LiveDisk(chain[0], cache);
+        var live = new LiveDisk(chain[0], settings);
         try
         {
             foreach (var path in live.ChainPaths)
@@ -176,7 +177,7 @@ public sealed partial class DiskChainActor
     {
         try
         {
-            using var top = Qcow2Image.Open(job.TopPath, ImageOpenOptions.ReadOnly());
+            using var top = Qcow2Image.Open(job.TopPath, _settings.ReadOnlyImage());
             var backing = top.Header.BackingFileName;
             if (job.BasePath is null)
             {

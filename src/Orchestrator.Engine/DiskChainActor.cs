@@ -131,8 +131,8 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor, IWithT
             return;
         }
 
-        var roots = _settings.StorageRoots;
-        Await(OffThread(() => ChainProbe.Open(command.ActivePath, roots)), probe =>
+        var settings = _settings;
+        Await(OffThread(() => ChainProbe.Open(command.ActivePath, settings)), probe =>
             Await(AskRegistry(new RegistryCommands.Claim(_id, probe.Claims)), reply =>
             {
                 if (reply is DiskReplies.Refused refused)
@@ -142,8 +142,7 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor, IWithT
                 }
 
                 // Only now, with the images ours, is the active image opened for writing.
-                var cache = _settings.Cache;
-                Await(OffThread(() => new LiveDisk(probe.Chain[0], cache)), live => Registered(probe, live), error =>
+                Await(OffThread(() => new LiveDisk(probe.Chain[0], settings)), live => Registered(probe, live), error =>
                 {
                     _registry.Tell(new RegistryCommands.Release(_id));
                     Sender.Tell(new DiskReplies.Refused(ErrorFor(error)));
@@ -384,7 +383,9 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor, IWithT
 
     private static DomainError ErrorFor(Exception e) => e switch
     {
-        StorageRootException => new DomainError("outside-storage-root", e.Message),
+        StorageRootException or Qcow2Exception { Kind: Qcow2ErrorKind.Confined } => new DomainError("outside-storage-root", e.Message),
+        Qcow2Exception { Kind: Qcow2ErrorKind.Locked } => DomainError.Busy(e.Message),
+        Qcow2Exception { Kind: Qcow2ErrorKind.NotRegularFile } => DomainError.InvalidParameter(e.Message),
         Qcow2Exception { Kind: Qcow2ErrorKind.InvalidArgument } => DomainError.InvalidParameter(e.Message),
         Qcow2Exception { Kind: Qcow2ErrorKind.Io, IsNotFound: true } => DomainError.NotFound(e.Message),
         Qcow2Exception q => new DomainError(q.Kind switch

@@ -26,6 +26,12 @@ public sealed record EngineSettings
         }
     }
 
+    /// <summary>
+    /// Hold QEMU's image locks (OFD locks on bytes 100-203) on every image a disk has open, so QEMU, qemu-nbd or another
+    /// node cannot open them for writing meanwhile, and refuse images one of them writes. On by default, like QEMU's.
+    /// </summary>
+    public bool ImageLocking { get; init; } = true;
+
     /// <summary>How image files are opened (page cache, or O_DIRECT as QEMU's cache=none).</summary>
     public CacheMode Cache { get; init; } = CacheMode.PageCache;
 

@@ -1,5 +1,6 @@
 using Orchestrator.Engine.GuestIo;
 using Orchestrator.Engine.Pacing;
+using Orchestrator.Engine.Storage;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Chain;
 using Orchestrator.Qcow2.IO;
@@ -30,7 +31,7 @@ public sealed class LiveDisk : IDisposable
     private readonly ReaderWriterLockSlim _chainGate = new(LockRecursionPolicy.NoRecursion);
     private readonly ClusterRangeLock _ranges = new();
     private readonly FairLock _metadata = new();
-    private readonly CacheMode _cache;
+    private readonly EngineSettings _settings;
     private ImageChain _chain;
     private long _virtualSize;
     private readonly GuestActivity _guest = new();
@@ -44,10 +45,11 @@ public sealed class LiveDisk : IDisposable
     /// <summary>What the guest waits now: its recent latency against its own service time, and requests queued on the lock.</summary>
     internal GuestPressure GuestPressure() => _guest.Pressure(_metadata.Queued);
 
-    public LiveDisk(string activePath, CacheMode cache)
+    /// <summary>Opens the chain confined to the storage roots and locked as <paramref name="settings"/> say.</summary>
+    public LiveDisk(string activePath, EngineSettings settings)
     {
-        _cache = cache;
-        _chain = OpenChain(activePath, cache);
+        _settings = settings;
+        _chain = OpenChain(activePath);
         _virtualSize = _chain.VirtualSize;
     }
 
@@ -198,10 +200,20 @@ public sealed class LiveDisk : IDisposable
                 ClusterSize = _chain.Top.ClusterSize,
                 BackingFile = BackingPath.RelativeName(newPath, active),
                 BackingFormat = "qcow2",
-                Cache = _cache,
-            };
+                Cache = _settings.Cache,
+            }.Confined(_settings);
             Qcow2Image.Create(newPath, options).Dispose();
-            SwitchTo(newPath);
+            try
+            {
+                SwitchTo(newPath);
+            }
+            catch
+            {
+                // Refused (a chain name now leads outside the roots, a lock): the guest stays where it was, and the
+                // overlay nothing uses goes again.
+                File.Delete(newPath);
+                throw;
+            }
         }
     }
 
@@ -216,7 +228,7 @@ public sealed class LiveDisk : IDisposable
         while (true)
         {
             var current = Volatile.Read(ref _chain);
-            var next = current.ReopenedBelowTop(ChainOptions(_cache));
+            var next = current.ReopenedBelowTop(_settings.ChainOptions(writableTop: true));
             using (new ExclusiveChain(_chainGate))
             using (_metadata.Enter())
             {
@@ -241,7 +253,7 @@ public sealed class LiveDisk : IDisposable
     private void SwitchTo(string activePath)
     {
         _chain.Flush();
-        var next = OpenChain(activePath, _cache);
+        var next = OpenChain(activePath);
         _chain.Dispose();
         _chain = next;
         Volatile.Write(ref _virtualSize, next.VirtualSize);
@@ -294,9 +306,7 @@ public sealed class LiveDisk : IDisposable
         }
     }
 
-    private static ChainOpenOptions ChainOptions(CacheMode cache) => new() { WritableTop = true, TopCache = cache, BackingCache = cache };
-
-    private static ImageChain OpenChain(string activePath, CacheMode cache) => ImageChain.Open(activePath, ChainOptions(cache));
+    private ImageChain OpenChain(string activePath) => ImageChain.Open(activePath, _settings.ChainOptions(writableTop: true));
 
     public void Dispose()
     {

@@ -1,9 +1,15 @@
+using Orchestrator.Engine.Storage;
+using Orchestrator.Qcow2.IO;
+
 namespace Orchestrator.Engine;
 
 /// <summary>Disks and snapshots live only under the configured storage roots; everything else is refused.</summary>
 public static class StoragePolicy
 {
-    /// <summary>The absolute, normalised path, if it (after resolving symlinks of existing parts) lies under a root.</summary>
+    /// <summary>
+    /// The absolute path (as named, '..' folded where that names the same file), if the file it leads to lies under a root: resolved as the kernel
+    /// walks it, symlinks followed before '..' is applied. A name is not a promise; every open checks its descriptor again.
+    /// </summary>
     public static string Resolve(string path, IReadOnlyList<string> roots)
     {
         if (string.IsNullOrWhiteSpace(path))
@@ -11,60 +17,19 @@ public static class StoragePolicy
             throw new StorageRootException("the path is empty");
         }
 
+        if (path.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new StorageRootException("the path contains a NUL byte");
+        }
+
+        var real = PhysicalPath.Resolve(path);
+        if (new StorageConfinement(roots).Refusal(real) is not null)
+        {
+            throw new StorageRootException($"'{path}' is outside the storage roots ({string.Join(", ", roots)})");
+        }
+
+        // Folding '..' by text changes the file named when a symlink precedes it: then the resolved path is the name.
         var full = Path.GetFullPath(path);
-        var real = RealPath(full);
-        foreach (var root in roots)
-        {
-            var realRoot = RealPath(Path.GetFullPath(root));
-            if (IsUnder(real, realRoot))
-            {
-                return full;
-            }
-        }
-
-        throw new StorageRootException($"'{path}' is outside the storage roots ({string.Join(", ", roots)})");
-    }
-
-    private static bool IsUnder(string path, string root)
-    {
-        var withSlash = root.EndsWith('/') ? root : root + "/";
-        return path == root || path.StartsWith(withSlash, StringComparison.Ordinal);
-    }
-
-    /// <summary>Resolves symlinks in the existing prefix of a path, so a link cannot lead outside a root.</summary>
-    private static string RealPath(string full)
-    {
-        var existing = full;
-        var rest = "";
-        while (!File.Exists(existing) && !Directory.Exists(existing))
-        {
-            var parent = Path.GetDirectoryName(existing);
-            if (parent is null)
-            {
-                return full;
-            }
-
-            rest = Path.Combine(Path.GetFileName(existing), rest);
-            existing = parent;
-        }
-
-        var info = new FileInfo(existing);
-        var target = info.Exists ? info.ResolveLinkTarget(true)?.FullName : new DirectoryInfo(existing).ResolveLinkTarget(true)?.FullName;
-        var resolvedParent = ResolveDirectories(target ?? existing);
-        return rest.Length == 0 ? resolvedParent : Path.Combine(resolvedParent, rest.TrimEnd('/'));
-    }
-
-    private static string ResolveDirectories(string path)
-    {
-        var parent = Path.GetDirectoryName(path);
-        if (parent is null)
-        {
-            return path;
-        }
-
-        var resolved = ResolveDirectories(parent);
-        var here = Path.Combine(resolved, Path.GetFileName(path));
-        var link = Directory.Exists(here) ? new DirectoryInfo(here).ResolveLinkTarget(true)?.FullName : null;
-        return link ?? here;
+        return PhysicalPath.Resolve(full) == real ? full : real;
     }
 }

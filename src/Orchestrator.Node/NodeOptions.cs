@@ -35,6 +35,7 @@ public sealed class NodeOptions
     public const string ClusterHostKey = "ClusterHost";
     public const string ClusterPortKey = "ClusterPort";
     public const string SeedsKey = "Seeds";
+    public const string ImageLockingKey = "ImageLocking";
 
     public static readonly TimeSpan DefaultNbdHandshakeTimeout = TimeSpan.FromSeconds(10);
 
@@ -202,6 +203,9 @@ public sealed class NodeOptions
             : throw Invalid(NbdHandshakeTimeoutKey, "--nbd-handshake-timeout", $"the NBD handshake timeout must be more than 0 and at most an hour, not {value}");
     } = DefaultNbdHandshakeTimeout;
 
+    /// <summary>Whether open images hold QEMU's image locks (<see cref="EngineSettings.ImageLocking"/>); on unless turned off (--image-locking off).</summary>
+    public bool ImageLocking { get; init; } = true;
+
     /// <summary>The journal and snapshot store: SQLite in the data folder (the default) or a PostgreSQL database.</summary>
     public JournalSettings Journal { get; }
 
@@ -220,6 +224,7 @@ public sealed class NodeOptions
         CheckpointBytes = CheckpointBytes,
         SnapshotInterval = SnapshotInterval,
         GuestYieldBytes = GuestYieldBytes,
+        ImageLocking = ImageLocking,
     };
 
     public string JournalPath => Path.Combine(DataDirectory, NodePaths.JournalFile);
@@ -297,9 +302,18 @@ public sealed class NodeOptions
                 ?? throw Invalid(NbdHandshakeTimeoutKey, "--nbd-handshake-timeout", $"'{handshakeText}' is not a duration (seconds, or hh:mm:ss)");
         }
 
+        var lockingText = configuration[ImageLockingKey];
+        var locking = lockingText?.Trim().ToLowerInvariant() switch
+        {
+            null or "" or "on" or "true" => true,
+            "off" or "false" => false,
+            _ => throw Invalid(ImageLockingKey, "--image-locking", $"'{lockingText}' is not on or off"),
+        };
+
         return new NodeOptions(string.IsNullOrWhiteSpace(data) ? NodePaths.DefaultDataDirectory : data, http!, roots, cache, timeout, batch, checkpoint,
             snapshotInterval, nbd, allowRemote, guestYield, journal, cluster)
         {
+            ImageLocking = locking,
             Observability = Node.Observability.ObservabilityOptions.FromConfiguration(configuration),
             NbdReadOnly = readOnly,
             NbdHandshakeTimeout = handshake,

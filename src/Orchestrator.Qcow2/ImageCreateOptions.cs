@@ -59,4 +59,10 @@ public sealed record ImageCreateOptions
     public string? BackingFormat { get; init; }
 
     public CacheMode Cache { get; init; } = CacheMode.PageCache;
+
+    /// <summary>Asked about the new file's name before it is created and about the created file after.</summary>
+    public IO.IFileConfinement? Confinement { get; init; }
+
+    /// <summary>Hold QEMU-compatible image locks on the image returned (see <see cref="ImageOpenOptions.Locking"/>).</summary>
+    public bool Locking { get; init; } = true;
 }

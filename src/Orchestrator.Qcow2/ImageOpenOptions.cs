@@ -9,6 +9,15 @@ public sealed record ImageOpenOptions
 
     public CacheMode Cache { get; init; } = CacheMode.PageCache;
 
+    /// <summary>Asked about the file before it is opened and again about the opened descriptor; null allows any file.</summary>
+    public IFileConfinement? Confinement { get; init; }
+
+    /// <summary>
+    /// Hold QEMU-compatible image locks while open (on by default, as QEMU's locking=auto): a QEMU, qemu-nbd or another
+    /// node cannot then open the image for writing, and this open fails while one of them writes it.
+    /// </summary>
+    public bool Locking { get; init; } = true;
+
     /// <summary>
     /// On a writable open, check the metadata when the image may need it: a version 2 image, which cannot record
     /// whether it was closed cleanly. A version 3 image says so with its dirty bit; a dirty image is always checked

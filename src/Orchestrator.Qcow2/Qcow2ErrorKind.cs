@@ -26,4 +26,13 @@ public enum Qcow2ErrorKind
 
     /// <summary>No space left on the device (ENOSPC); the operation may be retried after space is freed.</summary>
     NoSpace,
+
+    /// <summary>The caller's confinement policy refuses the file (for the engine: it lies outside the storage roots).</summary>
+    Confined,
+
+    /// <summary>Another process holds the image with QEMU-compatible locks that this open conflicts with.</summary>
+    Locked,
+
+    /// <summary>The file is not a regular file (a directory, a FIFO, a device, a socket) and cannot be an image.</summary>
+    NotRegularFile,
 }

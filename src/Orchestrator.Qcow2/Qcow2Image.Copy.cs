@@ -64,7 +64,7 @@ public sealed partial class Qcow2Image
 
             try
             {
-                _copyFile = ImageFile.Open(Path, writable: true, CacheMode.Direct);
+                _copyFile = _file.Reopen(CacheMode.Direct);
             }
             catch (Qcow2Exception)
             {

@@ -54,13 +54,16 @@ public sealed partial class Qcow2Image
             BinaryPrimitives.WriteUInt16BigEndian(image.AsSpan((block * cs) + ((cluster % entriesPerBlock) * 2)), 1);
         }
 
-        using (var file = IO.ImageFile.CreateNew(path, options.Cache))
+        using (var file = IO.ImageFile.CreateNew(path, options.Cache, options.Confinement))
         {
             file.Write(image, 0);
             file.Flush();
         }
 
-        return Open(path, ImageOpenOptions.ReadWrite(options.Cache) with { CheckOnWritableOpen = false });
+        return Open(path, ImageOpenOptions.ReadWrite(options.Cache) with
+        {
+            CheckOnWritableOpen = false, Confinement = options.Confinement, Locking = options.Locking,
+        });
     }
 
     /// <summary>Cluster positions of a new image: header, refcount table, refcount blocks, L1 table.</summary>

@@ -49,7 +49,7 @@ public sealed partial class Qcow2Image : IDisposable
     /// <summary>Opens and validates one image (not its backing chain; see <see cref="Chain.ImageChain"/>).</summary>
     public static Qcow2Image Open(string path, ImageOpenOptions options)
     {
-        var file = ImageFile.Open(path, options.Writable, options.Cache);
+        var file = ImageFile.Open(path, options.Writable, options.Cache, options.Confinement, options.Locking);
         try
         {
             var header = ReadHeader(file);

@@ -23,7 +23,7 @@ public sealed class SummaryScanTests(ITestOutputHelper output) : IDisposable
         var top = _dir.Combine("top.qcow2");
         QemuTools.Img("create", "-q", "-f", "qcow2", "-o", "preallocation=metadata", basePath, "256G").EnsureSuccess();
         QemuTools.Create(top, 256L << 30, backing: basePath);
-        using var live = new LiveDisk(top, CacheMode.PageCache);
+        using var live = new LiveDisk(top, new EngineSettings { StorageRoots = [_dir.Path] });
 
         var whole = await WritesDuring(live, TimeSpan.MaxValue, seed: 1);
         var sliced = await WritesDuring(live, TimeSpan.FromMilliseconds(1), seed: 2);

@@ -32,7 +32,7 @@ public sealed class NodeNbdProtocolTests(NbdNodeFixture fixture, ITestOutputHelp
         var nbd = Runs(QemuTools.NbdInfoRun("--map", UnixUri("pmap")).EnsureSuccess().StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
             .Select(f => (long.Parse(f[0], CultureInfo.InvariantCulture), long.Parse(f[1], CultureInfo.InvariantCulture), (int.Parse(f[2], CultureInfo.InvariantCulture) & 1) == 0)));
-        var map = (await Orchestrator.RunAsync(["image", "map", "--output", "json", top], Node.StorageRoot)).EnsureSuccess().StdOut;
+        var map = (await Orchestrator.RunAsync(["image", "map", "--output", "json", "-U", top], Node.StorageRoot)).EnsureSuccess().StdOut;
         var image = Runs(JsonDocument.Parse(map).RootElement.EnumerateArray()
             .Select(e => (e.GetProperty("start").GetInt64(), e.GetProperty("length").GetInt64(), e.GetProperty("data").GetBoolean())));
         output.WriteLine(string.Join("\n", nbd));

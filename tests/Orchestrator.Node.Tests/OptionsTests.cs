@@ -88,6 +88,17 @@ public sealed class OptionsTests
     }
 
     [Fact]
+    public void Image_locking_is_on_by_default_and_turned_off_by_its_option()
+    {
+        using var folder = new TempDirectory("options");
+        Assert.True(NodeOptions.FromConfiguration(NodeConfiguration.Build([], folder.Path)).ToEngineSettings().ImageLocking);
+
+        var off = NodeOptions.FromConfiguration(NodeConfiguration.Build([new("ImageLocking", "off")], folder.Path));
+        Assert.False(off.ImageLocking);
+        Assert.False(off.ToEngineSettings().ImageLocking);
+    }
+
+    [Fact]
     public void Snapshot_interval_comes_from_configuration_and_defaults_to_the_engine_s()
     {
         using var folder = new TempDirectory("options");
@@ -131,6 +142,7 @@ public sealed class OptionsTests
     [InlineData("Nbd", "nbd://127.0.0.1:10809", "--nbd")]
     [InlineData("Nbd", "http://127.0.0.1:10809", "--nbd")]
     [InlineData("NbdAllowRemote", "yes", "--nbd-allow-remote")]
+    [InlineData("ImageLocking", "maybe", "--image-locking")]
     public void Bad_sizes_counts_and_nbd_options_name_the_flag_and_the_key(string key, string value, string flag)
     {
         using var folder = new TempDirectory("options");

@@ -5,6 +5,8 @@ namespace Orchestrator.Testing;
 /// <summary>
 /// The QEMU/libnbd command-line tools used as the reference implementation.
 /// Accessors throw <see cref="ToolMissingException"/> when a tool is absent so tests fail rather than skip.
+/// The read-only helpers pass -U (force-share): the tests inspect images a node or an open chain holds with
+/// QEMU-compatible locks, as an operator would with qemu-img -U.
 /// </summary>
 public static class QemuTools
 {
@@ -50,31 +52,31 @@ public static class QemuTools
     /// <summary>Raw JSON of <c>qemu-img map --output=json -f qcow2</c>; parse it with <see cref="JsonMap.Parse"/>.</summary>
     public static string Map(string path)
     {
-        return Img("map", "--output=json", "-f", "qcow2", path).EnsureSuccess().StdOut;
+        return Img("map", "--output=json", "-U", "-f", "qcow2", path).EnsureSuccess().StdOut;
     }
 
     /// <summary><c>qemu-img check -f qcow2</c>: exit 0 clean, 2 corruptions, 3 leaks only, 1 check failed.</summary>
-    public static ProcessResult Check(string path) => Img("check", "-f", "qcow2", path);
+    public static ProcessResult Check(string path) => Img("check", "-U", "-f", "qcow2", path);
 
     /// <summary><c>qemu-img compare</c>: exit 0 identical guest content, 1 different, 2+ error.</summary>
     public static ProcessResult Compare(string a, string b, string fmtA = "qcow2", string fmtB = "qcow2")
     {
-        return Img("compare", "-f", fmtA, "-F", fmtB, a, b);
+        return Img("compare", "-U", "-f", fmtA, "-F", fmtB, a, b);
     }
 
     /// <summary>JSON of <c>qemu-img info</c>; with the backing chain it is an array, otherwise one object.</summary>
     public static string InfoJson(string path, bool backingChain)
     {
         string[] args = backingChain
-            ? ["info", "--output=json", "-f", "qcow2", "--backing-chain", path]
-            : ["info", "--output=json", "-f", "qcow2", path];
+            ? ["info", "--output=json", "-U", "-f", "qcow2", "--backing-chain", path]
+            : ["info", "--output=json", "-U", "-f", "qcow2", path];
         return Img(args).EnsureSuccess().StdOut;
     }
 
     /// <summary>Writes the guest-visible content of the qcow2 chain at <paramref name="src"/> as a raw file.</summary>
     public static void ConvertToRaw(string src, string dst)
     {
-        Img("convert", "-f", "qcow2", "-O", "raw", src, dst).EnsureSuccess();
+        Img("convert", "-U", "-f", "qcow2", "-O", "raw", src, dst).EnsureSuccess();
     }
 
     /// <summary>

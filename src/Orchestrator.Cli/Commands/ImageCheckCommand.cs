@@ -5,12 +5,13 @@ using Orchestrator.Qcow2.Check;
 
 namespace Orchestrator.Cli.Commands;
 
-/// <summary>orchestrator image check [-r leaks] FILE: exit 0 clean, 2 corruption, 3 leaks only (as qemu-img check).</summary>
+/// <summary>orchestrator image check [-r leaks] [-U] FILE: exit 0 clean, 2 corruption, 3 leaks only (as qemu-img check).</summary>
 public static class ImageCheckCommand
 {
     public static Command Build() => new Command("check", "Check an image's metadata, as qemu-img check: exit 0 clean, 2 corruption, 3 leaks only").With(
         Opt.Choice("-r", "repair: only leaks (corruptions are never repaired automatically)", ["leaks"]),
         Opt.Value("-f", "qcow2", "image format (only qcow2)"),
+        Opt.Switch("-U", "force-share: read an image another process (a running node, QEMU) holds locked, as qemu-img -U; at the reader's risk", "--force-share"),
         Opt.Positional("FILE", "the image")).Runs(Run);
 
     private static int Run(CommandLine cl)
@@ -23,7 +24,14 @@ public static class ImageCheckCommand
             throw new UsageException($"-r {repair} is not supported (only -r leaks: corruptions are never repaired automatically)");
         }
 
-        var options = repair is null ? ImageOpenOptions.ReadOnly() : ImageOpenOptions.ReadWrite() with { CheckOnWritableOpen = false };
+        var forceShare = cl.Has("-U");
+        if (forceShare && repair is not null)
+        {
+            // As qemu-img: a repair writes, and writing an image someone else holds is what the locks prevent.
+            throw new UsageException("-U (force-share) can only be used without -r: a repair writes the image");
+        }
+
+        var options = repair is null ? ImageOpenOptions.ReadOnly() with { Locking = !forceShare } : ImageOpenOptions.ReadWrite() with { CheckOnWritableOpen = false };
         using var image = Qcow2Image.Open(file, options);
         var result = ImageChecker.Check(image, repairLeaks: repair is not null);
         foreach (var message in result.Messages)

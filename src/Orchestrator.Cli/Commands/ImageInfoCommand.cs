@@ -7,13 +7,14 @@ using Orchestrator.Qcow2.Chain;
 
 namespace Orchestrator.Cli.Commands;
 
-/// <summary>orchestrator image info [--backing-chain] [--output json|human] FILE: qemu-img info's keys and values.</summary>
+/// <summary>orchestrator image info [--backing-chain] [--output json|human] [-U] FILE: qemu-img info's keys and values.</summary>
 public static class ImageInfoCommand
 {
     public static Command Build() => new Command("info", "Show an image's header, as qemu-img info").With(
         Opt.Choice("--output", "output format (default human)", ["json", "human"]),
         Opt.Value("-f", "qcow2", "image format (only qcow2)"),
         Opt.Switch("--backing-chain", "show every image of the backing chain, active image first"),
+        Opt.Switch("-U", "force-share: read an image another process (a running node, QEMU) holds locked, as qemu-img -U; at the reader's risk", "--force-share"),
         Opt.Positional("FILE", "the image")).Runs(Run);
 
     private static int Run(CommandLine cl)
@@ -29,7 +30,7 @@ public static class ImageInfoCommand
         var infos = new List<ImageInfo>();
         if (cl.Has("--backing-chain"))
         {
-            using var chain = ImageChain.Open(file, new ChainOpenOptions());
+            using var chain = ImageChain.Open(file, new ChainOpenOptions { Locking = !cl.Has("-U") });
             for (var i = 0; i < chain.Images.Count; i++)
             {
                 infos.Add(ImageInfo.From(chain.Images[i], chain.DisplayNames[i]));
@@ -37,7 +38,7 @@ public static class ImageInfoCommand
         }
         else
         {
-            using var image = Qcow2Image.Open(file, ImageOpenOptions.ReadOnly());
+            using var image = Qcow2Image.Open(file, ImageOpenOptions.ReadOnly() with { Locking = !cl.Has("-U") });
             infos.Add(ImageInfo.From(image, file));
         }
 

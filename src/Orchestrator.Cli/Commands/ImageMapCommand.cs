@@ -5,12 +5,13 @@ using Orchestrator.Qcow2.Map;
 
 namespace Orchestrator.Cli.Commands;
 
-/// <summary>orchestrator image map [--output json] FILE: the same ranges and fields as qemu-img map --output=json.</summary>
+/// <summary>orchestrator image map [--output json] [-U] FILE: the same ranges and fields as qemu-img map --output=json.</summary>
 public static class ImageMapCommand
 {
     public static Command Build() => new Command("map", "Show where the guest's data lives in the chain, as qemu-img map --output=json").With(
         Opt.Choice("--output", "output format (only json, the default)", ["json"]),
         Opt.Value("-f", "qcow2", "image format (only qcow2)"),
+        Opt.Switch("-U", "force-share: read an image another process (a running node, QEMU) holds locked, as qemu-img -U; at the reader's risk", "--force-share"),
         Opt.Positional("FILE", "the active image of the chain")).Runs(Run);
 
     private static int Run(CommandLine cl)
@@ -23,7 +24,7 @@ public static class ImageMapCommand
             throw new UsageException($"--output must be json (the human format is not implemented), not '{output}'");
         }
 
-        using var chain = ImageChain.Open(file, new ChainOpenOptions());
+        using var chain = ImageChain.Open(file, new ChainOpenOptions { Locking = !cl.Has("-U") });
         Console.WriteLine(ChainMapper.ToQemuJson(ChainMapper.Map(chain)));
         return 0;
     }

@@ -77,6 +77,7 @@ public static class NodeLauncher
         "--node-name" => NodeOptions.NodeNameKey,
         "--cluster-host" => NodeOptions.ClusterHostKey,
         "--cluster-port" => NodeOptions.ClusterPortKey,
+        "--image-locking" => NodeOptions.ImageLockingKey,
         "--log-format" => Node.Observability.ObservabilityOptions.LogFormatKey,
         "--metrics-need-token" => Node.Observability.ObservabilityOptions.MetricsNeedTokenKey,
         _ => throw new ArgumentOutOfRangeException(nameof(option), option, "not a serve option"),

@@ -8,7 +8,7 @@ namespace Orchestrator.Cli.Commands;
 /// [--request-timeout SECONDS] [--batch-size BYTES] [--checkpoint-size BYTES] [--snapshot-interval EVENTS]
 /// [--guest-yield-size BYTES] [--nbd HOST:PORT [--nbd-allow-remote]] [--nbd-read-only] [--nbd-handshake-timeout SECONDS]
 /// [--log-format text|json] [--metrics-need-token true|false] [--journal sqlite:PATH|postgres:CONNSTRING]
-/// [--node-name NAME] [--cluster-host HOST] [--cluster-port PORT] [--seed HOST:PORT ...]: runs the node until Ctrl+C or SIGTERM.
+/// [--node-name NAME] [--cluster-host HOST] [--cluster-port PORT] [--seed HOST:PORT ...] [--image-locking on|off]: runs the node until Ctrl+C or SIGTERM.
 /// Flags override ORCHESTRATOR_* environment variables, which override appsettings.json in the current folder.
 /// This class declares the verb only; the node's assemblies (ASP.NET Core, Akka, SQLite) are touched in
 /// <see cref="NodeLauncher"/>, so that no other verb loads them.
@@ -38,6 +38,7 @@ public static class ServeCommand
         Opt.Value("--cluster-host", "HOST", "the address the cluster reaches this node at (default 127.0.0.1)"),
         Opt.Value("--cluster-port", "PORT", "the cluster (Akka.Remote) port (default 0: any free port)"),
         Opt.Value("--seed", "HOST:PORT", "a seed node of the cluster to join; repeat for several (default: this node alone)"),
+        Opt.Choice("--image-locking", "hold QEMU's image locks on open images, so a VM, qemu-nbd or another node cannot write them meanwhile (default on)", ["on", "off"]),
         Opt.Choice("--log-format", "log lines as text (default) or one JSON object per line", ["text", "json"]),
         Opt.Choice("--metrics-need-token", "whether GET /metrics needs the bearer token (default true)", ["true", "false"])).Runs(Run);
 
@@ -46,7 +47,7 @@ public static class ServeCommand
     [
         "--data", "--http", "--cache", "--request-timeout", "--batch-size", "--checkpoint-size", "--snapshot-interval",
         "--guest-yield-size", "--nbd", "--nbd-handshake-timeout", "--log-format", "--metrics-need-token", "--journal",
-        "--node-name", "--cluster-host", "--cluster-port",
+        "--node-name", "--cluster-host", "--cluster-port", "--image-locking",
     ];
 
     /// <summary>Switches passed to the node as "true" when present.</summary>

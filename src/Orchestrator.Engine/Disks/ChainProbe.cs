@@ -1,4 +1,5 @@
 using Orchestrator.Domain.Disks;
+using Orchestrator.Engine.Storage;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Chain;
 using Orchestrator.Qcow2.IO;
@@ -7,16 +8,17 @@ namespace Orchestrator.Engine.Disks;
 
 /// <summary>
 /// The slow, blocking part of taking a disk: resolving its active image under the storage roots, opening the chain
-/// below it read-only, checking that every image of the chain lies under a root, and reading each image's identity.
+/// below it read-only and confined to the roots (every name checked before its open, every descriptor after, anything
+/// but a regular file refused), and reading each image's identity.
 /// Runs on a task, never on the disk actor's thread; nothing is written.
 /// </summary>
 public sealed record ChainProbe(IReadOnlyList<string> Chain, IReadOnlyList<ImageClaim> Claims, IReadOnlyList<DiskReplies.ImageSummary> Images)
 {
-    public static ChainProbe Open(string activePath, IReadOnlyList<string> roots)
+    public static ChainProbe Open(string activePath, EngineSettings settings)
     {
+        var roots = settings.StorageRoots;
         var active = StoragePolicy.Resolve(activePath, roots);
-        RequireRegularFile(active);
-        using var chain = ImageChain.Open(active, new ChainOpenOptions());
+        using var chain = ImageChain.Open(active, settings.ChainOptions(writableTop: false));
         List<string> paths = [.. chain.DisplayNames.Select(Path.GetFullPath)];
         foreach (var path in paths)
         {
@@ -46,25 +48,6 @@ public sealed record ChainProbe(IReadOnlyList<string> Chain, IReadOnlyList<Image
         catch (Qcow2Exception)
         {
             return ImageClaim.PendingKey(path);
-        }
-    }
-
-    /// <summary>A FIFO or a device would block or misbehave in open(): refused by its type before it is opened.</summary>
-    private static void RequireRegularFile(string path)
-    {
-        FileIdentity identity;
-        try
-        {
-            identity = FileIdentity.Of(path);
-        }
-        catch (Qcow2Exception)
-        {
-            return; // Missing: the open reports it with the usual wording.
-        }
-
-        if (!identity.IsRegularFile)
-        {
-            throw new Qcow2Exception(Qcow2ErrorKind.InvalidArgument, "not a regular file; only image files can be disks", path, operation: "open");
         }
     }
 }

@@ -1,5 +1,6 @@
 using Orchestrator.Domain.Jobs;
 using Orchestrator.Engine.Pacing;
+using Orchestrator.Engine.Storage;
 using Orchestrator.Qcow2.Chain;
 using Orchestrator.Qcow2.Stream;
 
@@ -28,7 +29,7 @@ internal sealed class StreamResources : IDisposable
             // A stream into an intermediate image writes a file the live chain only reads: it gets a chain of its own.
             // The live chain's stale view of that image stays correct, because the copy only adds what lower images
             // already show.
-            var own = ImageChain.Open(job.TopPath, new ChainOpenOptions { WritableTop = true, TopCache = settings.Cache, BackingCache = settings.Cache });
+            var own = ImageChain.Open(job.TopPath, settings.ChainOptions(writableTop: true));
             try
             {
                 return new StreamResources(new StreamCopier(own, BaseIndex(own, job), settings.BatchBytes, offset, long.MaxValue), own, null);
@@ -42,7 +43,7 @@ internal sealed class StreamResources : IDisposable
 
         // A copier into the live top: it reads from a read-only chain of its own (the live chain's caches belong to the
         // guest path) and takes the disk's lock only for the top's metadata, never for its reads or data writes.
-        var source = ImageChain.Open(job.TopPath, new ChainOpenOptions { WritableTop = false, TopCache = settings.Cache, BackingCache = settings.Cache });
+        var source = ImageChain.Open(job.TopPath, settings.ChainOptions(writableTop: false));
         try
         {
             var baseIndex = BaseIndex(source, job);

@@ -12,4 +12,13 @@ public sealed record ChainOpenOptions
     public CacheMode BackingCache { get; init; } = CacheMode.PageCache;
 
     public int MaxDepth { get; init; } = Format.Qcow2Constants.MaxChainDepth;
+
+    /// <summary>
+    /// Asked about every image of the chain: a backing file on its resolved name before anything opens it, every image
+    /// again on its opened descriptor. Null allows any file.
+    /// </summary>
+    public IFileConfinement? Confinement { get; init; }
+
+    /// <summary>Hold QEMU-compatible image locks on every image while the chain is open (see <see cref="ImageOpenOptions.Locking"/>).</summary>
+    public bool Locking { get; init; } = true;
 }

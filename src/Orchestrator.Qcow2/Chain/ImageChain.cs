@@ -35,15 +35,21 @@ public sealed partial class ImageChain : IDisposable
         var seen = new Dictionary<string, string>();
         try
         {
-            var current = Qcow2Image.Open(topPath,
-                new ImageOpenOptions { Writable = options.WritableTop, Cache = options.TopCache, DeferWritePreparation = true });
+            var current = Qcow2Image.Open(topPath, new ImageOpenOptions
+            {
+                Writable = options.WritableTop,
+                Cache = options.TopCache,
+                DeferWritePreparation = true,
+                Confinement = options.Confinement,
+                Locking = options.Locking,
+            });
             images.Add(current);
             names.Add(topPath);
             seen[BackingPath.Canonical(topPath)] = topPath;
             while (current.Header.BackingFileName is not null)
             {
                 var referring = names[^1];
-                var path = BackingFileOf(current, referring);
+                var path = BackingFileOf(current, referring, options.Confinement);
 
                 var canonical = BackingPath.Canonical(path);
                 if (seen.TryGetValue(canonical, out var earlier))
@@ -79,11 +85,19 @@ public sealed partial class ImageChain : IDisposable
     }
 
     /// <summary>The path of <paramref name="image"/>'s backing file, resolved as QEMU does; refused if missing or not qcow2.</summary>
-    private static string BackingFileOf(Qcow2Image image, string imageName)
+    private static string BackingFileOf(Qcow2Image image, string imageName, IO.IFileConfinement? confinement)
     {
         var backingName = image.Header.BackingFileName!;
         var path = BackingPath.Combine(imageName, backingName);
         RequireSupportedFormat(image.Header.BackingFormat, path, imageName);
+
+        // Before the existence check below: whether a refused file exists is none of the caller's business.
+        if (confinement?.Refusal(IO.PhysicalPath.Resolve(path)) is { } refusal)
+        {
+            throw new Qcow2Exception(Qcow2ErrorKind.Confined,
+                $"backing file '{backingName}' of '{imageName}' is refused: {refusal}", imageName);
+        }
+
         if (!File.Exists(path))
         {
             throw new Qcow2Exception(Qcow2ErrorKind.BackingChain,
@@ -106,7 +120,11 @@ public sealed partial class ImageChain : IDisposable
     {
         try
         {
-            return Qcow2Image.Open(path, ImageOpenOptions.ReadOnly(options.BackingCache));
+            return Qcow2Image.Open(path, ImageOpenOptions.ReadOnly(options.BackingCache) with
+            {
+                Confinement = options.Confinement,
+                Locking = options.Locking,
+            });
         }
         catch (Qcow2Exception e) when (e.Kind == Qcow2ErrorKind.InvalidFormat && e.Detail.Contains("magic", StringComparison.Ordinal))
         {
@@ -130,7 +148,7 @@ public sealed partial class ImageChain : IDisposable
             return new ImageChain([top], [topName]);
         }
 
-        var path = BackingFileOf(top, topName);
+        var path = BackingFileOf(top, topName, options.Confinement);
         var below = Open(path, options with { WritableTop = false, TopCache = options.BackingCache, MaxDepth = options.MaxDepth - 1 });
         if (below.IndexOf(topName) >= 0)
         {

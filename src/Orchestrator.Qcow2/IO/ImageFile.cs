@@ -13,12 +13,16 @@ public sealed class ImageFile : IDisposable
     private readonly SafeFileHandle _handle;
     private AlignedBuffer? _bounce;
 
-    private ImageFile(string path, SafeFileHandle handle, CacheMode cache, bool writable)
+    private readonly ImageLock? _lock;
+
+    private ImageFile(string path, SafeFileHandle handle, CacheMode cache, bool writable, FileIdentity identity, ImageLock? imageLock)
     {
         Path = path;
         _handle = handle;
         Cache = cache;
         Writable = writable;
+        Identity = identity;
+        _lock = imageLock;
     }
 
     public string Path { get; }
@@ -27,18 +31,51 @@ public sealed class ImageFile : IDisposable
 
     public bool Writable { get; }
 
+    /// <summary>Device and inode of the file actually opened (whatever its name points at now).</summary>
+    public FileIdentity Identity { get; }
+
     public long Length => RandomAccess.GetLength(_handle);
 
-    public static ImageFile Open(string path, bool writable, CacheMode cache) =>
-        OpenCore(path, (writable ? NativeMethods.ORdWr : NativeMethods.ORdOnly), cache, writable, "opening");
+    /// <summary>
+    /// Opens an existing image file. With a <paramref name="confinement"/>, the name is checked before the open and the
+    /// opened descriptor after it; with <paramref name="locking"/>, QEMU-compatible locks are held until disposal.
+    /// Anything but a regular file is refused before a blocking read could hang on it.
+    /// </summary>
+    public static ImageFile Open(string path, bool writable, CacheMode cache, IFileConfinement? confinement = null, bool locking = false) =>
+        OpenCore(path, (writable ? NativeMethods.ORdWr : NativeMethods.ORdOnly), cache, writable, "opening", confinement, locking);
 
     /// <summary>Creates a new file; fails if it already exists (never overwrites a user's image).</summary>
-    public static ImageFile CreateNew(string path, CacheMode cache) =>
-        OpenCore(path, NativeMethods.ORdWr | NativeMethods.OCreat | NativeMethods.OExcl, cache, true, "creating");
+    public static ImageFile CreateNew(string path, CacheMode cache, IFileConfinement? confinement = null) =>
+        OpenCore(path, NativeMethods.ORdWr | NativeMethods.OCreat | NativeMethods.OExcl, cache, true, "creating", confinement, locking: false);
 
-    private static ImageFile OpenCore(string path, int flags, CacheMode cache, bool writable, string operation)
+    /// <summary>
+    /// The same file opened again in another cache mode, through this descriptor (/proc/self/fd) rather than by name,
+    /// so a name repointed since the first open cannot substitute another file. Holds no locks: this one does.
+    /// </summary>
+    public ImageFile Reopen(CacheMode cache)
     {
-        flags |= NativeMethods.OCloexec;
+        var flags = (Writable ? NativeMethods.ORdWr : NativeMethods.ORdOnly) | NativeMethods.OCloexec | (cache == CacheMode.Direct ? NativeMethods.ODirect : 0);
+        var fd = NativeMethods.Open(DescriptorPath(_handle), flags, 0);
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new Qcow2Exception(Qcow2ErrorKind.Io, $"cannot reopen: {Marshal.GetPInvokeErrorMessage(errno)}", Path, operation: "reopening");
+        }
+
+        return new ImageFile(Path, new SafeFileHandle(fd, ownsHandle: true), cache, Writable, Identity, imageLock: null);
+    }
+
+    private static ImageFile OpenCore(string path, int flags, CacheMode cache, bool writable, string operation,
+        IFileConfinement? confinement, bool locking)
+    {
+        if (confinement is not null)
+        {
+            // Before anything is opened or even looked up by the open: a refused name reveals nothing about its file.
+            Confine(confinement, path, PhysicalPath.Resolve(path), operation);
+        }
+
+        // O_NONBLOCK so a FIFO cannot block the open (nor the first read); cleared once the file is known regular.
+        flags |= NativeMethods.OCloexec | NativeMethods.ONonblock;
         if (cache == CacheMode.Direct)
         {
             flags |= NativeMethods.ODirect;
@@ -57,8 +94,84 @@ public sealed class ImageFile : IDisposable
             throw new Qcow2Exception(Qcow2ErrorKind.Io, $"cannot open: {reason}", path, operation: operation, errno: errno);
         }
 
-        return new ImageFile(path, new SafeFileHandle(fd, ownsHandle: true), cache, writable);
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        var created = (flags & NativeMethods.OCreat) != 0;
+        try
+        {
+            var identity = FileIdentity.Of(handle, path);
+            if (!identity.IsRegularFile)
+            {
+                throw new Qcow2Exception(Qcow2ErrorKind.NotRegularFile,
+                    "is not a regular file (a directory, a FIFO, a device or a socket); only regular files can be images", path, operation: operation);
+            }
+
+            if (confinement is not null)
+            {
+                ConfineOpened(confinement, handle, identity, path, operation, created);
+            }
+
+            if (NativeMethods.Fcntl(fd, NativeMethods.FSetFl, NativeMethods.Fcntl(fd, NativeMethods.FGetFl, 0) & ~NativeMethods.ONonblock) != 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                throw new Qcow2Exception(Qcow2ErrorKind.Io, $"cannot clear O_NONBLOCK: {Marshal.GetPInvokeErrorMessage(errno)}", path, operation: operation);
+            }
+
+            var imageLock = locking ? ImageLock.Acquire(handle, identity, writable, path) : null;
+            return new ImageFile(path, handle, cache, writable, identity, imageLock);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
     }
+
+    private static void Confine(IFileConfinement confinement, string path, string resolved, string operation)
+    {
+        if (confinement.Refusal(resolved) is { } refusal)
+        {
+            throw new Qcow2Exception(Qcow2ErrorKind.Confined, $"refused: {refusal}", path, operation: operation);
+        }
+    }
+
+    /// <summary>
+    /// The check that a swap cannot race: the path the kernel reports for the descriptor is the file really opened.
+    /// A file this open created outside is removed again (only if that name still is the file created).
+    /// </summary>
+    private static void ConfineOpened(IFileConfinement confinement, SafeFileHandle handle, FileIdentity identity, string path, string operation, bool created)
+    {
+        var real = new FileInfo(DescriptorPath(handle)).LinkTarget;
+        if (real is null || !real.StartsWith('/'))
+        {
+            throw new Qcow2Exception(Qcow2ErrorKind.Confined, "refused: the opened file's path cannot be read back", path, operation: operation);
+        }
+
+        if (confinement.Refusal(real) is not { } refusal)
+        {
+            return;
+        }
+
+        if (created && IdentityOrNull(real) == identity)
+        {
+            _ = NativeMethods.Unlink(real);
+        }
+
+        throw new Qcow2Exception(Qcow2ErrorKind.Confined, $"refused: {refusal} (its name was redirected while it was opened)", path, operation: operation);
+    }
+
+    private static FileIdentity? IdentityOrNull(string path)
+    {
+        try
+        {
+            return FileIdentity.Of(path);
+        }
+        catch (Qcow2Exception)
+        {
+            return null;
+        }
+    }
+
+    private static string DescriptorPath(SafeFileHandle handle) => $"/proc/self/fd/{(int)handle.DangerousGetHandle()}";
 
     /// <summary>Reads exactly <paramref name="buffer"/>.Length bytes; bytes past the end of the file read as zeros (as QEMU does).</summary>
     public void Read(Span<byte> buffer, long offset)
@@ -237,7 +350,14 @@ public sealed class ImageFile : IDisposable
 
     public void Dispose()
     {
+        // Unlock (and forget) before the close; a descriptor already closed took its locks with it.
+        if (_lock is not null && !_handle.IsClosed)
+        {
+            _lock.Unlock(_handle);
+        }
+
         _handle.Dispose();
+        _lock?.Dispose();
         _bounce?.Dispose();
     }
 }

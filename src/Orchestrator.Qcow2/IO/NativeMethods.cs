@@ -17,6 +17,38 @@ internal static partial class NativeMethods
     public const int ENxio = 6;
     public const int ENoSpc = 28;
     public const int EInval = 22;
+    public const int ENoLck = 37;
+    public const int EOpNotSupp = 95;
+    public const int ONonblock = 0x800;
+    public const int FGetFl = 3;
+    public const int FSetFl = 4;
+
+    // Open file description locks (linux/fcntl.h), the kind QEMU's image locking uses.
+    public const int FOfdGetLk = 36;
+    public const int FOfdSetLk = 37;
+    public const short FRdLck = 0;
+    public const short FWrLck = 1;
+    public const short FUnLck = 2;
+
+    /// <summary>struct flock (64-bit Linux): l_type, l_whence, then 8-aligned l_start, l_len, l_pid.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Flock
+    {
+        public short Type;
+        public short Whence;
+        public long Start;
+        public long Length;
+        public int Pid;
+    }
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int Fcntl(int fd, int cmd, int arg);
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    public static unsafe partial int Fcntl(int fd, int cmd, Flock* arg);
+
+    [LibraryImport("libc", EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Unlink(string path);
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Open(string path, int flags, int mode);

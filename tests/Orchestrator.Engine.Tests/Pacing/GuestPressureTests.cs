@@ -52,7 +52,7 @@ public sealed class GuestPressureTests
         using var temp = new TempDirectory("pressure");
         var path = temp.Combine("disk.qcow2");
         Qcow2Image.Create(path, new ImageCreateOptions { Size = 64L * Cluster, ClusterSize = Cluster }).Dispose();
-        using var live = new LiveDisk(path, CacheMode.PageCache);
+        using var live = new LiveDisk(path, new EngineSettings { StorageRoots = [temp.Path] });
         var data = new byte[4096];
         for (var i = 0; i < 20; i++)
         {
