@@ -12,6 +12,7 @@ namespace Orchestrator.Engine.Tests;
 /// </summary>
 internal sealed class EngineNode : IAsyncDisposable
 {
+    public const string DefaultName = "test-node";
     public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(15);
     private bool _stopped;
 
@@ -37,14 +38,15 @@ internal sealed class EngineNode : IAsyncDisposable
     public EventHub Events { get; }
 
     /// <param name="overrides">Configuration that wins over the SQLite journal's (fault injection).</param>
-    public static EngineNode Start(string journalPath, EngineSettings settings, Config? overrides = null)
+    /// <param name="nodeName">The node's name: the disks' host and the registry's stream registry-{name}.</param>
+    public static EngineNode Start(string journalPath, EngineSettings settings, Config? overrides = null, string nodeName = DefaultName)
     {
         // WARNING keeps Akka's console logger quiet; failures show in assertions, not logs.
         var config = EngineFixture.SqliteConfig(journalPath, "WARNING");
         var system = ActorSystem.Create("engine", overrides is null ? config : overrides.WithFallback(config));
         var events = new EventHub();
         var disks = new LocalDisks();
-        var (front, registry) = DiskEngine.Start(system, settings, events, disks, "test-node");
+        var (front, registry) = DiskEngine.Start(system, settings, events, disks, nodeName);
         return new EngineNode(system, front, registry, events, disks);
     }
 
