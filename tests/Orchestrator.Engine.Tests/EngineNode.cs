@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
+using Orchestrator.Engine.Cluster;
 using Orchestrator.Engine.Disks;
 
 namespace Orchestrator.Engine.Tests;
@@ -42,8 +43,9 @@ internal sealed class EngineNode : IAsyncDisposable
     public static EngineNode Start(string journalPath, EngineSettings settings, Config? overrides = null, string nodeName = DefaultName)
     {
         // WARNING keeps Akka's console logger quiet; failures show in assertions, not logs.
-        var config = EngineFixture.SqliteConfig(journalPath, "WARNING");
+        var config = EngineFixture.SqliteConfig(journalPath, "WARNING", nodeName);
         var system = ActorSystem.Create("engine", overrides is null ? config : overrides.WithFallback(config));
+        ClusterOfOne.Join(system, nodeName);
         var events = new EventHub();
         var disks = new LocalDisks();
         var (front, registry) = DiskEngine.Start(system, settings, events, disks, nodeName);

@@ -16,7 +16,8 @@ public static class ManagerCommands
     [WireName("manager.reply.disk-list.v1")]
     public sealed record DiskList(IReadOnlyList<DiskSummary> Disks) : IWireMessage;
 
-    public sealed record DiskSummary(string Disk, string ActivePath, int ChainLength, int LiveJobs, string State = DiskStates.Ready, string? Quarantine = null);
+    public sealed record DiskSummary(string Disk, string ActivePath, int ChainLength, int LiveJobs, string State = DiskStates.Ready, string? Quarantine = null,
+        string? Host = null);
 
     /// <summary>query-block-jobs over every disk; answered with <see cref="DiskReplies.JobList"/>.</summary>
     [WireName("manager.command.query-all-jobs.v1")]

@@ -2,7 +2,8 @@ namespace Orchestrator.Domain.Jobs;
 
 /// <summary>
 /// One entry of query-block-jobs, with QEMU's field names on the wire: type, device, len, offset, busy, paused,
-/// speed, io-status, ready, status, auto-finalize, auto-dismiss, error. Plus our own: disk and bytes-per-second.
+/// speed, io-status, ready, status, auto-finalize, auto-dismiss, error. Plus our own: disk, bytes-per-second, and the host
+/// (node name) the disk runs on, filled by the node that gathers a fleet-wide answer.
 /// </summary>
 public sealed record JobInfo(
     string Type,
@@ -18,7 +19,8 @@ public sealed record JobInfo(
     string Status,
     bool AutoFinalize,
     bool AutoDismiss,
-    string? Error)
+    string? Error,
+    string? Host = null)
 {
     public static JobInfo From(Job job, bool busy) => new(
         QemuNames.Of(job.Type), job.Id.Value, job.Disk.Value, job.Length, job.Offset, busy, job.UserPaused || job.Status == JobStatus.Paused,

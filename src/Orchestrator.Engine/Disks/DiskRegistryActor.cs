@@ -3,6 +3,7 @@ using Akka.Event;
 using Akka.Persistence;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
+using Orchestrator.Engine.Fleet;
 
 namespace Orchestrator.Engine.Disks;
 
@@ -24,6 +25,7 @@ public sealed class DiskRegistryActor : SnapshottingPersistentActor
 
     private readonly string _host;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly DiskDirectory _directory = new(Context.System);
     private RegistryState _state = RegistryState.Empty;
 
     public DiskRegistryActor(EngineSettings settings, string host)
@@ -158,6 +160,13 @@ public sealed class DiskRegistryActor : SnapshottingPersistentActor
         {
             _state = _state.Apply(e);
             SnapshotIfDue();
+            if (e is RegistryEvents.DiskReleased released)
+            {
+                // The fleet directory forgets it (unless another host took the id meanwhile); a lost update only
+                // leaves commands to reach this host, whose disk answers "not registered".
+                _ = _directory.RemoveAsync(released.Disk, _host).ContinueWith(t => t.Exception, TaskScheduler.Default);
+            }
+
             if (ReferenceEquals(e, last))
             {
                 sender.Tell(new RegistryCommands.Accepted());

@@ -14,7 +14,7 @@ public static class ContractViews
 {
     extension(DiskSummaryView)
     {
-        public static DiskSummaryView From(ManagerCommands.DiskSummary s) => new(s.Disk, s.ActivePath, s.ChainLength, s.LiveJobs, s.State, s.Quarantine);
+        public static DiskSummaryView From(ManagerCommands.DiskSummary s) => new(s.Disk, s.ActivePath, s.ChainLength, s.LiveJobs, s.State, s.Quarantine, s.Host);
     }
 
     extension(ImageView)
@@ -52,6 +52,7 @@ public static class ContractViews
             AutoFinalize = j.AutoFinalize,
             AutoDismiss = j.AutoDismiss,
             Error = j.Error,
+            Host = j.Host,
         };
     }
 }

@@ -21,7 +21,7 @@ public static class DiskEndpoints
             .WithSummary("Register a disk by the path of its active image (the chain below it is discovered)")
             .WithMetadata(new JsonRequestBody(typeof(RegisterDiskRequest)))
             .Produces<DiskView>(StatusCodes.Status201Created)
-            .ProducesErrors(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status409Conflict);
+            .ProducesErrors(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status409Conflict, StatusCodes.Status503ServiceUnavailable);
 
         disks.MapGet("/", ListAsync)
             .WithSummary("List the registered disks")
@@ -64,7 +64,8 @@ public static class DiskEndpoints
         var body = await JsonBody.ReadAsync<RegisterDiskRequest>(request, cancel);
         var id = RequestChecks.Id(body.Id, "id");
         var path = RequestChecks.InsideStorageRoots(body.Path, "path", options.StorageRoots);
-        var reply = await engine.AskAsync(new DiskCommands.Register(new DiskId(id), path), cancel);
+        var host = RequestChecks.Host(body.Host);
+        var reply = await engine.AskAsync(new DiskCommands.Register(new DiskId(id), path, host), cancel);
         return reply switch
         {
             DiskReplies.DiskInfo info => Results.Created($"/disks/{id}", DiskView.From(info, nbd)),
