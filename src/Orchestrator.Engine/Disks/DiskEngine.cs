@@ -33,7 +33,7 @@ public static class DiskEngine
         var local = EngineLocal.Install(system, events, disks);
         var directory = new DiskDirectory(system);
         var registries = PinnedSharding.StartAsync(system, RegistryRegionName, id => DiskRegistryActor.Props(settings, id),
-            new RegistryExtractor(), id => ValueTask.FromResult<string?>(id), PoisonPill.Instance).GetAwaiter().GetResult();
+            new RegistryExtractor(), id => ValueTask.FromResult<string?>(id), PoisonPill.Instance, remember: false).GetAwaiter().GetResult();
         var registry = system.ActorOf(RegistryProxy.Props(host, registries), RegistryName);
 
         // On its host, a disk whose journal could not be replayed stops in recovery; sharding starts it again, and it

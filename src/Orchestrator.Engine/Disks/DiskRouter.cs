@@ -100,7 +100,9 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash, IWithTimers
         Receive<ManagerCommands.QueryAllJobs>(_ => Reply(AllJobs()));
         Receive<ManagerCommands.QueryJob>(q => Reply(ByJob(q.Job, disk => new DiskCommands.QueryJob(disk, q.Job))));
         Receive<ManagerCommands.JobVerbById>(v => Reply(ByJob(v.Job, disk => new DiskCommands.JobVerbCommand(disk, v.Job, v.Verb, v.Speed))));
-        Receive<RegistryCommands.DiskList>(_ => { }); // a late answer to a repeated question at start
+        // A late answer to a repeated question at start, and what it led to.
+        Receive<RegistryCommands.DiskList>(_ => { });
+        Receive<Published>(_ => { });
     }
 
     /// <summary>

@@ -63,8 +63,12 @@ public static class DiskEndpoints
     {
         var body = await JsonBody.ReadAsync<RegisterDiskRequest>(request, cancel);
         var id = RequestChecks.Id(body.Id, "id");
-        var path = RequestChecks.InsideStorageRoots(body.Path, "path", options.StorageRoots);
         var host = RequestChecks.Host(body.Host);
+
+        // Another host's storage roots are its own: it checks the path against them when it opens the chain.
+        var path = host is null || host == options.Cluster.NodeName
+            ? RequestChecks.InsideStorageRoots(body.Path, "path", options.StorageRoots)
+            : RequestChecks.PathText(body.Path, "path");
         var reply = await engine.AskAsync(new DiskCommands.Register(new DiskId(id), path, host), cancel);
         return reply switch
         {
