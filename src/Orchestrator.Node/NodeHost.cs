@@ -147,6 +147,8 @@ public static partial class NodeHost
         services.AddSingleton<DiskExports>();
         services.AddSingleton<NbdService>();
         services.AddHostedService(sp => sp.GetRequiredService<NbdService>());
+        services.AddSingleton<HostNbd>();
+        services.AddHostedService(sp => sp.GetRequiredService<HostNbd>());
         services.AddSingleton<QmpCommands>();
         services.AddHostedService<QmpService>();
 

@@ -8,8 +8,8 @@ namespace Orchestrator.Cluster.Tests;
 
 /// <summary>
 /// The fleet on real processes (local-cluster.sh: PostgreSQL, n1..n3) through the CLI as operators' scripts use it:
-/// a disk registered on n2 through n1 with --host n2, streamed through n1, its job watched from n3 with its host, the
-/// chain checked clean by qemu-img.
+/// a disk registered on n2 through n1 with --host n2, shown from n1 with n2's NBD export, streamed through n1, its
+/// job watched from n3 with its host, the chain checked clean by qemu-img.
 /// </summary>
 public sealed class FleetScriptTests(ITestOutputHelper output)
 {
@@ -36,6 +36,16 @@ public sealed class FleetScriptTests(ITestOutputHelper output)
                 var vm1 = Assert.Single(list.RootElement.EnumerateArray());
                 Assert.Equal("vm1", vm1.GetProperty("id").GetString());
                 Assert.Equal("n2", vm1.GetProperty("host").GetString());
+            }
+
+            // disk show from a node that is not the host gives the host's NBD export, and qemu-io reads the disk there.
+            using (var shown = await CliJsonAsync(dir, 8081, "disk", "show", "vm1"))
+            {
+                Assert.Equal("n2", shown.RootElement.GetProperty("host").GetString());
+                var tcp = shown.RootElement.GetProperty("nbd").GetProperty("tcp").GetString();
+                Assert.Equal("nbd://127.0.0.1:10812/vm1", tcp);
+                var read = QemuTools.Io("-r", "-f", "raw", "-c", "read 0 64k", tcp!);
+                Assert.True(read.ExitCode == 0, $"qemu-io read from {tcp}: {read.StdOut}{read.StdErr}");
             }
 
             // Rate-limited so that n3 may see it run; kept after it ends so that its end is seen too.

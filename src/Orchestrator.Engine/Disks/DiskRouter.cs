@@ -144,7 +144,7 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash, IWithTimers
             await _directory.RemoveAsync(command.Disk.Value, host);
         }
 
-        return reply;
+        return WithHost(reply, host);
     }
 
     private async Task<object> ToDisk(IDiskCommand command)
@@ -155,8 +155,11 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash, IWithTimers
             return new DiskReplies.Refused(DomainError.NotFound($"disk '{command.Disk}' is not registered"));
         }
 
-        return await _disks.AskAsync<object>(host, command, CommandTimeout);
+        return WithHost(await _disks.AskAsync<object>(host, command, CommandTimeout), host);
     }
+
+    /// <summary>A disk's description says where it runs, so the API can give its host's NBD URIs.</summary>
+    private static object WithHost(object reply, string host) => reply is DiskReplies.DiskInfo info ? info with { Host = host } : reply;
 
     /// <summary>Every disk of every Up host, each with its host; a disk that does not answer in time is left out.</summary>
     private async Task<object> ListDisks()

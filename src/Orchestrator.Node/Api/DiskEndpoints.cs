@@ -59,7 +59,7 @@ public static class DiskEndpoints
         return app;
     }
 
-    private static async Task<IResult> RegisterAsync(HttpRequest request, EngineGateway engine, NodeOptions options, NbdService nbd, CancellationToken cancel)
+    private static async Task<IResult> RegisterAsync(HttpRequest request, EngineGateway engine, NodeOptions options, HostNbd nbd, CancellationToken cancel)
     {
         var body = await JsonBody.ReadAsync<RegisterDiskRequest>(request, cancel);
         var id = RequestChecks.Id(body.Id, "id");
@@ -72,7 +72,7 @@ public static class DiskEndpoints
         var reply = await engine.AskAsync(new DiskCommands.Register(new DiskId(id), path, host), cancel);
         return reply switch
         {
-            DiskReplies.DiskInfo info => Results.Created($"/disks/{id}", DiskView.From(info, nbd)),
+            DiskReplies.DiskInfo info => Results.Created($"/disks/{id}", await DiskView.FromAsync(info, nbd)),
             DiskReplies.Done done => await ShowAfterAsync(engine, nbd, id, done, created: true, cancel),
             _ => ApiResults.Unexpected(reply),
         };
@@ -86,11 +86,11 @@ public static class DiskEndpoints
             : ApiResults.Unexpected(reply);
     }
 
-    private static async Task<IResult> ShowAsync(string id, EngineGateway engine, NbdService nbd, CancellationToken cancel)
+    private static async Task<IResult> ShowAsync(string id, EngineGateway engine, HostNbd nbd, CancellationToken cancel)
     {
         var disk = KnownDiskId(id);
         var reply = await engine.AskAsync(new DiskCommands.Show(disk), cancel);
-        return reply is DiskReplies.DiskInfo info ? Results.Ok(DiskView.From(info, nbd)) : ApiResults.Unexpected(reply);
+        return reply is DiskReplies.DiskInfo info ? Results.Ok(await DiskView.FromAsync(info, nbd)) : ApiResults.Unexpected(reply);
     }
 
     /// <summary>The disk's NBD requests in progress finish first; once it is unregistered, its NBD connections are closed.</summary>
@@ -101,7 +101,7 @@ public static class DiskEndpoints
         return reply is DiskReplies.Done done ? Results.Ok(new MessageResponse(done.Message)) : ApiResults.Unexpected(reply);
     }
 
-    private static async Task<IResult> SnapshotAsync(string id, HttpRequest request, EngineGateway engine, NodeOptions options, NbdService nbd, CancellationToken cancel)
+    private static async Task<IResult> SnapshotAsync(string id, HttpRequest request, EngineGateway engine, NodeOptions options, HostNbd nbd, CancellationToken cancel)
     {
         var disk = KnownDiskId(id);
         var body = await JsonBody.ReadAsync<SnapshotRequest>(request, cancel);
@@ -109,7 +109,7 @@ public static class DiskEndpoints
         var reply = await engine.AskAsync(new DiskCommands.Snapshot(disk, path), cancel);
         return reply switch
         {
-            DiskReplies.DiskInfo info => Results.Ok(DiskView.From(info, nbd)),
+            DiskReplies.DiskInfo info => Results.Ok(await DiskView.FromAsync(info, nbd)),
             DiskReplies.Done done => await ShowAfterAsync(engine, nbd, id, done, created: false, cancel),
             _ => ApiResults.Unexpected(reply),
         };
@@ -198,10 +198,10 @@ public static class DiskEndpoints
         };
     }
 
-    private static async Task<IResult> ShowAfterAsync(EngineGateway engine, NbdService nbd, string id, DiskReplies.Done done, bool created, CancellationToken cancel)
+    private static async Task<IResult> ShowAfterAsync(EngineGateway engine, HostNbd nbd, string id, DiskReplies.Done done, bool created, CancellationToken cancel)
     {
         var reply = await engine.AskAsync(new DiskCommands.Show(new DiskId(id)), cancel);
-        object body = reply is DiskReplies.DiskInfo info ? DiskView.From(info, nbd) : new MessageResponse(done.Message);
+        object body = reply is DiskReplies.DiskInfo info ? await DiskView.FromAsync(info, nbd) : new MessageResponse(done.Message);
         return created ? Results.Created($"/disks/{id}", body) : Results.Ok(body);
     }
 
