@@ -11,6 +11,7 @@ namespace Orchestrator.Cluster.Tests;
 /// a disk registered on n2 through n1 with --host n2, shown from n1 with n2's NBD export, streamed through n1, its
 /// job watched from n3 with its host, the chain checked clean by qemu-img.
 /// </summary>
+[Collection(LocalClusterScript.Collection)]
 public sealed class FleetScriptTests(ITestOutputHelper output)
 {
     [Fact]

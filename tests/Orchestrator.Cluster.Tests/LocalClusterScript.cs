@@ -9,6 +9,9 @@ namespace Orchestrator.Cluster.Tests;
 /// <summary>cluster-config/local-cluster.sh run by the tests: the script, its fixed ports, and the CLI its nodes run.</summary>
 internal static class LocalClusterScript
 {
+    /// <summary>The xunit collection of the tests that run the script: one at a time, as they use the same fixed ports.</summary>
+    public const string Collection = "local-cluster.sh";
+
     public static readonly string[] Nodes = ["n1", "n2", "n3"];
 
     // HTTP, NBD, cluster remoting, and the script's PostgreSQL.

@@ -12,6 +12,7 @@ namespace Orchestrator.Cluster.Tests;
 /// cluster-config/local-cluster.sh on real processes, on the ports the operators' interface fixes: up starts PostgreSQL
 /// and n1..n3 and returns when all are Up; up again restarts a node that died (SIGKILL); down stops everything.
 /// </summary>
+[Collection(LocalClusterScript.Collection)]
 public sealed class LocalClusterScriptTests(ITestOutputHelper output)
 {
     private static readonly string[] Nodes = LocalClusterScript.Nodes;
