@@ -51,18 +51,6 @@ ensure_token() {
   chmod 600 "$DIR/token"
 }
 
-ensure_databases() {
-  # One database per node for now: today's disk manager has one persistence id per node ("disk-manager"), so nodes
-  # sharing a database would write one journal stream. The registry of the reshaped engine moves them to one database.
-  local node db
-  for node in "${NODES[@]}"; do
-    db="orchestrator_$node"
-    if [ "$(PGPASSWORD=orch psql -h 127.0.0.1 -p "$PG_PORT" -U orch -d orchestrator -qtAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
-      PGPASSWORD=orch psql -h 127.0.0.1 -p "$PG_PORT" -U orch -d orchestrator -qc "CREATE DATABASE $db" >/dev/null
-    fi
-  done
-}
-
 start_node() {
   local node="$1" dll="$2" seeds=() other
   for other in "${NODES[@]}"; do
@@ -81,7 +69,7 @@ start_node() {
     exec setsid dotnet "$dll" serve --data "$DIR/$node" --http "127.0.0.1:$(http_port "$node")" \
       --nbd "127.0.0.1:$(nbd_port "$node")" --storage-root "$DIR/$node/images" \
       --node-name "$node" --cluster-host 127.0.0.1 --cluster-port "$(cluster_port "$node")" "${seeds[@]}" \
-      --journal "postgres:Host=127.0.0.1;Port=$PG_PORT;Database=orchestrator_$node;Username=orch;Password=orch" \
+      --journal "$JOURNAL" \
       </dev/null >>"$DIR/$node.log" 2>&1
   ) &
   echo $! >"$DIR/$node.pid"
@@ -102,8 +90,9 @@ up() {
   mkdir -p "$DIR"
   DIR="$(cd "$DIR" && pwd)"
   chmod 0755 "$DIR"
-  "$REPO/cluster-config/postgres.sh" start "$DIR/postgres" "$PG_PORT" >/dev/null
-  ensure_databases
+  # One database for the whole cluster: each host's registry has its own stream (registry-n1, ...), disk ids are
+  # unique fleet-wide, and sharding's remembered entities must be seen by every node.
+  JOURNAL="postgres:$("$REPO/cluster-config/postgres.sh" start "$DIR/postgres" "$PG_PORT")"
   ensure_token
   local dll node
   dll="$(orchestrator_dll)"

@@ -1,4 +1,4 @@
--- One database per node, as cluster-config/local-cluster.sh makes them (see the note there).
-CREATE DATABASE orchestrator_n1 OWNER orch;
-CREATE DATABASE orchestrator_n2 OWNER orch;
-CREATE DATABASE orchestrator_n3 OWNER orch;
+-- The cluster shares one database, "orchestrator" (POSTGRES_DB creates it): each host's registry has its own
+-- stream (registry-n1, ...) and disk ids are unique fleet-wide, as with cluster-config/local-cluster.sh.
+-- Nothing more to create; the tables are created by the first node that starts (auto-initialize).
+SELECT 1;

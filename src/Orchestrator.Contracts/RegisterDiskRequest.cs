@@ -6,4 +6,7 @@ public sealed record RegisterDiskRequest
     public string? Id { get; init; }
 
     public string? Path { get; init; }
+
+    /// <summary>The node (cluster node name) whose storage holds the disk; absent: the node that takes the request.</summary>
+    public string? Host { get; init; }
 }

@@ -142,7 +142,7 @@ public static partial class NodeHost
             // when the logs are): warnings only, as those lines come while nothing else is logged.
             akka.AddHocon($"akka.stdout-loglevel = WARNING\n{AkkaStdoutBridge.Hocon}", HoconAddMode.Prepend);
             akka.AddOrchestratorCluster(options.Cluster);
-            akka.AddOrchestratorEngine(options.ToEngineSettings(), hub, localDisks);
+            akka.AddOrchestratorEngine(options.ToEngineSettings(), hub, localDisks, options.Cluster.NodeName);
         });
 
         // Registered after Akka: hosted services start in order and stop in reverse, so NBD clients are served only
@@ -150,6 +150,8 @@ public static partial class NodeHost
         services.AddSingleton<DiskExports>();
         services.AddSingleton<NbdService>();
         services.AddHostedService(sp => sp.GetRequiredService<NbdService>());
+        services.AddSingleton<HostNbd>();
+        services.AddHostedService(sp => sp.GetRequiredService<HostNbd>());
         services.AddSingleton<QmpCommands>();
         services.AddHostedService<QmpService>();
 

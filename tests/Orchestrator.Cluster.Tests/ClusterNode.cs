@@ -3,7 +3,9 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Remote;
 using Akka.Remote.Transport;
+using Orchestrator.Engine;
 using Orchestrator.Engine.Cluster;
+using Orchestrator.Engine.Disks;
 using Orchestrator.Engine.Persistence;
 
 namespace Orchestrator.Cluster.Tests;
@@ -22,12 +24,22 @@ public sealed class ClusterNode
         akka.cluster.sharding.retry-interval = 500ms
         """);
 
-    private ClusterNode(ClusterSettings settings, ActorSystem system, HostGateway gateway)
+    private ClusterNode(ClusterSettings settings, ActorSystem system, HostGateway gateway, IActorRef? front, LocalDisks disks)
     {
+        Disks = disks;
         Settings = settings;
         System = system;
         Gateway = gateway;
+        _front = front;
     }
+
+    private readonly IActorRef? _front;
+
+    /// <summary>The disks whose chains are open on this node (their entities run here).</summary>
+    public LocalDisks Disks { get; }
+
+    /// <summary>The node's disk front (the engine's, as the API asks it); only on a node started with an engine.</summary>
+    public IActorRef Front => _front ?? throw new InvalidOperationException($"node {Name} was started without the engine");
 
     public ClusterSettings Settings { get; }
 
@@ -39,13 +51,17 @@ public sealed class ClusterNode
 
     public Address Address => Akka.Cluster.Cluster.Get(System).SelfAddress;
 
-    public static async Task<ClusterNode> StartAsync(ClusterSettings settings, JournalSettings journal, ShardHostLookup hosts, ConcurrentQueue<TestEntity.EntityStart> starts)
+    /// <param name="engine">When given, the real engine runs on the node too (its disk and registry regions, and its front).</param>
+    public static async Task<ClusterNode> StartAsync(ClusterSettings settings, JournalSettings journal, ShardHostLookup hosts, ConcurrentQueue<TestEntity.EntityStart> starts,
+        EngineSettings? engine = null)
     {
-        var config = TestOverrides.WithFallback(ClusterHocon.For(settings)).WithFallback(journal.ToConfig());
+        var config = TestOverrides.WithFallback(ClusterHocon.For(settings)).WithFallback(journal.ToConfig()).WithFallback(Engine.Persistence.WireSerialization.Config);
         var system = ActorSystem.Create(ClusterSettings.SystemName, config);
         ClusterJoin.Start(system, settings);
         var region = await PinnedSharding.StartAsync(system, "test-entity", id => TestEntity.Props(id, starts), new TestExtractor(), hosts, new TestEntity.Stop());
-        return new ClusterNode(settings, system, new HostGateway(system, region));
+        var disks = new LocalDisks();
+        var front = engine is null ? null : DiskEngine.Start(system, engine, new EventHub(), disks, settings.NodeName).Front;
+        return new ClusterNode(settings, system, new HostGateway(system, region), front, disks);
     }
 
     /// <summary>Drops (or, with <paramref name="blackhole"/> false, restores) all traffic between this node and <paramref name="other"/>, both ways.</summary>

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Akka.Cluster;
 using ClusterSettings = Orchestrator.Engine.Cluster.ClusterSettings;
+using Orchestrator.Engine;
 using Orchestrator.Engine.Cluster;
 using Orchestrator.Engine.Persistence;
 using Orchestrator.Testing;
@@ -34,9 +35,17 @@ public sealed class TestCluster : IAsyncDisposable
 
     public ClusterNode this[string name] => _nodes.Last(n => n.Name == name);
 
-    public static async Task<TestCluster> StartAsync(params string[] names)
+    /// <summary>When set, each node also runs the real engine with these settings (by node name).</summary>
+    public Func<string, EngineSettings>? Engine { get; init; }
+
+    public static Task<TestCluster> StartAsync(params string[] names) => StartAsync(new TestCluster(), names);
+
+    /// <summary>Nodes that run the real engine too, each with the settings <paramref name="engine"/> gives for its name.</summary>
+    public static Task<TestCluster> StartWithEngineAsync(Func<string, EngineSettings> engine, params string[] names) =>
+        StartAsync(new TestCluster { Engine = engine }, names);
+
+    private static async Task<TestCluster> StartAsync(TestCluster cluster, string[] names)
     {
-        var cluster = new TestCluster();
         try
         {
             foreach (var name in names)
@@ -71,7 +80,8 @@ public sealed class TestCluster : IAsyncDisposable
             StableAfter = TimeSpan.FromSeconds(4),
             ShutdownPhaseTimeout = TimeSpan.FromSeconds(2),
         };
-        var node = await ClusterNode.StartAsync(settings, Journal, id => ValueTask.FromResult(Hosts.TryGetValue(id, out var host) ? host : null), Starts);
+        var node = await ClusterNode.StartAsync(settings, Journal, id => ValueTask.FromResult(Hosts.TryGetValue(id, out var host) ? host : null), Starts,
+            Engine?.Invoke(name));
         _nodes.Add(node);
         return node;
     }

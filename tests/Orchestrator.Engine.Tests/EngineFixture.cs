@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
+using Orchestrator.Engine.Cluster;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Chain;
 
@@ -10,7 +11,9 @@ namespace Orchestrator.Engine.Tests;
 /// <summary>Helpers shared by the engine tests: an actor system on a SQLite journal in a temp folder, and chains built with our writer.</summary>
 internal static class EngineFixture
 {
-    public static Config SqliteConfig(string databasePath, string logLevel = "INFO") => SqliteJournalConfig.For(databasePath, logLevel);
+    /// <summary>A lone cluster node's HOCON (join it with ClusterOfOne.Join) on a SQLite journal.</summary>
+    public static Config SqliteConfig(string databasePath, string logLevel = "INFO", string nodeName = EngineNode.DefaultName) =>
+        ClusterOfOne.Config(nodeName).WithFallback(SqliteJournalConfig.For(databasePath, logLevel));
 
     /// <summary>
     /// A chain A &lt;- B &lt;- C &lt;- D of <paramref name="size"/> bytes with seeded data in every layer; returns the paths, bottom first.

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
+using Orchestrator.Engine.Cluster;
 using Orchestrator.Engine.Disks;
 
 namespace Orchestrator.Engine.Tests;
@@ -12,6 +13,7 @@ namespace Orchestrator.Engine.Tests;
 /// </summary>
 internal sealed class EngineNode : IAsyncDisposable
 {
+    public const string DefaultName = "test-node";
     public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(15);
     private bool _stopped;
 
@@ -48,14 +50,16 @@ internal sealed class EngineNode : IAsyncDisposable
     }
 
     /// <param name="overrides">Configuration that wins over the SQLite journal's (fault injection).</param>
-    public static EngineNode Start(string journalPath, EngineSettings settings, Config? overrides = null)
+    /// <param name="nodeName">The node's name: the disks' host and the registry's stream registry-{name}.</param>
+    public static EngineNode Start(string journalPath, EngineSettings settings, Config? overrides = null, string nodeName = DefaultName)
     {
         // WARNING keeps Akka's console logger quiet; failures show in assertions, not logs.
-        var config = EngineFixture.SqliteConfig(journalPath, "WARNING");
+        var config = EngineFixture.SqliteConfig(journalPath, "WARNING", nodeName);
         var system = ActorSystem.Create("engine", overrides is null ? config : overrides.WithFallback(config));
+        ClusterOfOne.Join(system, nodeName);
         var events = new EventHub();
         var disks = new LocalDisks();
-        var (front, registry) = DiskEngine.Start(system, settings, events, disks, "test-node");
+        var (front, registry) = DiskEngine.Start(system, settings, events, disks, nodeName);
         events.WhenReady().Wait(AskTimeout);
         return new EngineNode(system, front, registry, events, disks, events.LastSequence);
     }

@@ -35,10 +35,11 @@ public sealed class GuestModelTests(ITestOutputHelper output) : IDisposable
         var model = EngineFixture.GuestView(chain[^1]);
 
         var settings = new EngineSettings { StorageRoots = [_dir.Path], BatchBytes = 256 * 1024, CheckpointBytes = 1024 * 1024 };
-        using var system = ActorSystem.Create("live", SqliteJournalConfig.For(Path.Combine(_dir.Path, "journal.db")));
+        using var system = ActorSystem.Create("live", EngineFixture.SqliteConfig(Path.Combine(_dir.Path, "journal.db"), "WARNING"));
+        Cluster.ClusterOfOne.Join(system, EngineNode.DefaultName);
         var events = new EventHub();
         var disks = new LocalDisks();
-        var (manager, _) = DiskEngine.Start(system, settings, events, disks, "test-node");
+        var (manager, _) = DiskEngine.Start(system, settings, events, disks, EngineNode.DefaultName);
         var disk = new DiskId("guest");
         await Ask<DiskReplies.DiskInfo>(manager, new DiskCommands.Register(disk, chain[^1]), seed);
         var live = disks.Find(disk) ?? throw new InvalidOperationException($"seed {seed}: disk '{disk}' is registered but not open");

@@ -28,7 +28,7 @@ public sealed class RegistrationTests : EngineTestBase
         var badId = await Node.AskRefused(new DiskCommands.Register(new DiskId("../evil"), chain[^1]));
         Assert.Equal("invalid-parameter", badId.Error.Code);
         var list = await Node.AskOk<ManagerCommands.DiskList>(new ManagerCommands.ListDisks());
-        Assert.Equal([new ManagerCommands.DiskSummary("vm1", chain[^1], 4, 0)], list.Disks);
+        Assert.Equal([new ManagerCommands.DiskSummary("vm1", chain[^1], 4, 0, Host: EngineNode.DefaultName)], list.Disks);
     }
 
     [Fact]

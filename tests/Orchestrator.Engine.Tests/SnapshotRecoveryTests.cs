@@ -87,7 +87,7 @@ public sealed class SnapshotRecoveryTests : EngineTestBase
         // The import of the (absent) old manager's journal, six claims (a snapshot after the fourth), then the
         // release the disk actor tells the registry.
         await Node.AskOk<DiskReplies.Done>(new DiskCommands.Unregister(new DiskId("d1")));
-        var journal = await WaitForCompaction(DiskRegistryActor.RegistryPersistenceId, lastEvent: Interval + 3);
+        var journal = await WaitForCompaction(DiskRegistryActor.PersistenceIdOf(EngineNode.DefaultName), lastEvent: Interval + 3);
         Assert.Equal(Interval, journal.Snapshot);
 
         await RestartAsync();

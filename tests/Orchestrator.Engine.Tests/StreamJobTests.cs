@@ -3,6 +3,7 @@ using Akka.TestKit.Xunit2;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
+using Orchestrator.Engine.Cluster;
 using Orchestrator.Engine.Disks;
 using Orchestrator.Qcow2;
 using Orchestrator.Testing;
@@ -31,7 +32,8 @@ public sealed class StreamJobTests : TestKit
         _dir = dir;
         _output = output;
         var settings = new EngineSettings { StorageRoots = [dir.Path], BatchBytes = 1024 * 1024, CheckpointBytes = 2 * 1024 * 1024 };
-        (_manager, _) = DiskEngine.Start(Sys, settings, _events, new LocalDisks(), "test-node");
+        ClusterOfOne.Join(Sys, EngineNode.DefaultName);
+        (_manager, _) = DiskEngine.Start(Sys, settings, _events, new LocalDisks(), EngineNode.DefaultName);
     }
 
     [Fact]

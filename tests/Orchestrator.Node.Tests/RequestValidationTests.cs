@@ -232,7 +232,8 @@ public sealed class RequestValidationTests(NodeFixture fixture) : IClassFixture<
     {
         var (_, _, top) = Chains.Create(Node.StorageRoot, "vsame");
         using var journal = new TempDirectory("same-journal");
-        using var system = ActorSystem.Create("same", SqliteJournalConfig.For(journal.Combine("journal.db")));
+        using var system = ActorSystem.Create("same", Engine.Cluster.ClusterOfOne.Config("test-host").WithFallback(SqliteJournalConfig.For(journal.Combine("journal.db"))));
+        Engine.Cluster.ClusterOfOne.Join(system, "test-host");
         var (manager, _) = Engine.Disks.DiskEngine.Start(system, new EngineSettings { StorageRoots = [Node.StorageRoot] }, new EventHub(), new Engine.Disks.LocalDisks(), "test-host");
 
         foreach (var id in new[] { "a\n", "1disk", "a b", "a\0", "disqué", new string('a', 65) })

@@ -5,9 +5,12 @@ namespace Orchestrator.Domain.Disks;
 /// <summary>The public protocol of a disk chain actor. Every command is answered with a <see cref="DiskReplies"/> record.</summary>
 public static class DiskCommands
 {
-    /// <summary>Register a disk by the path of its active image; the actor discovers the chain below it.</summary>
+    /// <summary>
+    /// Register a disk by the path of its active image; the actor discovers the chain below it. <paramref name="Host"/>
+    /// is the node whose storage holds it (null: the node that takes the command).
+    /// </summary>
     [WireName("disk.command.register.v1")]
-    public sealed record Register(DiskId Disk, string ActivePath) : IDiskCommand;
+    public sealed record Register(DiskId Disk, string ActivePath, string? Host = null) : IDiskCommand;
 
     /// <summary>Forget a disk (never deletes files); refused while a job is live.</summary>
     [WireName("disk.command.unregister.v1")]

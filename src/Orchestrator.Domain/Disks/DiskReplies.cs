@@ -18,7 +18,7 @@ public static class DiskReplies
     /// <param name="Quarantine">Why the disk is quarantined (its images were not opened after a restart); null otherwise.</param>
     [WireName("disk.reply.disk-info.v1")]
     public sealed record DiskInfo(DiskId Disk, string ActivePath, IReadOnlyList<string> Chain, IReadOnlyList<ImageSummary> Images, IReadOnlyList<JobInfo> Jobs,
-        string State = DiskStates.Ready, string? Quarantine = null) : IWireMessage;
+        string State = DiskStates.Ready, string? Quarantine = null, string? Host = null) : IWireMessage;
 
     [WireName("disk.reply.job-started.v1")]
     public sealed record JobStarted(JobInfo Job) : IWireMessage;

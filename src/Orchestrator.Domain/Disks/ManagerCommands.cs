@@ -3,9 +3,9 @@ using Orchestrator.Domain.Jobs;
 namespace Orchestrator.Domain.Disks;
 
 /// <summary>
-/// Questions that span disks, asked of the node's disk front (the router that owns the disk actors, keyed by disk
-/// id): lists ask every disk, which answers from the state it keeps; a job id is looked up in the registry (one
-/// message), then asked of its disk (one more): no fan-out.
+/// Questions that span disks, asked of any node's disk front: lists ask every disk of every Up host, which answers
+/// from the state it keeps; a job id is looked up in each Up host's registry (one message each), then asked of its
+/// disk (one more).
 /// </summary>
 public static class ManagerCommands
 {
@@ -16,7 +16,8 @@ public static class ManagerCommands
     [WireName("manager.reply.disk-list.v1")]
     public sealed record DiskList(IReadOnlyList<DiskSummary> Disks) : IWireMessage;
 
-    public sealed record DiskSummary(string Disk, string ActivePath, int ChainLength, int LiveJobs, string State = DiskStates.Ready, string? Quarantine = null);
+    public sealed record DiskSummary(string Disk, string ActivePath, int ChainLength, int LiveJobs, string State = DiskStates.Ready, string? Quarantine = null,
+        string? Host = null);
 
     /// <summary>query-block-jobs over every disk; answered with <see cref="DiskReplies.JobList"/>.</summary>
     [WireName("manager.command.query-all-jobs.v1")]

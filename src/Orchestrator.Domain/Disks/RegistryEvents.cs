@@ -30,4 +30,11 @@ public static class RegistryEvents
     /// <summary>The disks of the old disk manager's journal (<c>disk-manager</c>), imported once; empty on a new node.</summary>
     [WireName("registry.legacy-imported.v1")]
     public sealed record LegacyManagerImported(List<string> Disks, string Host) : IRegistryEvent;
+
+    /// <summary>
+    /// The registry of an earlier version (one per database, stream <c>registry-node</c>) was adopted by this host's
+    /// registry (<c>registry-{host}</c>): its disks and jobs came just before as the events above, this marks it done.
+    /// </summary>
+    [WireName("registry.node-registry-imported.v1")]
+    public sealed record NodeRegistryImported(int Disks) : IRegistryEvent;
 }

@@ -19,6 +19,9 @@ public sealed record RegistryState
     /// <summary>True once the old disk manager's journal was read (or found empty); until then nothing is decided.</summary>
     public bool LegacyImported { get; init; }
 
+    /// <summary>True once the one-per-database registry of earlier versions (<c>registry-node</c>) was adopted, or found empty.</summary>
+    public bool NodeRegistryImported { get; init; }
+
     public RegistryState Apply(IRegistryEvent e) => e switch
     {
         RegistryEvents.DiskClaimed c => WithDisk(new RegisteredDisk(c.Disk, c.Host, c.Images, Confirmed: true)),
@@ -28,6 +31,7 @@ public sealed record RegistryState
         RegistryEvents.JobReleased j => this with { Jobs = Jobs.Where(kv => kv.Key != j.Job).ToDictionary() },
         RegistryEvents.LegacyManagerImported l => l.Disks.Aggregate(this, (s, d) => s.Disks.ContainsKey(d)
             ? s : s.WithDisk(new RegisteredDisk(d, l.Host, [], Confirmed: false))) with { LegacyImported = true },
+        RegistryEvents.NodeRegistryImported => this with { NodeRegistryImported = true },
         _ => this,
     };
 
@@ -108,18 +112,49 @@ public sealed record RegistryState
     public Decision<IRegistryEvent> DecideImport(IReadOnlyList<string> legacyDisks, string host) =>
         LegacyImported ? Accept() : Accept(new RegistryEvents.LegacyManagerImported([.. legacyDisks.Where(IdRule.IsValid).Order(StringComparer.Ordinal)], host));
 
+    /// <summary>
+    /// Adopts the registry of an earlier version (<paramref name="old"/>, recovered from <c>registry-node</c>) as this
+    /// host's: its disks not known here come with their images and jobs, hosted on <paramref name="host"/>; disks the
+    /// old one had not confirmed stay unconfirmed (they block claims until they report). Once only.
+    /// </summary>
+    public Decision<IRegistryEvent> DecideAdopt(RegistryState old, string host)
+    {
+        if (NodeRegistryImported)
+        {
+            return Accept();
+        }
+
+        var events = new List<IRegistryEvent>();
+        var adopted = old.Disks.Values.Where(d => !Disks.ContainsKey(d.Disk)).OrderBy(d => d.Disk, StringComparer.Ordinal).ToList();
+        if (old.LegacyImported)
+        {
+            events.Add(new RegistryEvents.LegacyManagerImported([.. adopted.Where(d => !d.Confirmed).Select(d => d.Disk)], host));
+        }
+
+        foreach (var disk in adopted.Where(d => d.Confirmed))
+        {
+            var jobs = old.Jobs.Where(kv => kv.Value == disk.Disk && !Jobs.ContainsKey(kv.Key)).Select(kv => kv.Key).Order(StringComparer.Ordinal);
+            events.Add(new RegistryEvents.DiskSynced(disk.Disk, host, [.. disk.Images], [.. jobs]));
+        }
+
+        events.Add(new RegistryEvents.NodeRegistryImported(adopted.Count));
+        return Accept([.. events]);
+    }
+
     public DiskId? DiskOfJob(JobId job) => Jobs.TryGetValue(job.Value, out var disk) ? new DiskId(disk) : null;
 
     public RegistrySnapshot ToSnapshot() => new(
         [.. Disks.Values.OrderBy(d => d.Disk, StringComparer.Ordinal).Select(d => d with { Images = [.. d.Images] })],
         [.. Jobs.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new RegistrySnapshot.JobEntry(kv.Key, kv.Value))],
-        LegacyImported);
+        LegacyImported,
+        NodeRegistryImported);
 
     public static RegistryState FromSnapshot(RegistrySnapshot snapshot) => new()
     {
         Disks = snapshot.Disks.ToDictionary(d => d.Disk),
         Jobs = snapshot.Jobs.ToDictionary(j => j.Job, j => j.Disk),
         LegacyImported = snapshot.LegacyImported,
+        NodeRegistryImported = snapshot.NodeRegistryImported,
     };
 
     private RegistryState WithDisk(RegisteredDisk disk) =>

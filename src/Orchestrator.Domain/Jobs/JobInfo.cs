@@ -2,8 +2,9 @@ namespace Orchestrator.Domain.Jobs;
 
 /// <summary>
 /// One entry of query-block-jobs, with QEMU's field names on the wire: type, device, len, offset, busy, paused,
-/// speed, io-status, ready, status, auto-finalize, auto-dismiss, error. Plus our own: disk, and bytes-copied (data
-/// written into the top; QEMU's offset counts address space scanned, skipped ranges included).
+/// speed, io-status, ready, status, auto-finalize, auto-dismiss, error. Plus our own: disk, bytes-copied (data
+/// written into the top; QEMU's offset counts address space scanned, skipped ranges included), and the host (node
+/// name) the disk runs on, filled by the node that gathers a fleet-wide answer.
 /// </summary>
 public sealed record JobInfo(
     string Type,
@@ -20,7 +21,8 @@ public sealed record JobInfo(
     bool AutoFinalize,
     bool AutoDismiss,
     string? Error,
-    long BytesCopied = 0)
+    long BytesCopied = 0,
+    string? Host = null)
 {
     public static JobInfo From(Job job, bool busy) => new(
         QemuNames.Of(job.Type), job.Id.Value, job.Disk.Value, job.Length, job.Offset, busy, job.UserPaused || job.Status == JobStatus.Paused,

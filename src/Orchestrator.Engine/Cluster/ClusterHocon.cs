@@ -37,6 +37,10 @@ public static class ClusterHocon
               remember-entities-store = eventsourced
               state-store-mode = ddata
               distributed-data.durable.keys = []
+              # A command for a shard whose host is not Up yet waits in its region, which asks again this often.
+              retry-interval = 1s
+              # A disk entity that stopped in recovery comes back soon, as the QuarantinedDisk that says why.
+              entity-restart-backoff = 1s
             }
           }
           coordinated-shutdown.phases {

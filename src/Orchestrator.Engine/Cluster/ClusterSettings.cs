@@ -26,10 +26,13 @@ public sealed partial record ClusterSettings
     public string NodeName
     {
         get => _nodeName;
-        init => _nodeName = NodeNameRule().IsMatch(value ?? "")
-            ? value!
-            : throw new ArgumentException($"'{value}' is not a node name: lower-case letters, digits and '-', starting with a letter or digit, at most 63", nameof(NodeName));
+        init => _nodeName = NodeNameProblem(value) is { } problem ? throw new ArgumentException(problem, nameof(NodeName)) : value;
     }
+
+    /// <summary>What is wrong with <paramref name="name"/> as a node name, or null when it is one.</summary>
+    public static string? NodeNameProblem(string? name) => NodeNameRule().IsMatch(name ?? "")
+        ? null
+        : $"'{name}' is not a node name: lower-case letters, digits and '-', starting with a letter or digit, at most 63";
 
     /// <summary>The address remoting binds and other members reach this node at.</summary>
     public string Hostname

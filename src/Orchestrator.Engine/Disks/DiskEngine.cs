@@ -1,8 +1,14 @@
 using Akka.Actor;
+using Orchestrator.Engine.Cluster;
+using Orchestrator.Engine.Fleet;
 
 namespace Orchestrator.Engine.Disks;
 
-/// <summary>Starts the engine in an actor system: its local services, the disk registry, and the disk front (router).</summary>
+/// <summary>
+/// Starts the engine in an actor system that is a cluster member (a single node is a cluster of one): its local
+/// services, the two pinned shard regions (each host's registry, entity id = node name; each disk, entity id = disk id,
+/// on its host), this host's registry proxy, and the disk front (router) the API talks to.
+/// </summary>
 public static class DiskEngine
 {
     /// <summary>The actor name of the disk front, which the API and the tests address.</summary>
@@ -10,13 +16,35 @@ public static class DiskEngine
 
     public const string RegistryName = "registry";
 
-    /// <param name="host">This node's name, recorded as each disk's host.</param>
+    /// <summary>The shard region type names (also the remembered entities' stores).</summary>
+    public const string DiskRegionName = "disk";
+
+    public const string RegistryRegionName = "registry";
+
+    /// <param name="host">This node's name (its cluster role): each disk's host, and its registry's entity id.</param>
+    /// <returns>The front, and this host's registry (a proxy to its entity).</returns>
     public static (IActorRef Front, IActorRef Registry) Start(ActorSystem system, EngineSettings settings, EventHub events, LocalDisks disks, string host)
     {
-        EngineLocal.Install(system, events, disks);
+        if (system is not ExtendedActorSystem { Provider: Akka.Cluster.ClusterActorRefProvider })
+        {
+            throw new InvalidOperationException("the engine runs in a cluster member: configure akka.actor.provider = cluster (ClusterHocon) and join (ClusterJoin)");
+        }
+
+        var local = EngineLocal.Install(system, events, disks);
         Persistence.EventLog.Start(system, events, host);
-        var registry = system.ActorOf(DiskRegistryActor.Props(settings, host), RegistryName);
-        var front = system.ActorOf(DiskRouter.Props(settings, registry), FrontName);
+        var directory = new DiskDirectory(system);
+        var registries = PinnedSharding.StartAsync(system, RegistryRegionName, id => DiskRegistryActor.Props(settings, id),
+            new RegistryExtractor(), id => ValueTask.FromResult<string?>(id), PoisonPill.Instance, remember: false).GetAwaiter().GetResult();
+        var registry = system.ActorOf(RegistryProxy.Props(host, registries), RegistryName);
+
+        // On its host, a disk whose journal could not be replayed stops in recovery; sharding starts it again, and it
+        // comes back as a QuarantinedDisk that shows why.
+        var diskRegion = PinnedSharding.StartAsync(system, DiskRegionName,
+            id => local.RecoveryFailures.TryGetValue(id, out var reason)
+                ? QuarantinedDisk.Props(new Domain.DiskId(id), reason)
+                : DiskChainActor.Props(new Domain.DiskId(id), settings, registry),
+            new DiskMessageExtractor(), id => new ValueTask<string?>(directory.HostOfAsync(id)), PoisonPill.Instance).GetAwaiter().GetResult();
+        var front = system.ActorOf(DiskRouter.Props(host, registry, diskRegion, registries), FrontName);
         return (front, registry);
     }
 }

@@ -3,6 +3,7 @@ using Akka.Event;
 using Akka.Persistence;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
+using Orchestrator.Engine.Fleet;
 
 namespace Orchestrator.Engine.Disks;
 
@@ -16,13 +17,15 @@ namespace Orchestrator.Engine.Disks;
 public sealed class DiskRegistryActor : SnapshottingPersistentActor
 {
     /// <summary>
-    /// Starts with "registry-", which no disk's persistence id ("disk-" and an id) can: a disk named "registry" or
-    /// "manager" is only ever "disk-registry" or "disk-manager".
+    /// Each host's registry has its own stream, "registry-" and the node name, so the nodes of a cluster can share one
+    /// database. It starts with "registry-", which no disk's persistence id ("disk-" and an id) can: a disk named
+    /// "registry" or "manager" is only ever "disk-registry" or "disk-manager".
     /// </summary>
-    public const string RegistryPersistenceId = "registry-node";
+    public static string PersistenceIdOf(string host) => "registry-" + host;
 
     private readonly string _host;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly DiskDirectory _directory = new(Context.System);
     private RegistryState _state = RegistryState.Empty;
 
     public DiskRegistryActor(EngineSettings settings, string host)
@@ -35,35 +38,75 @@ public sealed class DiskRegistryActor : SnapshottingPersistentActor
         Importing();
     }
 
-    public override string PersistenceId => RegistryPersistenceId;
+    public override string PersistenceId => PersistenceIdOf(_host);
 
     public static Props Props(EngineSettings settings, string host) => Akka.Actor.Props.Create(() => new DiskRegistryActor(settings, host));
 
     protected override object SnapshotState() => _state.ToSnapshot();
 
+    /// <summary>
+    /// First start on a journal an earlier version wrote: adopt its one registry (<c>registry-node</c>), then read the
+    /// old disk manager's disk list, each once; then serve. A host named "node" already owns that stream.
+    /// </summary>
     private void OnRecovered()
+    {
+        if (!_state.NodeRegistryImported && PersistenceId != NodeRegistryReader.OldPersistenceId)
+        {
+            Context.Watch(Context.ActorOf(NodeRegistryReader.Props(Self), "node-registry"));
+            return;
+        }
+
+        ImportLegacyManager();
+    }
+
+    private void ImportLegacyManager()
     {
         if (_state.LegacyImported)
         {
             Become(Serving);
+            Stash.UnstashAll();
             return;
         }
 
-        // First start on a journal the old disk manager may have written: read its disk list once, then serve.
         Context.Watch(Context.ActorOf(LegacyManagerReader.Props(Self), "legacy-manager"));
     }
 
     private void Importing()
     {
         CommandSnapshotHousekeeping();
+        Command<NodeRegistryReader.Read>(read => Adopt(read.State, Sender));
         Command<LegacyManagerReader.Read>(read => Import(read.Disks, Sender));
-        Command<Terminated>(_ =>
+        Command<Terminated>(t =>
         {
-            // The reader stopped without reporting (its journal could not be replayed): serve with what is known.
+            // A reader stopped without reporting (its journal could not be replayed): go on with what is known.
+            if (t.ActorRef.Path.Name == "node-registry")
+            {
+                _log.Error("the registry of an earlier version (registry-node) could not be read; its disks are not adopted");
+                Adopt(RegistryState.Empty, ActorRefs.Nobody);
+                return;
+            }
+
             _log.Error("the old disk manager's journal (disk-manager) could not be read; its disks are not imported");
             Import([], ActorRefs.Nobody);
         });
         CommandAny(_ => Stash.Stash());
+    }
+
+    private void Adopt(RegistryState old, IActorRef reader)
+    {
+        Context.Unwatch(reader);
+        var events = _state.DecideAdopt(old, _host).Events;
+        PersistAll(events, e =>
+        {
+            _state = _state.Apply(e);
+            SnapshotIfDue();
+            if (e is RegistryEvents.NodeRegistryImported imported)
+            {
+                _log.Info("adopted {0} disk(s) from the registry of an earlier version (registry-node)", imported.Disks);
+                reader.Tell(OldStreamReader.Forget.Instance);
+                ImportLegacyManager();
+            }
+        });
     }
 
     private void Import(IReadOnlyList<string> disks, IActorRef reader)
@@ -74,7 +117,7 @@ public sealed class DiskRegistryActor : SnapshottingPersistentActor
             _state = _state.Apply(e);
             SnapshotIfDue();
             _log.Info("imported {0} disk(s) from the old disk manager's journal", disks.Count);
-            reader.Tell(LegacyManagerReader.Forget.Instance);
+            reader.Tell(OldStreamReader.Forget.Instance);
             Become(Serving);
             Stash.UnstashAll();
         });
@@ -91,7 +134,8 @@ public sealed class DiskRegistryActor : SnapshottingPersistentActor
         Command<RegistryCommands.Locate>(c => Sender.Tell(new RegistryCommands.Located(c.Job, _state.DiskOfJob(c.Job))));
         Command<RegistryCommands.ListDisks>(_ => Sender.Tell(new RegistryCommands.DiskList(
             [.. _state.Disks.Values.OrderBy(d => d.Disk, StringComparer.Ordinal)])));
-        Command<LegacyManagerReader.Read>(_ => Sender.Tell(LegacyManagerReader.Forget.Instance));
+        Command<LegacyManagerReader.Read>(_ => Sender.Tell(OldStreamReader.Forget.Instance));
+        Command<NodeRegistryReader.Read>(_ => Sender.Tell(OldStreamReader.Forget.Instance));
         Command<Terminated>(_ => { });
     }
 
@@ -116,6 +160,13 @@ public sealed class DiskRegistryActor : SnapshottingPersistentActor
         {
             _state = _state.Apply(e);
             SnapshotIfDue();
+            if (e is RegistryEvents.DiskReleased released)
+            {
+                // The fleet directory forgets it (unless another host took the id meanwhile); a lost update only
+                // leaves commands to reach this host, whose disk answers "not registered".
+                _ = _directory.RemoveAsync(released.Disk, _host).ContinueWith(t => t.Exception, TaskScheduler.Default);
+            }
+
             if (ReferenceEquals(e, last))
             {
                 sender.Tell(new RegistryCommands.Accepted());

@@ -1,32 +1,44 @@
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Event;
 using Orchestrator.Domain;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
+using Orchestrator.Engine.Cluster;
+using Orchestrator.Engine.Fleet;
 
 namespace Orchestrator.Engine.Disks;
 
 /// <summary>
-/// The node's disk front: creates each disk's entity (a <see cref="DiskChainActor"/>) by the entity id the
-/// <see cref="DiskMessageExtractor"/> finds, and forwards its commands; a shard region takes this place under the
-/// fleet. At start it asks the registry which disks exist and starts them (as sharding's remembered entities would),
-/// holding commands until then. Questions by job id take one message to the registry and one to the disk.
+/// The node's disk front, the same on every node of the fleet: it finds each disk's host in the
+/// <see cref="DiskDirectory"/> and sends the command through a <see cref="HostGateway"/> to the disk's entity in the
+/// pinned disk shard region, on that host (an unreachable host is refused at once, never a timeout). Lists and job
+/// lookups gather from every Up host. At start it asks this host's registry which disks it holds, publishes them, and
+/// starts their entities here (as remembered entities would, also when the shard store was lost), holding commands
+/// until then.
 /// </summary>
 public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
     // A list asks every disk; a disk that cannot answer within this time is left out of it.
     private static readonly TimeSpan FanOutTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan RegistryTimeout = TimeSpan.FromSeconds(10);
-    private readonly EngineSettings _settings;
-    private readonly IActorRef _registry;
-    private readonly DiskMessageExtractor _extractor = new();
-    private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly EngineLocal _local = EngineLocal.Of(Context.System);
 
-    public DiskRouter(EngineSettings settings, IActorRef registry)
+    // The API's own timeout ends a request sooner; this only bounds an ask nobody waits for any more.
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(2);
+    private readonly string _host;
+    private readonly IActorRef _registry;
+    private readonly HostGateway _disks;
+    private readonly HostGateway _registries;
+    private readonly DiskDirectory _directory;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    public DiskRouter(string host, IActorRef registry, IActorRef diskRegion, IActorRef registryRegion)
     {
-        _settings = settings;
+        _host = host;
         _registry = registry;
+        _disks = new HostGateway(Context.System, diskRegion);
+        _registries = new HostGateway(Context.System, registryRegion);
+        _directory = new DiskDirectory(Context.System);
         Starting();
     }
 
@@ -34,7 +46,8 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(EngineSettings settings, IActorRef registry) => Akka.Actor.Props.Create(() => new DiskRouter(settings, registry));
+    public static Props Props(string host, IActorRef registry, IActorRef diskRegion, IActorRef registryRegion) =>
+        Akka.Actor.Props.Create(() => new DiskRouter(host, registry, diskRegion, registryRegion));
 
     /// <summary>
     /// The registry answers once it has recovered (and imported an old journal): that may take a while on a busy
@@ -50,12 +63,24 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash, IWithTimers
     {
         Receive<RegistryCommands.DiskList>(list =>
         {
-            foreach (var disk in list.Disks)
+            Timers.Cancel("list-disks");
+            var disks = list.Disks.Select(d => d.Disk).ToList();
+            _directory.PublishAsync(disks, _host).ContinueWith(t => new Published(disks, t.Exception?.GetBaseException().Message),
+                TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
+        });
+        Receive<Published>(p =>
+        {
+            if (p.Problem is not null)
             {
-                EntityFor(disk.Disk, create: true);
+                _log.Warning("publishing this host's {0} disk(s) to the fleet directory did not reach a majority: {1}", p.Disks.Count, p.Problem);
             }
 
-            Timers.Cancel("list-disks");
+            foreach (var disk in p.Disks)
+            {
+                // No sender: the acknowledgement is of no use here.
+                _disks.Region.Tell(new ShardRegion.StartEntity(disk), ActorRefs.NoSender);
+            }
+
             Become(Routing);
             Stash.UnstashAll();
         });
@@ -69,114 +94,147 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash, IWithTimers
 
     private void Routing()
     {
-        Receive<DiskCommands.Register>(c =>
-        {
-            if (IdRule.Problem(c.Disk.Value, "id") is { } problem)
-            {
-                Sender.Tell(new DiskReplies.Refused(DomainError.InvalidParameter(problem)));
-                return;
-            }
-
-            EntityFor(c.Disk.Value, create: true).Forward(c);
-        });
-        Receive<IDiskCommand>(c =>
-        {
-            if (EntityFor(_extractor.EntityId(c)!, create: false) is not { } entity)
-            {
-                Sender.Tell(new DiskReplies.Refused(DomainError.NotFound($"disk '{c.Disk}' is not registered")));
-                return;
-            }
-
-            entity.Forward(_extractor.EntityMessage(c)!);
-        });
-        Receive<RegistryCommands.DiskList>(_ => { }); // a late answer to a repeated question at start
-        Receive<ManagerCommands.ListDisks>(_ => ListDisks());
-        Receive<ManagerCommands.QueryAllJobs>(_ => AllJobs());
-        Receive<ManagerCommands.QueryJob>(q => Locate(q.Job, disk => new DiskCommands.QueryJob(disk, q.Job)));
-        Receive<ManagerCommands.JobVerbById>(v => Locate(v.Job, disk => new DiskCommands.JobVerbCommand(disk, v.Job, v.Verb, v.Speed)));
-        Receive<Located>(l =>
-        {
-            if (l.Disk is null || EntityFor(l.Disk.Value, create: false) is not { } entity)
-            {
-                Sender.Tell(new DiskReplies.Refused(DomainError.NotFound($"Block job '{l.Job}' not found")));
-                return;
-            }
-
-            entity.Forward(l.Then(l.Disk));
-        });
-
-        Receive<Terminated>(t =>
-        {
-            var disk = DiskOf(t.ActorRef);
-            if (_local.RecoveryFailures.TryRemove(disk.Value, out var reason))
-            {
-                _log.Error("disk {0} is quarantined: {1}", disk, reason);
-                Context.ActorOf(QuarantinedDisk.Props(disk, reason), t.ActorRef.Path.Name);
-            }
-        });
-
-        // A lookup whose registry question failed: the refusal arrives with the asker as sender.
-        Receive<DiskReplies.Refused>(r => Sender.Tell(r));
+        Receive<DiskCommands.Register>(c => Reply(Register(c)));
+        Receive<IDiskCommand>(c => Reply(ToDisk(c)));
+        Receive<ManagerCommands.ListDisks>(_ => Reply(ListDisks()));
+        Receive<ManagerCommands.QueryAllJobs>(_ => Reply(AllJobs()));
+        Receive<ManagerCommands.QueryJob>(q => Reply(ByJob(q.Job, disk => new DiskCommands.QueryJob(disk, q.Job))));
+        Receive<ManagerCommands.JobVerbById>(v => Reply(ByJob(v.Job, disk => new DiskCommands.JobVerbCommand(disk, v.Job, v.Verb, v.Speed))));
+        // A late answer to a repeated question at start, and what it led to.
+        Receive<RegistryCommands.DiskList>(_ => { });
+        Receive<Published>(_ => { });
     }
 
-    private IActorRef? EntityFor(string entityId, bool create)
+    /// <summary>
+    /// A disk id is unique in the fleet: registered on another host it is refused naming that host. A new disk is put
+    /// in the directory first, so its shard can be allocated on its host; a refused registration takes it out again.
+    /// </summary>
+    private async Task<object> Register(DiskCommands.Register command)
     {
-        var name = DiskMessageExtractor.EntityName(entityId);
-        var child = Context.Child(name);
-        if (!child.IsNobody())
+        if (IdRule.Problem(command.Disk.Value, "id") is { } problem)
         {
-            return child;
+            return new DiskReplies.Refused(DomainError.InvalidParameter(problem));
         }
 
-        if (!create)
+        var host = command.Host ?? _host;
+        if (ClusterSettings.NodeNameProblem(host) is { } bad)
         {
-            return null;
+            return new DiskReplies.Refused(DomainError.InvalidParameter($"host: {bad}"));
         }
 
-        var entity = Context.ActorOf(DiskChainActor.Props(new DiskId(entityId), _settings, _registry), name);
-        Context.Watch(entity);
-        return entity;
+        if (_disks.StatusOf(host) != HostStatus.Up)
+        {
+            throw new HostUnreachableException(host, _disks.StatusOf(host));
+        }
+
+        var existing = await _directory.HostOfAsync(command.Disk.Value);
+        if (existing is not null && existing != host)
+        {
+            return new DiskReplies.Refused(DomainError.Conflict($"disk '{command.Disk}' is already registered on host {existing}; disk ids are unique in the fleet"));
+        }
+
+        if (existing is null)
+        {
+            await _directory.PublishAsync(command.Disk.Value, host);
+        }
+
+        var reply = await _disks.AskAsync<object>(host, command with { Host = host }, CommandTimeout);
+        if (reply is DiskReplies.Refused && existing is null)
+        {
+            await _directory.RemoveAsync(command.Disk.Value, host);
+        }
+
+        return WithHost(reply, host);
     }
 
-    /// <summary>One question to the registry: which disk holds the job; the answer comes back here with the asker as sender.</summary>
-    private void Locate(JobId job, Func<DiskId, IDiskCommand> then)
+    private async Task<object> ToDisk(IDiskCommand command)
     {
+        var host = await _directory.HostOfAsync(command.Disk.Value);
+        if (host is null)
+        {
+            return new DiskReplies.Refused(DomainError.NotFound($"disk '{command.Disk}' is not registered"));
+        }
+
+        return WithHost(await _disks.AskAsync<object>(host, command, CommandTimeout), host);
+    }
+
+    /// <summary>A disk's description says where it runs, so the API can give its host's NBD URIs.</summary>
+    private static object WithHost(object reply, string host) => reply is DiskReplies.DiskInfo info ? info with { Host = host } : reply;
+
+    /// <summary>Every disk of every Up host, each with its host; a disk that does not answer in time is left out.</summary>
+    private async Task<object> ListDisks()
+    {
+        var infos = await Gather(disk => new EngineMessages.Summarize(disk));
+        return new ManagerCommands.DiskList([.. infos.Select(a => (Info: a.Reply as DiskReplies.DiskInfo, a.Host)).Where(a => a.Info is not null)
+            .Select(a => new ManagerCommands.DiskSummary(a.Info!.Disk.Value, a.Info.ActivePath, a.Info.Chain.Count,
+                a.Info.Jobs.Count(j => j.Status is not ("concluded" or "null")), a.Info.State, a.Info.Quarantine, a.Host))
+            .OrderBy(s => s.Disk, StringComparer.Ordinal)]);
+    }
+
+    private async Task<object> AllJobs()
+    {
+        var lists = await Gather(disk => new DiskCommands.QueryJobs(disk));
+        return new DiskReplies.JobList([.. lists.Where(a => a.Reply is DiskReplies.JobList)
+            .SelectMany(a => ((DiskReplies.JobList)a.Reply!).Jobs.Select(j => j with { Host = a.Host }))
+            .OrderBy(j => j.Device, StringComparer.Ordinal)]);
+    }
+
+    /// <summary>Asks every disk of every Up host the question; answers are paired with the host.</summary>
+    private async Task<IReadOnlyList<(object? Reply, string Host)>> Gather(Func<DiskId, IDiskCommand> question)
+    {
+        var disks = (await _directory.AllAsync()).Where(kv => _disks.StatusOf(kv.Value) == HostStatus.Up).ToList();
+        return await Task.WhenAll(disks.Select(async kv =>
+        {
+            try
+            {
+                return ((object?)await _disks.AskAsync<object>(kv.Value, question(new DiskId(kv.Key)), FanOutTimeout), kv.Value);
+            }
+            catch (Exception e) when (e is AskTimeoutException or HostUnreachableException or TaskCanceledException)
+            {
+                return ((object?)null, kv.Value);
+            }
+        }));
+    }
+
+    /// <summary>Which disk holds the job: one question to each Up host's registry, then one to that disk.</summary>
+    private async Task<object> ByJob(JobId job, Func<DiskId, IDiskCommand> then)
+    {
+        var notFound = new DiskReplies.Refused(DomainError.NotFound($"Block job '{IdRule.Printable(job.Value)}' not found"));
         if (IdRule.Problem(job.Value, "job-id") is not null)
         {
-            Sender.Tell(new DiskReplies.Refused(DomainError.NotFound($"Block job '{IdRule.Printable(job.Value)}' not found")));
-            return;
+            return notFound;
         }
 
-        _registry.Ask<RegistryCommands.Located>(new RegistryCommands.Locate(job), RegistryTimeout)
-            .PipeTo(Self, Sender, located => new Located(job, located.Disk, then),
-                e => new DiskReplies.Refused(new DomainError("timeout", $"the disk registry did not answer: {e.Message}")));
+        var hosts = Akka.Cluster.Cluster.Get(Context.System).State.Members.SelectMany(m => m.Roles)
+            .Where(role => _registries.StatusOf(role) == HostStatus.Up).Distinct().ToList();
+        var located = await Task.WhenAll(hosts.Select(async host =>
+        {
+            try
+            {
+                return await _registries.AskAsync<RegistryCommands.Located>(host, new RegistryEnvelope(host, new RegistryCommands.Locate(job)), RegistryTimeout);
+            }
+            catch (Exception e) when (e is AskTimeoutException or HostUnreachableException or TaskCanceledException)
+            {
+                return null;
+            }
+        }));
+        return located.FirstOrDefault(l => l?.Disk is not null)?.Disk is { } disk ? await ToDisk(then(disk)) : notFound;
     }
 
-    private void ListDisks()
+    /// <summary>Answers the sender with the task's result; an unreachable host or a lost answer is a refusal naming it.</summary>
+    private void Reply(Task<object> work)
     {
-        var disks = Context.GetChildren().ToList();
-        Task.WhenAll(disks.Select(d => AskOrNull(d, new EngineMessages.Summarize(DiskOf(d)))))
-            .ContinueWith(t => (object)new ManagerCommands.DiskList([.. t.Result.OfType<DiskReplies.DiskInfo>()
-                .Select(i => new ManagerCommands.DiskSummary(i.Disk.Value, i.ActivePath, i.Chain.Count,
-                    i.Jobs.Count(j => j.Status is not ("concluded" or "null")), i.State, i.Quarantine))
-                .OrderBy(s => s.Disk, StringComparer.Ordinal)]), TaskContinuationOptions.ExecuteSynchronously)
+        work.ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : Refusal(t.Exception!.GetBaseException()), TaskContinuationOptions.ExecuteSynchronously)
             .PipeTo(Sender);
     }
 
-    private void AllJobs()
+    private static DiskReplies.Refused Refusal(Exception error) => error switch
     {
-        var disks = Context.GetChildren().ToList();
-        Task.WhenAll(disks.Select(d => AskOrNull(d, new DiskCommands.QueryJobs(DiskOf(d)))))
-            .ContinueWith(t => (object)new DiskReplies.JobList([.. t.Result.OfType<DiskReplies.JobList>().SelectMany(l => l.Jobs)
-                .OrderBy(j => j.Device, StringComparer.Ordinal)]), TaskContinuationOptions.ExecuteSynchronously)
-            .PipeTo(Sender);
-    }
+        HostUnreachableException unreachable => new(new DomainError("unavailable", unreachable.Message)),
+        AskTimeoutException or TaskCanceledException => new(new DomainError("timeout", $"the disk's host did not answer: {error.Message}")),
+        _ => new(new DomainError("internal", error.Message)),
+    };
 
-    private static DiskId DiskOf(IActorRef entity) => new(entity.Path.Name["disk-".Length..]);
-
-    private static Task<object?> AskOrNull(IActorRef disk, object question) =>
-        disk.Ask<object>(question, FanOutTimeout).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null, TaskContinuationOptions.ExecuteSynchronously);
-
-    /// <summary>The registry's answer to a lookup by job id, with what to ask the disk that holds the job.</summary>
-    private sealed record Located(JobId Job, DiskId? Disk, Func<DiskId, IDiskCommand> Then);
+    /// <summary>This host's disks are in the directory (or the write was tried); their entities can start.</summary>
+    private sealed record Published(IReadOnlyList<string> Disks, string? Problem);
 }

@@ -9,7 +9,7 @@ namespace Orchestrator.Engine.Disks;
 /// once they are imported deletes that stream, so that a disk named "manager" (whose id is also "disk-manager") never
 /// replays it. Unknown entries in the stream are skipped.
 /// </summary>
-internal sealed class LegacyManagerReader : ReceivePersistentActor
+internal sealed class LegacyManagerReader : OldStreamReader
 {
     public const string LegacyPersistenceId = "disk-manager";
 
@@ -30,34 +30,12 @@ internal sealed class LegacyManagerReader : ReceivePersistentActor
         Recover<ManagerEvents.DiskAdded>(e => _disks.Add(e.Disk));
         Recover<ManagerEvents.DiskRemoved>(e => _disks.Remove(e.Disk));
         Recover<RecoveryCompleted>(_ => _registry.Tell(new Read([.. _disks])));
-        Command<Forget>(_ => ForgetStream());
-        Command<DeleteMessagesSuccess>(_ => Context.Stop(Self));
-        Command<DeleteMessagesFailure>(_ => Context.Stop(Self));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(_ => { });
     }
 
     public override string PersistenceId => LegacyPersistenceId;
 
     public static Props Props(IActorRef registry) => Akka.Actor.Props.Create(() => new LegacyManagerReader(registry));
 
-    private void ForgetStream()
-    {
-        if (LastSequenceNr == 0 && SnapshotSequenceNr == 0)
-        {
-            Context.Stop(Self);
-            return;
-        }
-
-        DeleteSnapshots(SnapshotSelectionCriteria.Latest);
-        DeleteMessages(LastSequenceNr);
-    }
-
     /// <summary>The disks the old manager hosted.</summary>
     public sealed record Read(IReadOnlyList<string> Disks);
-
-    public sealed class Forget
-    {
-        public static readonly Forget Instance = new();
-    }
 }

@@ -8,13 +8,13 @@ namespace Orchestrator.Node.Api;
 /// <summary>
 /// The API's views built from the engine's replies. They live here, not in Orchestrator.Contracts, so that the contracts
 /// reference neither the domain (Akka) nor the node; as static extension members the call sites still read
-/// <c>DiskView.From(info, nbd)</c>.
+/// <c>DiskView.FromAsync(info, nbd)</c>.
 /// </summary>
 public static class ContractViews
 {
     extension(DiskSummaryView)
     {
-        public static DiskSummaryView From(ManagerCommands.DiskSummary s) => new(s.Disk, s.ActivePath, s.ChainLength, s.LiveJobs, s.State, s.Quarantine);
+        public static DiskSummaryView From(ManagerCommands.DiskSummary s) => new(s.Disk, s.ActivePath, s.ChainLength, s.LiveJobs, s.State, s.Quarantine, s.Host);
     }
 
     extension(ImageView)
@@ -22,16 +22,12 @@ public static class ContractViews
         public static ImageView From(DiskReplies.ImageSummary s) => new(s.Path, s.VirtualSize, s.ClusterSize, s.AllocatedBytes, s.BackingFile);
     }
 
-    extension(NbdView)
-    {
-        public static NbdView For(string disk, NbdService nbd) => new(nbd.UnixUri(disk), nbd.TcpUri(disk));
-    }
-
     extension(DiskView)
     {
-        public static DiskView From(DiskReplies.DiskInfo info, NbdService nbd) => new(
-            info.Disk.Value, info.ActivePath, info.Chain, [.. info.Images.Select(ImageView.From)], [.. info.Jobs.Select(JobView.From)], NbdView.For(info.Disk.Value, nbd),
-            info.State, info.Quarantine);
+        /// <summary>The disk as its host describes it, with its NBD URIs on that host.</summary>
+        public static async Task<DiskView> FromAsync(DiskReplies.DiskInfo info, HostNbd nbd) => new(
+            info.Disk.Value, info.ActivePath, info.Chain, [.. info.Images.Select(ImageView.From)], [.. info.Jobs.Select(JobView.From)],
+            await nbd.ViewAsync(info.Disk.Value, info.Host), info.State, info.Quarantine, info.Host);
     }
 
     extension(JobView)
@@ -53,6 +49,7 @@ public static class ContractViews
             AutoDismiss = j.AutoDismiss,
             Error = j.Error,
             BytesCopied = j.BytesCopied,
+            Host = j.Host,
         };
     }
 

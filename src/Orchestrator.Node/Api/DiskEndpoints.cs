@@ -22,7 +22,7 @@ public static class DiskEndpoints
             .WithSummary("Register a disk by the path of its active image (the chain below it is discovered)")
             .WithMetadata(new JsonRequestBody(typeof(RegisterDiskRequest)))
             .Produces<DiskView>(StatusCodes.Status201Created)
-            .ProducesErrors(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status409Conflict);
+            .ProducesErrors(StatusCodes.Status400BadRequest, StatusCodes.Status403Forbidden, StatusCodes.Status409Conflict, StatusCodes.Status503ServiceUnavailable);
 
         disks.MapGet("/", ListAsync)
             .WithSummary("List the registered disks")
@@ -60,15 +60,20 @@ public static class DiskEndpoints
         return app;
     }
 
-    private static async Task<IResult> RegisterAsync(HttpRequest request, EngineGateway engine, NodeOptions options, NbdService nbd, CancellationToken cancel)
+    private static async Task<IResult> RegisterAsync(HttpRequest request, EngineGateway engine, NodeOptions options, HostNbd nbd, CancellationToken cancel)
     {
         var body = await JsonBody.ReadAsync<RegisterDiskRequest>(request, cancel);
         var id = RequestChecks.Id(body.Id, "id");
-        var path = RequestChecks.InsideStorageRoots(body.Path, "path", options.StorageRoots);
-        var reply = await engine.AskAsync(new DiskCommands.Register(new DiskId(id), path), cancel);
+        var host = RequestChecks.Host(body.Host);
+
+        // Another host's storage roots are its own: it checks the path against them when it opens the chain.
+        var path = host is null || host == options.Cluster.NodeName
+            ? RequestChecks.InsideStorageRoots(body.Path, "path", options.StorageRoots)
+            : RequestChecks.PathText(body.Path, "path");
+        var reply = await engine.AskAsync(new DiskCommands.Register(new DiskId(id), path, host), cancel);
         return reply switch
         {
-            DiskReplies.DiskInfo info => Results.Created($"/disks/{id}", DiskView.From(info, nbd)),
+            DiskReplies.DiskInfo info => Results.Created($"/disks/{id}", await DiskView.FromAsync(info, nbd)),
             DiskReplies.Done done => await ShowAfterAsync(engine, nbd, id, done, created: true, cancel),
             _ => ApiResults.Unexpected(reply),
         };
@@ -82,11 +87,11 @@ public static class DiskEndpoints
             : ApiResults.Unexpected(reply);
     }
 
-    private static async Task<IResult> ShowAsync(string id, EngineGateway engine, NbdService nbd, CancellationToken cancel)
+    private static async Task<IResult> ShowAsync(string id, EngineGateway engine, HostNbd nbd, CancellationToken cancel)
     {
         var disk = KnownDiskId(id);
         var reply = await engine.AskAsync(new DiskCommands.Show(disk), cancel);
-        return reply is DiskReplies.DiskInfo info ? Results.Ok(DiskView.From(info, nbd)) : ApiResults.Unexpected(reply);
+        return reply is DiskReplies.DiskInfo info ? Results.Ok(await DiskView.FromAsync(info, nbd)) : ApiResults.Unexpected(reply);
     }
 
     /// <summary>The disk's NBD requests in progress finish first; once it is unregistered, its NBD connections are closed.</summary>
@@ -97,7 +102,7 @@ public static class DiskEndpoints
         return reply is DiskReplies.Done done ? Results.Ok(new MessageResponse(done.Message)) : ApiResults.Unexpected(reply);
     }
 
-    private static async Task<IResult> SnapshotAsync(string id, HttpRequest request, EngineGateway engine, NodeOptions options, NbdService nbd, CancellationToken cancel)
+    private static async Task<IResult> SnapshotAsync(string id, HttpRequest request, EngineGateway engine, NodeOptions options, HostNbd nbd, CancellationToken cancel)
     {
         var disk = KnownDiskId(id);
         var body = await JsonBody.ReadAsync<SnapshotRequest>(request, cancel);
@@ -105,7 +110,7 @@ public static class DiskEndpoints
         var reply = await engine.AskAsync(new DiskCommands.Snapshot(disk, path), cancel);
         return reply switch
         {
-            DiskReplies.DiskInfo info => Results.Ok(DiskView.From(info, nbd)),
+            DiskReplies.DiskInfo info => Results.Ok(await DiskView.FromAsync(info, nbd)),
             DiskReplies.Done done => await ShowAfterAsync(engine, nbd, id, done, created: false, cancel),
             _ => ApiResults.Unexpected(reply),
         };
@@ -196,10 +201,10 @@ public static class DiskEndpoints
         };
     }
 
-    private static async Task<IResult> ShowAfterAsync(EngineGateway engine, NbdService nbd, string id, DiskReplies.Done done, bool created, CancellationToken cancel)
+    private static async Task<IResult> ShowAfterAsync(EngineGateway engine, HostNbd nbd, string id, DiskReplies.Done done, bool created, CancellationToken cancel)
     {
         var reply = await engine.AskAsync(new DiskCommands.Show(new DiskId(id)), cancel);
-        object body = reply is DiskReplies.DiskInfo info ? DiskView.From(info, nbd) : new MessageResponse(done.Message);
+        object body = reply is DiskReplies.DiskInfo info ? await DiskView.FromAsync(info, nbd) : new MessageResponse(done.Message);
         return created ? Results.Created($"/disks/{id}", body) : Results.Ok(body);
     }
 

@@ -22,6 +22,12 @@ public static class RequestChecks
 
     public static string? OptionalId(string? value, string field) => value is null ? null : Id(value, field);
 
+    /// <summary>A disk's host: absent (the node taking the request), or a cluster node name.</summary>
+    public static string? Host(string? value, string field = "host") =>
+        value is not null && Engine.Cluster.ClusterSettings.NodeNameProblem(value) is { } problem
+            ? throw ApiException.InvalidParameter($"{field}: {problem}")
+            : value;
+
     /// <summary>
     /// The highest speed a job accepts, 1 TiB/s: far above any disk, and low enough that the rate limiter's
     /// bytes-per-slice arithmetic (speed times 10^6 ticks) cannot overflow a long. 0 means unlimited.

@@ -6,6 +6,12 @@ namespace Orchestrator.Engine.Tests.Persistence;
 /// <summary>Reads an Akka.Persistence.Sql SQLite journal's rows as text, to check what was written (no node running).</summary>
 internal static class JournalRows
 {
+    /// <summary>
+    /// A WHERE clause keeping our streams (disk-..., registry-...) and leaving out cluster sharding's remembered shards
+    /// and entities, which Akka's own serializers write (sharding's protobuf, shard ids as plain strings).
+    /// </summary>
+    public const string NotSharding = "(persistence_id LIKE 'disk-%' OR persistence_id LIKE 'registry-%')";
+
     public static SqliteConnection Open(string path)
     {
         // No pooling: the file must be closed before a node opens it again.

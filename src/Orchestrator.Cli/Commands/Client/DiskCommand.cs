@@ -10,7 +10,8 @@ public static class DiskCommand
     public static Command Build() => new Command("disk", "Register, list, show and unregister the node's disks").With(
         ClientArgs.Verb("add", "Register a disk by its active image (the chain below it is read from the headers)",
             Opt.Positional("ID", "the disk id"),
-            Opt.Positional("PATH", "path of the disk's active image")).Runs(Add),
+            Opt.Positional("PATH", "path of the disk's active image"),
+            Opt.Value("--host", "NODE", "the node whose storage holds the disk (default: the node answering)")).Runs(Add),
         ClientArgs.Verb("list", "List the registered disks").Runs(List),
         ClientArgs.Verb("show", "Show a disk: its chain, images, jobs and NBD export", Opt.Positional("ID", "the disk id")).Runs(Show),
         ClientArgs.Verb("remove", "Unregister a disk; its image files are untouched", Opt.Positional("ID", "the disk id")).Runs(Remove));
@@ -22,7 +23,7 @@ public static class DiskCommand
         var path = ClientArgs.FullPath(cl.RequirePositional(1, "path of the disk's active image"));
         var json = ClientArgs.Json(cl);
         using var client = ClientArgs.Connect(cl);
-        var disk = client.SendAsync<DiskView>(HttpMethod.Post, "disks", new RegisterDiskRequest { Id = id, Path = path }, CliCancellation.Token)
+        var disk = client.SendAsync<DiskView>(HttpMethod.Post, "disks", new RegisterDiskRequest { Id = id, Path = path, Host = cl.Value("--host") }, CliCancellation.Token)
             .GetAwaiter().GetResult().Value;
         if (json)
         {
@@ -55,10 +56,11 @@ public static class DiskCommand
         }
 
         var width = Math.Max(4, disks.Max(d => d.Id.Length));
-        Console.WriteLine($"{"ID".PadRight(width)}  IMAGES  JOBS  ACTIVE IMAGE");
+        var hosts = Math.Max(4, disks.Max(d => d.Host?.Length ?? 0));
+        Console.WriteLine($"{"ID".PadRight(width)}  {"HOST".PadRight(hosts)}  IMAGES  JOBS  ACTIVE IMAGE");
         foreach (var d in disks)
         {
-            Console.WriteLine($"{d.Id.PadRight(width)}  {d.ChainLength,6}  {d.LiveJobs,4}  {d.ActivePath}");
+            Console.WriteLine($"{d.Id.PadRight(width)}  {(d.Host ?? "-").PadRight(hosts)}  {d.ChainLength,6}  {d.LiveJobs,4}  {d.ActivePath}");
         }
 
         return 0;
