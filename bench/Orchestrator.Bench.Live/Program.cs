@@ -119,7 +119,9 @@ internal static class LiveStreamBench
             BatchBytes = o.BatchBytes ?? defaults.BatchBytes,
         };
 
-        var system = ActorSystem.Create("bench", SqliteConfig(journal));
+        // The engine runs in a cluster member: a cluster of one, as a lone node is.
+        var system = ActorSystem.Create("bench", Orchestrator.Engine.Cluster.ClusterOfOne.Config("bench").WithFallback(SqliteConfig(journal)));
+        Orchestrator.Engine.Cluster.ClusterOfOne.Join(system, "bench");
         Fields fields;
         GuestWriter? writer;
         try
