@@ -20,7 +20,7 @@ public sealed class HostPinnedAllocationStrategy(ActorSystem system, ShardHostLo
     public async Task<IActorRef> AllocateShard(IActorRef requester, string shardId, IImmutableDictionary<IActorRef, IImmutableList<string>> currentShardAllocations)
     {
         var cluster = _cluster;
-        var host = await HostOfAsync(shardId).ConfigureAwait(false);
+        var host = await hostOf(shardId).ConfigureAwait(false);
         if (host is null)
         {
             _log.Warning("shard {0} has no registered host; it is not allocated", shardId);
@@ -36,31 +36,6 @@ public sealed class HostPinnedAllocationStrategy(ActorSystem system, ShardHostLo
         }
 
         return region;
-    }
-
-    // At a (re)start the coordinator allocates the remembered shards at once, while the hosts are still writing their
-    // disks into the fleet directory: a shard asked for in that window waits for its host to appear, instead of being
-    // left unallocated (commands to it then timed out after a restart, now and then).
-    private static readonly TimeSpan DirectoryWait = TimeSpan.FromSeconds(5);
-    private static readonly TimeSpan DirectoryPoll = TimeSpan.FromMilliseconds(100);
-
-    private async Task<string?> HostOfAsync(string shardId)
-    {
-        var deadline = DateTime.UtcNow + DirectoryWait;
-        while (true)
-        {
-            if (await hostOf(shardId).ConfigureAwait(false) is { } host)
-            {
-                return host;
-            }
-
-            if (DateTime.UtcNow >= deadline)
-            {
-                return null;
-            }
-
-            await Task.Delay(DirectoryPoll).ConfigureAwait(false);
-        }
     }
 
     /// <summary>Never: moving a disk off its host would leave it without its storage.</summary>
