@@ -52,6 +52,20 @@ public abstract class EngineTestBase : IAsyncLifetime
     protected Task<DiskReplies.DiskInfo> Register(DiskId disk, string active) =>
         Node.AskOk<DiskReplies.DiskInfo>(new DiskCommands.Register(disk, active));
 
+    /// <summary>
+    /// A 16 MiB 4-image chain named with <paramref name="prefix"/>, registered as <paramref name="disk"/>, its guest view
+    /// captured, and a guest cluster at or after <paramref name="atOrAfter"/> that only B provides (where a fault on B's
+    /// read lands mid-stream).
+    /// </summary>
+    protected async Task<(IReadOnlyList<string> Chain, string Raw, long Guest, long Host)> PrepareFaultChain(DiskId disk, string prefix, int seed, long atOrAfter)
+    {
+        var chain = EngineFixture.BuildChain(Dir, 16 * MiB, seed, prefix: prefix);
+        var raw = ImageAssert.CaptureRaw(chain[^1], PathOf(prefix + "before.raw"));
+        var (guest, host) = ImageAssert.FirstDataAtDepth(chain[^1], depth: 2, atOrAfter: atOrAfter);
+        await Register(disk, chain[^1]);
+        return (chain, raw, guest, host);
+    }
+
     protected Task<DiskReplies.DiskInfo> Show(DiskId disk) => Node.AskOk<DiskReplies.DiskInfo>(new DiskCommands.Show(disk));
 
     protected Task<DiskReplies.JobStarted> Stream(DiskId disk, StreamRequest request) =>

@@ -14,15 +14,8 @@ public sealed class OnErrorTests : EngineTestBase
     private const int Cluster = 65536;
     private static readonly DiskId Disk = new("vm1");
 
-    /// <summary>A 4-image chain named with <paramref name="prefix"/>, registered, and a guest cluster that only B provides (at or after 4 MiB).</summary>
-    private async Task<(IReadOnlyList<string> Chain, string Raw, long Guest, long Host)> Prepare(string prefix, int seed)
-    {
-        var chain = BuildChain(Dir, 16 * MiB, seed, prefix: prefix);
-        var raw = ImageAssert.CaptureRaw(chain[^1], PathOf(prefix + "before.raw"));
-        var (guest, host) = ImageAssert.FirstDataAtDepth(chain[^1], depth: 2, atOrAfter: 4 * MiB);
-        await Register(Disk, chain[^1]);
-        return (chain, raw, guest, host);
-    }
+    private Task<(IReadOnlyList<string> Chain, string Raw, long Guest, long Host)> Prepare(string prefix, int seed) =>
+        PrepareFaultChain(Disk, prefix, seed, atOrAfter: 4 * MiB);
 
     private static void FailReads(string file, long host, int times = -1) =>
         FaultInjection.Add(new FaultInjection.Rule("read", file, host, Cluster, FaultInjection.Error.Io, times: times));

@@ -20,10 +20,7 @@ public sealed class WorkerRestartTests : EngineTestBase
 
     private async Task<(IReadOnlyList<string> Chain, string Raw, long Host)> Prepare(string prefix, int seed)
     {
-        var chain = BuildChain(Dir, 16 * MiB, seed, prefix: prefix);
-        var raw = ImageAssert.CaptureRaw(chain[^1], PathOf(prefix + "before.raw"));
-        var (_, host) = ImageAssert.FirstDataAtDepth(chain[^1], depth: 2, atOrAfter: 6 * MiB);
-        await Register(Disk, chain[^1]);
+        var (chain, raw, _, host) = await PrepareFaultChain(Disk, prefix, seed, atOrAfter: 6 * MiB);
         return (chain, raw, host);
     }
 
