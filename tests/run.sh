@@ -133,5 +133,13 @@ if [ "$total" -eq 0 ]; then
   status=1
 fi
 
+# CI keeps only the end of the output: name the failed tests and their first error line there, not only far above.
+if [ "$failed" -gt 0 ]; then
+  echo "run.sh: failed tests:"
+  sed -e 's/\x1b\[[0-9;]*[A-Za-z]//g' "$log" | awk '
+    /^ +Failed [A-Za-z_][A-Za-z0-9_.]*/ { name = $0; sub(/^ +Failed +/, "", name); want = 1; next }
+    want && /^ +Error Message:/ { next }
+    want && NF > 0 { line = $0; sub(/^ +/, "", line); print "  " name; print "      " substr(line, 1, 300); want = 0 }'
+fi
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 exit "$status"

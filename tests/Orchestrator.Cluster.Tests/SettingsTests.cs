@@ -52,6 +52,30 @@ public sealed class SettingsTests
         Assert.Empty(config.GetStringList("akka.cluster.seed-nodes"));
     }
 
+    /// <summary>
+    /// The shard coordinator's remembered shards are journaled with sharding's serializer (id 13). A journal started
+    /// before ClusterSharding.Get keeps the serialization it started with, so that serializer must be there from the
+    /// system's creation: without it a restarted node could not read its remembered shards.
+    /// </summary>
+    [Fact]
+    public async Task A_system_made_from_the_cluster_hocon_has_shardings_serializer_before_sharding_starts()
+    {
+        var config = ClusterHocon.For(new ClusterSettings { NodeName = "n1", Port = 0 });
+        var system = Akka.Actor.ActorSystem.Create("serialization-check", config);
+        try
+        {
+            var message = new Akka.Cluster.Sharding.ShardRegion.StartEntity("vm1");
+            var serializer = Assert.IsAssignableFrom<Akka.Serialization.SerializerWithStringManifest>(system.Serialization.FindSerializerFor(message));
+            Assert.Equal(13, serializer.Identifier);
+            var back = system.Serialization.Deserialize(serializer.ToBinary(message), 13, serializer.Manifest(message));
+            Assert.Equal(message, back);
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
     [Theory]
     [InlineData("postgres:Host=db;Port=5432;Database=o;Username=u;Password=p", JournalProvider.Postgres, "PostgreSQL.15")]
     [InlineData("postgresql:Host=db;Database=o", JournalProvider.Postgres, "PostgreSQL.15")]

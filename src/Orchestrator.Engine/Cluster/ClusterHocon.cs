@@ -1,4 +1,5 @@
 using System.Globalization;
+using Akka.Cluster.Sharding;
 using Akka.Configuration;
 
 namespace Orchestrator.Engine.Cluster;
@@ -10,7 +11,19 @@ namespace Orchestrator.Engine.Cluster;
 /// </summary>
 public static class ClusterHocon
 {
-    public static Config For(ClusterSettings settings) => ConfigurationFactory.ParseString($$"""
+    /// <summary>
+    /// Sharding's own configuration (with cluster singleton's and distributed data's) is part of the system's from its
+    /// creation. Left to ClusterSharding.Get, it is injected later, which rebuilds the system's serialization: a journal
+    /// that started before that (the event log's) kept the old one, could not read the shard coordinator's remembered
+    /// shards (serializer 13 unknown), and a restarted node then left its remembered shards unallocated.
+    /// </summary>
+    public static Config For(ClusterSettings settings) => Own(settings).WithFallback(ModuleDefaults);
+
+    /// <summary>Sharding's, cluster singleton's and distributed data's reference configuration.</summary>
+    public static Config ModuleDefaults => ClusterSharding.DefaultConfig();
+
+    /// <summary>This cluster's settings alone, without the modules' defaults under them.</summary>
+    public static Config Own(ClusterSettings settings) => ConfigurationFactory.ParseString($$"""
         akka {
           actor.provider = cluster
           remote.dot-netty.tcp {

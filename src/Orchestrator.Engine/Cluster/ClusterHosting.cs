@@ -7,6 +7,8 @@ public static class ClusterHosting
 {
     public static AkkaConfigurationBuilder AddOrchestratorCluster(this AkkaConfigurationBuilder builder, ClusterSettings settings) =>
         builder
-            .AddHocon(ClusterHocon.For(settings), HoconAddMode.Prepend)
+            .AddHocon(ClusterHocon.Own(settings), HoconAddMode.Prepend)
+            // Under everything else, but in the system's configuration from its creation (see ClusterHocon.For).
+            .AddHocon(ClusterHocon.ModuleDefaults, HoconAddMode.Append)
             .AddStartup((system, _) => ClusterJoin.Start(system, settings));
 }
