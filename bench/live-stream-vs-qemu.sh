@@ -12,6 +12,8 @@
 #   qemu      fio --ioengine=nbd against the daemon's NBD export of D (TCP on 127.0.0.1)
 #   ours      the same fio against the NBD export of a real `orchestrator serve` node (TCP on 127.0.0.1), the stream
 #             started over its HTTP API and timed to BLOCK_JOB_COMPLETED on its event stream (bench/node_stream.py)
+# and, per mode and run, the device's own limit for the same work: fio with O_DIRECT (libaio, 1 MiB, QD8) reading
+# the job's bytes from one file while it writes as many to another, at once; its time is the longer job's runtime.
 # Every result is verified, untimed: qemu-img check exits 0, D backs onto A.qcow2 (format qcow2), and, for runs
 # without guest writes, qemu-img compare against the guest view of the original chain.
 # Prints one line per run and a median table per mode; appends every run and every summary as JSON lines to
@@ -187,11 +189,39 @@ PYEOF
   fi
 }
 
+# The device's limit for the job's work, measured like the runs: fio with O_DIRECT reads the bytes a stream copies
+# (B|C clusters not in D) from one file while it writes as many to another. Records a "device" run.
+device_one() {
+  local mode=$1 run=$2 bytes out="$LOGS/$1-device$2.json"
+  # Whole MiB (fio rounds a size down to its block size), at least the job's bytes.
+  bytes=$(python3 -c 'import json, sys; b = json.load(open(sys.argv[1]))["expected_copy"]["bytes"]; print(-(-b // 2**20) * 2**20)' "$PRISTINE/gen.json")
+  rm -f "$WORKDIR/device-src" "$WORKDIR/device-dst"
+  fio --output-format=json --output="$out" \
+      --name=read --rw=read --filename="$WORKDIR/device-src" --size="$bytes" --bs=1M --iodepth=8 --ioengine=libaio --direct=1 \
+      --name=write --rw=write --filename="$WORKDIR/device-dst" --size="$bytes" --bs=1M --iodepth=8 --ioengine=libaio --direct=1 \
+      >/dev/null 2>&1 || die "fio (device limit) failed; see $out"
+  rm -f "$WORKDIR/device-src" "$WORKDIR/device-dst"
+  RECORD=$(python3 - "$out" "$RUN_ID" "$mode" "$run" "$bytes" <<'PYEOF'
+import json, sys
+out, run_id, mode, run, nbytes = sys.argv[1:]
+jobs = json.load(open(out))["jobs"]
+done = sum(j["read"]["io_bytes"] + j["write"]["io_bytes"] for j in jobs)
+print(json.dumps({"record": "run", "run_id": run_id, "mode": mode, "run": int(run), "tool": "device", "kind": "device",
+                  "verify_ok": done == 2 * int(nbytes), "bytes_each_way": int(nbytes),
+                  "job_s": max(j["job_runtime"] for j in jobs) / 1000.0}))
+PYEOF
+)
+  echo "$RECORD" >> "$RUNS_JSONL"
+  echo "$RECORD" >> "$RESULTS"
+  python3 -c 'import json, sys; r = json.loads(sys.argv[1]); print("[%-6s] device %d  fio O_DIRECT read+write %.1f MiB each at once: %.3f s" % (r["mode"], r["run"], r["bytes_each_way"] / 2**20, r["job_s"]))' "$RECORD"
+}
+
 # Rotate the order per run so no tool always inherits another's writeback or a quiet spell on a noisy machine.
 bench_mode() {
   local mode=$1 run i tools=(qemu ours-on ours-off) n
   warm_up "$mode" qemu ours-on
   for (( run = 1; run <= RUNS; run++ )); do
+    device_one "$mode" "$run"
     for (( i = 0; i < 3; i++ )); do
       n=$(( (run - 1 + i) % 3 ))
       bench_one "$mode" "$run" "${tools[$n]}" job
@@ -260,6 +290,15 @@ with open(results, "a") as out:
             print(f"{'QEMU job + close':<22} {len(qd):>4} {durable:9.3f}   (its data durable; ours is at its event)")
         d_ratio = durable / jobs["ours-on"]["median_s"] if durable and jobs["ours-on"]["median_s"] else None
         jobs["ours-on"]["throughput_vs_qemu_durable"] = round(d_ratio, 3) if d_ratio else None
+        dev = med([r["job_s"] for r in rs if r["kind"] == "device" and r["verify_ok"]])
+        s["device_limit_s"] = dev
+        if dev:
+            share = lambda t: dev / jobs[t]["median_s"] if jobs[t]["median_s"] else None
+            for t in ("qemu", "ours-on", "ours-off"):
+                jobs[t]["share_of_device_limit"] = round(share(t), 3) if share(t) else None
+            print(f"{'device limit (fio)':<22} {'':>4} {dev:9.3f}   O_DIRECT read + write of the copied bytes at once; "
+                  f"share of it: QEMU {fmt(share('qemu'), '.0%')}, ours {fmt(share('ours-on'), '.0%')}"
+                  f" (checkpoints off {fmt(share('ours-off'), '.0%')})")
         s["jobs"] = jobs
         on, off = jobs["ours-on"]["median_s"], jobs["ours-off"]["median_s"]
         overhead = on / off - 1 if on and off else None
