@@ -35,6 +35,10 @@ public sealed class RestartRecoveryTests : EngineTestBase
         await RestartAsync();
         var resumed = await QueryLive(Disk, "vm1");
         Assert.True(resumed.Offset >= floor, $"offset after restart {resumed.Offset} < checkpoint floor {floor} (seen {seen} before)");
+        var announced = await Node.WaitForEvent<JobResumedEvent>(e => e.Id == "vm1", JobTimeout);
+        Assert.Equal(("vm1", "vm1", "running"), (announced.Id, announced.Disk, announced.Status));
+        Assert.True(announced.Offset >= floor && announced.Offset <= resumed.Offset, $"JOB_RESUMED offset {announced.Offset} outside [{floor}, {resumed.Offset}]");
+        Assert.Equal(32 * MiB, announced.Len);
         Assert.Equal("running", resumed.Status);
         Assert.Equal(4 * MiB, resumed.Speed);
 
@@ -82,7 +86,9 @@ public sealed class RestartRecoveryTests : EngineTestBase
         var later = await QueryLive(Disk, "vm1");
         Assert.Equal(after.Offset, later.Offset);
         Assert.Equal("paused", later.Status);
-        Assert.Empty(Node.RunEvents());
+        // Nothing happened to the job but its pick-up, which says it stays paused.
+        var resumed = Assert.IsType<JobResumedEvent>(Assert.Single(Node.RunEvents()));
+        Assert.Equal(("paused", after.Offset), (resumed.Status, resumed.Offset));
         Assert.True(later.Offset <= pausedAt + Settings.BatchBytes, $"offset {later.Offset} moved past where the job paused ({pausedAt})");
 
         await Verb(Disk, "vm1", JobVerb.SetSpeed, 0);

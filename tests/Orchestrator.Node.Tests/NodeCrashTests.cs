@@ -413,6 +413,13 @@ public sealed partial class NodeCrashTests(ITestOutputHelper output)
                 failures.Add($"{context} the job left /jobs but no JOB_STATUS_CHANGE 'null' arrived on /events within 5 s; events after restart: {events.Summary()}");
             }
 
+            // The pick-up is announced, from the offset the node logged (it comes before the job's end on the stream).
+            if (resumedFrom is { } from && !events.Events.Any(e => e.GetProperty("event").GetString() == "JOB_RESUMED"
+                && e.GetProperty("data").GetProperty("offset").GetInt64() == from))
+            {
+                failures.Add($"{context} the node resumed the job from offset {from} but sent no JOB_RESUMED event with that offset; events after restart: {events.Summary()}");
+            }
+
             // Completed exactly once over both runs (an event journaled just before the kill reaches us after the restart).
             var completedAfter = events.Events.Count(e => IsCompleted(e));
             var all = eventsBefore.Concat(events.Events).ToList();

@@ -168,6 +168,7 @@ public sealed partial class DiskChainActor
         foreach (var job in _state.LiveJobs.ToList())
         {
             _log.Info("disk {0}: resuming job {1} ({2}) from offset {3}", _id, job.Id, QemuNames.Of(job.Status), job.Offset);
+            _events.Publish(new JobResumedEvent(job.Id.Value, _id.Value, QemuNames.Of(job.Status), job.Offset, job.Length, DateTimeOffset.UtcNow));
             StartRunner(job.Id);
         }
     }
