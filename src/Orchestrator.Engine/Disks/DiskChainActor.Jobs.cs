@@ -50,6 +50,7 @@ public sealed partial class DiskChainActor
         }));
         Command<IoFailed>(m => FromCurrent(m.Job, m.Run, h => OnIoFailed(m, h)));
         Command<Faulted>(m => FromCurrent(m.Job, m.Run, h => h.LastFault = m.Error));
+        Command<HeldForHandOff>(m => FromCurrent(m.Job, m.Run, _ => HandOffDone(m.Job)));
         Command<Terminated>(OnWorkerTerminated);
     }
 
@@ -420,6 +421,7 @@ public sealed partial class DiskChainActor
     {
         if (_workers.Remove(id, out var worker))
         {
+            HandOffDone(id);
             Context.Unwatch(worker.Supervisor);
             foreach (var (command, sender) in worker.Deferred)
             {

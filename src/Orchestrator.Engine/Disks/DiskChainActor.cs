@@ -79,6 +79,7 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor, IWithT
     private void Unregistered()
     {
         CommandSnapshotHousekeeping();
+        CommandHandOff();
         CommandSummaryMessages();
         Command<DiskCommands.Register>(Register);
         Command<DiskCommands.QueryJobs>(_ => Sender.Tell(new DiskReplies.JobList([])));
@@ -88,6 +89,7 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor, IWithT
     private void Ready()
     {
         CommandSnapshotHousekeeping();
+        CommandHandOff();
         CommandSummaryMessages();
         CommandRunnerMessages();
         Command<DiskCommands.Register>(_ => Sender.Tell(new DiskReplies.Refused(_state.DecideRegister(_id, _state.Chain).Error!)));
@@ -106,6 +108,7 @@ public sealed partial class DiskChainActor : SnapshottingPersistentActor, IWithT
     private void Quarantined()
     {
         CommandSnapshotHousekeeping();
+        CommandHandOff();
         Command<DiskCommands.Show>(_ => Sender.Tell(Describe()));
         Command<EngineMessages.Summarize>(_ => Sender.Tell(Describe()));
         Command<DiskCommands.QueryJobs>(_ => Sender.Tell(new DiskReplies.JobList(JobInfos())));

@@ -43,7 +43,7 @@ public static class DiskEngine
             id => local.RecoveryFailures.TryGetValue(id, out var reason)
                 ? QuarantinedDisk.Props(new Domain.DiskId(id), reason)
                 : DiskChainActor.Props(new Domain.DiskId(id), settings, registry),
-            new DiskMessageExtractor(), id => new ValueTask<string?>(directory.HostOfAsync(id)), PoisonPill.Instance).GetAwaiter().GetResult();
+            new DiskMessageExtractor(), id => new ValueTask<string?>(directory.HostOfAsync(id)), EngineMessages.HandOff.Instance).GetAwaiter().GetResult();
         var front = system.ActorOf(DiskRouter.Props(host, registry, diskRegion, registries), FrontName);
         return (front, registry);
     }

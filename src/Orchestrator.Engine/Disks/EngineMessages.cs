@@ -12,4 +12,13 @@ public static class EngineMessages
     /// </summary>
     [WireName("engine.summarize.v1")]
     public sealed record Summarize(DiskId Disk) : IDiskCommand;
+
+    /// <summary>
+    /// The disk shard's hand-off stop message (coordinated shutdown, or the shard moving): the entity holds its running
+    /// jobs at a checkpoint of where they are, then stops. Sent by the local shard only, never over the wire.
+    /// </summary>
+    public sealed record HandOff
+    {
+        public static readonly HandOff Instance = new();
+    }
 }

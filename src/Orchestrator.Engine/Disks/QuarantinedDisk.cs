@@ -14,6 +14,7 @@ public sealed class QuarantinedDisk : ReceiveActor
     public QuarantinedDisk(DiskId disk, string reason)
     {
         var info = new DiskReplies.DiskInfo(disk, "", [], [], [], DiskStates.Quarantined, reason);
+        Receive<EngineMessages.HandOff>(_ => Context.Stop(Self));
         Receive<DiskCommands.Show>(_ => Sender.Tell(info));
         Receive<EngineMessages.Summarize>(_ => Sender.Tell(info));
         Receive<DiskCommands.QueryJobs>(_ => Sender.Tell(new DiskReplies.JobList([])));

@@ -40,6 +40,12 @@ internal static class StreamRunnerMessages
     /// <summary>A batch failed even after its retries; the worker waits for the on-error answer.</summary>
     public sealed record IoFailed(JobId Job, long Run, string Error, IoOperation Operation, bool NoSpace);
 
+    /// <summary>
+    /// Answer to <see cref="HoldForHandOff"/>: the worker copies nothing more and what it copied is durable and reported
+    /// (its last <see cref="Checkpointed"/> came before this), or it waits for an answer and copies nothing anyway.
+    /// </summary>
+    public sealed record HeldForHandOff(JobId Job, long Run);
+
     /// <summary>The worker crashed on an unexpected error and its supervisor restarts it after a back-off.</summary>
     public sealed record Faulted(JobId Job, long Run, string Error);
 
@@ -64,6 +70,15 @@ internal static class StreamRunnerMessages
     }
 
     public sealed record SetSpeed(long Speed);
+
+    /// <summary>
+    /// The disk is stopping (node shutdown): stop at the next pause point with a checkpoint of where the copy is, and
+    /// say so with <see cref="HeldForHandOff"/>. Not a user pause: nothing is persisted, the job resumes at the restart.
+    /// </summary>
+    public sealed record HoldForHandOff
+    {
+        public static readonly HoldForHandOff Instance = new();
+    }
 
     /// <summary>
     /// The on-error policy's answer to <see cref="IoFailed"/>: ignore skips the batch, report ends the copy with the

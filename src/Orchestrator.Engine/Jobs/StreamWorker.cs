@@ -38,6 +38,7 @@ internal sealed partial class StreamWorker : ReceiveActor, IWithTimers
     private Task? _inFlight;
     private bool _started;
     private bool _paused;
+    private bool _heldForHandOff;
     private bool _cancelled;
     private bool _awaitingAnswer;
     private bool _awaitingCommit;
@@ -63,6 +64,7 @@ internal sealed partial class StreamWorker : ReceiveActor, IWithTimers
         Receive<Go>(OnGo);
         Receive<Opened>(OnOpened);
         Receive<Pause>(_ => Change(() => _paused = true));
+        Receive<HoldForHandOff>(_ => Change(() => _paused = _heldForHandOff = true));
         Receive<Resume>(_ => Change(() => _paused = false));
         Receive<Cancel>(_ => Change(() => _cancelled = true));
         Receive<SetSpeed>(m => Change(() => _limiter.Speed = m.Speed));
@@ -144,6 +146,7 @@ internal sealed partial class StreamWorker : ReceiveActor, IWithTimers
         if (_awaitingAnswer || _awaitingCommit || _retryPending)
         {
             Report(busy: false);
+            TellHeldIfHandingOff();
             return;
         }
 
@@ -218,6 +221,7 @@ internal sealed partial class StreamWorker : ReceiveActor, IWithTimers
         if (copier.Offset <= _lastCheckpoint)
         {
             Report(busy: false);
+            TellHeldIfHandingOff();
             return;
         }
 
@@ -242,6 +246,15 @@ internal sealed partial class StreamWorker : ReceiveActor, IWithTimers
         _lastCheckpoint = copier.CheckpointOffset;
         _copiedAtCheckpoint = copier.BytesCopied;
         _disk.Tell(new Checkpointed(_job.Id, _run, _lastCheckpoint, copier.BytesCopied));
+    }
+
+    /// <summary>At rest with everything durable and reported: the disk that asked may stop now.</summary>
+    private void TellHeldIfHandingOff()
+    {
+        if (_heldForHandOff)
+        {
+            _disk.Tell(new HeldForHandOff(_job.Id, _run));
+        }
     }
 
     /// <summary>Everything is copied and flushed: a remembered (ignored) error ends the job, otherwise the disk decides.</summary>
