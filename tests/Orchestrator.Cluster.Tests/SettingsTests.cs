@@ -58,7 +58,7 @@ public sealed class SettingsTests
     /// system's creation: without it a restarted node could not read its remembered shards.
     /// </summary>
     [Fact]
-    public async Task A_system_made_from_the_cluster_hocon_has_shardings_serializer_before_sharding_starts()
+    public async Task A_system_made_from_the_cluster_hocon_has_shardings_serializer_before_sharding_starts_and_never_passivates()
     {
         var config = ClusterHocon.For(new ClusterSettings { NodeName = "n1", Port = 0 });
         var system = Akka.Actor.ActorSystem.Create("serialization-check", config);
@@ -69,6 +69,9 @@ public sealed class SettingsTests
             Assert.Equal(13, serializer.Identifier);
             var back = system.Serialization.Deserialize(serializer.ToBinary(message), 13, serializer.Manifest(message));
             Assert.Equal(message, back);
+
+            // And no idle entity is ever stopped: a disk's guest I/O does not go through sharding.
+            Assert.Equal(TimeSpan.Zero, Akka.Cluster.Sharding.ClusterShardingSettings.Create(system).PassivateIdleEntityAfter);
         }
         finally
         {

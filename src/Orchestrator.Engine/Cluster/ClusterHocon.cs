@@ -20,7 +20,8 @@ public static class ClusterHocon
     public static Config For(ClusterSettings settings) => Own(settings).WithFallback(ModuleDefaults);
 
     /// <summary>Sharding's, cluster singleton's and distributed data's reference configuration.</summary>
-    public static Config ModuleDefaults => ClusterSharding.DefaultConfig();
+    public static Config ModuleDefaults =>
+        ClusterSharding.DefaultConfig().WithFallback(Akka.Cluster.Tools.Singleton.ClusterSingleton.DefaultConfig());
 
     /// <summary>This cluster's settings alone, without the modules' defaults under them.</summary>
     public static Config Own(ClusterSettings settings) => ConfigurationFactory.ParseString($$"""
@@ -50,6 +51,9 @@ public static class ClusterHocon
               remember-entities-store = eventsourced
               state-store-mode = ddata
               distributed-data.durable.keys = []
+              # Never stop an idle entity (sharding's default is 120 s when entities are not remembered): a disk's entity
+              # holds its open images and NBD export, which the guest uses without any message through sharding.
+              passivate-idle-entity-after = off
               # A command for a shard whose host is not Up yet waits in its region, which asks again this often.
               retry-interval = 1s
               # A disk entity that stopped in recovery comes back soon, as the QuarantinedDisk that says why.

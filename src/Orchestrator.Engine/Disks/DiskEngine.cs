@@ -38,12 +38,16 @@ public static class DiskEngine
         var registry = system.ActorOf(RegistryProxy.Props(host, registries), RegistryName);
 
         // On its host, a disk whose journal could not be replayed stops in recovery; sharding starts it again, and it
-        // comes back as a QuarantinedDisk that shows why.
+        // comes back as a QuarantinedDisk that shows why. Not remembered: the front starts every disk of its host from
+        // the registry (the durable record) at start. Remembered, each of a host's disks (one shard each) restored its
+        // own entity store from the journal at once; with 1,000 disks most missed their 5 s and backed off, and the
+        // last disk came back after 70-90 s. The remembered allocations also came before the fleet directory knew
+        // the disks, which left them unallocated.
         var diskRegion = PinnedSharding.StartAsync(system, DiskRegionName,
             id => local.RecoveryFailures.TryGetValue(id, out var reason)
                 ? QuarantinedDisk.Props(new Domain.DiskId(id), reason)
                 : DiskChainActor.Props(new Domain.DiskId(id), settings, registry),
-            new DiskMessageExtractor(), id => new ValueTask<string?>(directory.HostOfAsync(id)), EngineMessages.HandOff.Instance).GetAwaiter().GetResult();
+            new DiskMessageExtractor(), id => new ValueTask<string?>(directory.HostOfAsync(id)), EngineMessages.HandOff.Instance, remember: false).GetAwaiter().GetResult();
         var front = system.ActorOf(DiskRouter.Props(host, registry, diskRegion, registries), FrontName);
         return (front, registry);
     }
