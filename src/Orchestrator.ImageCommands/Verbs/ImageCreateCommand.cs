@@ -1,9 +1,9 @@
 using System.CommandLine;
-using Orchestrator.Cli.Parsing;
+using Orchestrator.ImageCommands.Parsing;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Chain;
 
-namespace Orchestrator.Cli.Commands;
+namespace Orchestrator.ImageCommands.Verbs;
 
 /// <summary>orchestrator image create -f qcow2 [-o cluster_size=N,compat=1.1] [-b BACKING -F qcow2] [-t none] FILE [SIZE]</summary>
 public static class ImageCreateCommand

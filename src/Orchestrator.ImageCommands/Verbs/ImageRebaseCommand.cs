@@ -1,8 +1,8 @@
 using System.CommandLine;
-using Orchestrator.Cli.Parsing;
+using Orchestrator.ImageCommands.Parsing;
 using Orchestrator.Qcow2;
 
-namespace Orchestrator.Cli.Commands;
+namespace Orchestrator.ImageCommands.Verbs;
 
 /// <summary>orchestrator image rebase -u -b NEW [-F qcow2] FILE: rewrites the backing file name in the header only.</summary>
 public static class ImageRebaseCommand

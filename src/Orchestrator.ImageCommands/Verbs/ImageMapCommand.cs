@@ -1,9 +1,9 @@
 using System.CommandLine;
-using Orchestrator.Cli.Parsing;
+using Orchestrator.ImageCommands.Parsing;
 using Orchestrator.Qcow2.Chain;
 using Orchestrator.Qcow2.Map;
 
-namespace Orchestrator.Cli.Commands;
+namespace Orchestrator.ImageCommands.Verbs;
 
 /// <summary>orchestrator image map [--output json] [-U] FILE: the same ranges and fields as qemu-img map --output=json.</summary>
 public static class ImageMapCommand

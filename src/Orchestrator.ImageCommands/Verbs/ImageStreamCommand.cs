@@ -1,9 +1,9 @@
 using System.CommandLine;
-using Orchestrator.Cli.Output;
-using Orchestrator.Cli.Parsing;
+using Orchestrator.ImageCommands.Output;
+using Orchestrator.ImageCommands.Parsing;
 using Orchestrator.Qcow2.Stream;
 
-namespace Orchestrator.Cli.Commands;
+namespace Orchestrator.ImageCommands.Verbs;
 
 /// <summary>
 /// orchestrator image stream [-t CACHE] [-T CACHE] [--base BASE] [--backing-file STR] FILE: the offline stream.

@@ -1,9 +1,9 @@
 using System.CommandLine;
-using Orchestrator.Cli.Parsing;
+using Orchestrator.ImageCommands.Parsing;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Check;
 
-namespace Orchestrator.Cli.Commands;
+namespace Orchestrator.ImageCommands.Verbs;
 
 /// <summary>orchestrator image check [-r leaks] [-U] FILE: exit 0 clean, 2 corruption, 3 leaks only (as qemu-img check).</summary>
 public static class ImageCheckCommand

@@ -1,11 +1,11 @@
 using System.CommandLine;
 using System.Text;
 using System.Text.Json;
-using Orchestrator.Cli.Parsing;
+using Orchestrator.ImageCommands.Parsing;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Chain;
 
-namespace Orchestrator.Cli.Commands;
+namespace Orchestrator.ImageCommands.Verbs;
 
 /// <summary>orchestrator image info [--backing-chain] [--output json|human] [-U] FILE: qemu-img info's keys and values.</summary>
 public static class ImageInfoCommand
