@@ -10,8 +10,8 @@ public static class ImageCheckCommand
 {
     public static Command Build() => new Command("check", "Check an image's metadata, as qemu-img check: exit 0 clean, 2 corruption, 3 leaks only").With(
         Opt.Choice("-r", "repair: only leaks (corruptions are never repaired automatically)", ["leaks"]),
-        Opt.Value("-f", "qcow2", "image format (only qcow2)"),
-        Opt.Switch("-U", "force-share: read an image another process (a running node, QEMU) holds locked, as qemu-img -U; at the reader's risk", "--force-share"),
+        ImageOptions.Format(),
+        ImageOptions.ForceShare(),
         Opt.Positional("FILE", "the image")).Runs(Run);
 
     private static int Run(CommandLine cl)

@@ -9,7 +9,7 @@ namespace Orchestrator.ImageCommands.Verbs;
 public static class ImageCreateCommand
 {
     public static Command Build() => new Command("create", "Create a qcow2 image, as qemu-img create: FILE of SIZE, or of its backing file's size").With(
-        Opt.Value("-f", "qcow2", "image format (only qcow2)"),
+        ImageOptions.Format(),
         Opt.Value("-o", "OPTIONS", "cluster_size=N, compat=1.1|0.10, refcount_bits=16 (comma-separated)"),
         Opt.Value("-b", "BACKING", "backing file (relative names are resolved from the new image's folder)"),
         Opt.Value("-F", "qcow2", "backing file format (only qcow2)"),

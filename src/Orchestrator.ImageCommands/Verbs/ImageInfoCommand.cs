@@ -12,9 +12,9 @@ public static class ImageInfoCommand
 {
     public static Command Build() => new Command("info", "Show an image's header, as qemu-img info").With(
         Opt.Choice("--output", "output format (default human)", ["json", "human"]),
-        Opt.Value("-f", "qcow2", "image format (only qcow2)"),
+        ImageOptions.Format(),
         Opt.Switch("--backing-chain", "show every image of the backing chain, active image first"),
-        Opt.Switch("-U", "force-share: read an image another process (a running node, QEMU) holds locked, as qemu-img -U; at the reader's risk", "--force-share"),
+        ImageOptions.ForceShare(),
         Opt.Positional("FILE", "the image")).Runs(Run);
 
     private static int Run(CommandLine cl)

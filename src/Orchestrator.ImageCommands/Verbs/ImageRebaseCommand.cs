@@ -11,7 +11,7 @@ public static class ImageRebaseCommand
         Opt.Switch("-u", "unsafe: header only (required; to merge data use image stream)"),
         Opt.Value("-b", "NEW", "the new backing file (\"\" for none)"),
         Opt.Value("-F", "qcow2", "backing file format (only qcow2)"),
-        Opt.Value("-f", "qcow2", "image format (only qcow2)"),
+        ImageOptions.Format(),
         Opt.Positional("FILE", "the image whose header changes")).Runs(Run);
 
     private static int Run(CommandLine cl)
