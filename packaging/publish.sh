@@ -14,7 +14,7 @@ if ! command -v clang >/dev/null && ! command -v clang-14 >/dev/null; then
 fi
 dotnet publish src/Orchestrator.Cli -c Release -r "$runtime" --self-contained true \
   -p:PublishReadyToRun=true -p:DebugType=none -o "$out"
-dotnet publish src/Orchestrator.ImageTool -c Release -r "$runtime" -p:DebugType=none -p:StripSymbols=true -o "$out"
+dotnet publish src/Orchestrator.ImageTool -c Release -r "$runtime" -p:DebugType=none -p:CopyOutputSymbolsToPublishDirectory=false -o "$out"
 cp packaging/orchestrator.service packaging/appsettings.sample.json "$out/"
 mkdir -p "$out/docs" && cp docs/*.md "$out/docs/"
 echo "publish.sh: $(du -sh "$out" | cut -f1) in $out ($runtime, self-contained, ReadyToRun; orchestrator-img Native AOT)"
