@@ -12,6 +12,13 @@ public static class Tools
     public static ProcessResult Orchestrator(string? workingDirectory, params string[] args) =>
         ProcessRunner.Run(DotnetPrograms.Host, [OrchestratorDll, .. args], workingDirectory, QemuTools.DefaultTimeout);
 
+    /// <summary>orchestrator-img's assembly (the same code its Native AOT build compiles), copied next to the tests.</summary>
+    public static string ImageToolDll => DotnetPrograms.NextToTests("orchestrator-img.dll", "src/Orchestrator.ImageTool");
+
+    /// <summary><c>dotnet orchestrator-img.dll args...</c>; the exit code is not checked.</summary>
+    public static ProcessResult ImageTool(string? workingDirectory, params string[] args) =>
+        ProcessRunner.Run(DotnetPrograms.Host, [ImageToolDll, .. args], workingDirectory, QemuTools.DefaultTimeout);
+
     /// <summary>qemu-img run from <paramref name="workingDirectory"/>; the exit code is not checked.</summary>
     public static ProcessResult QemuImg(string? workingDirectory, params string[] args) =>
         ProcessRunner.Run(QemuTools.QemuImg, args, workingDirectory, QemuTools.DefaultTimeout);

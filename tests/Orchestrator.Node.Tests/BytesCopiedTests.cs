@@ -1,5 +1,5 @@
 using System.Globalization;
-using Orchestrator.Cli.Output;
+using Orchestrator.ImageCommands.Output;
 using Orchestrator.Qcow2.Stream;
 using Orchestrator.Testing;
 

@@ -1,4 +1,4 @@
-using Orchestrator.Cli;
+using Orchestrator.ImageCommands;
 using Orchestrator.Node.Api;
 using Orchestrator.Testing;
 

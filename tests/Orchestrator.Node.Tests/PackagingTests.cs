@@ -31,12 +31,17 @@ public sealed class PackagingTests
         var script = BuildRecipe.LogicalLines(File.ReadAllText(Path.Combine(RepositoryFolder.Root, "packaging", "publish.sh")));
         var dockerfile = BuildRecipe.LogicalLines(File.ReadAllText(Path.Combine(RepositoryFolder.Root, "cluster-config", "docker", "Dockerfile")));
 
-        // The recipe: one self-contained publish of the CLI (the node is in it) into $out for $runtime.
-        var publish = BuildRecipe.Words(Assert.Single(script, l => l.StartsWith("dotnet publish ", StringComparison.Ordinal)));
-        Assert.Equal("src/Orchestrator.Cli", publish[2]);
+        // The recipe: one self-contained publish of the CLI (the node is in it) into $out for $runtime, and beside it
+        // orchestrator-img (Native AOT, self-contained by nature) for the same runtime into the same folder.
+        var publishes = script.Where(l => l.StartsWith("dotnet publish ", StringComparison.Ordinal)).Select(BuildRecipe.Words).ToList();
+        Assert.Equal(2, publishes.Count);
+        var publish = Assert.Single(publishes, p => p[2] == "src/Orchestrator.Cli");
         Assert.Equal("true", After(publish, "--self-contained"));
         Assert.Equal("$out", After(publish, "-o"));
         Assert.Equal("$runtime", After(publish, "-r"));
+        var imageTool = Assert.Single(publishes, p => p[2] == "src/Orchestrator.ImageTool");
+        Assert.Equal("$out", After(imageTool, "-o"));
+        Assert.Equal("$runtime", After(imageTool, "-r"));
 
         // The image's build stage runs that script, and no publish of its own that could drift from it.
         var stages = Stages(dockerfile);
@@ -44,6 +49,8 @@ public sealed class PackagingTests
         var (buildFrom, build) = stages[0];
         Assert.Contains(" AS build", buildFrom, StringComparison.Ordinal);
         Assert.DoesNotContain(dockerfile, l => l.Contains("dotnet publish", StringComparison.Ordinal));
+        Assert.Contains(build, l => l.Contains("apt-get install", StringComparison.Ordinal) && l.Contains(" clang ", StringComparison.Ordinal)
+            && l.Contains(" zlib1g-dev ", StringComparison.Ordinal));
         var run = BuildRecipe.Words(Assert.Single(build, l => l.Contains("packaging/publish.sh", StringComparison.Ordinal)));
         Assert.Equal(["RUN", "bash", "packaging/publish.sh"], run.Take(3));
         var output = run[3];

@@ -3,6 +3,8 @@ using System.Globalization;
 using Orchestrator.Cli.Commands.Client;
 using Orchestrator.Cli.Demo;
 using Orchestrator.Cli.Parsing;
+using Orchestrator.ImageCommands.Parsing;
+using Orchestrator.ImageCommands;
 using Orchestrator.Qcow2.IO;
 
 namespace Orchestrator.Cli.Commands;

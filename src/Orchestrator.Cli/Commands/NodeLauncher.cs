@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Orchestrator.ImageCommands;
 using Orchestrator.Node;
 
 namespace Orchestrator.Cli.Commands;

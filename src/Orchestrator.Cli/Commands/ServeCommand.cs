@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Orchestrator.Cli.Parsing;
+using Orchestrator.ImageCommands.Parsing;
+using Orchestrator.ImageCommands;
 
 namespace Orchestrator.Cli.Commands;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Orchestrator.Cli.Commands;
 using Orchestrator.Cli.Commands.Client;
-using Orchestrator.Cli.Output;
+using Orchestrator.ImageCommands.Output;
 using Orchestrator.Contracts;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Check;

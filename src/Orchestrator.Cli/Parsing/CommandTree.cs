@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Orchestrator.Cli.Commands;
 using Orchestrator.Cli.Commands.Client;
+using Orchestrator.ImageCommands.Parsing;
+using Orchestrator.ImageCommands.Verbs;
 
 namespace Orchestrator.Cli.Parsing;
 
@@ -18,13 +20,7 @@ public static class CommandTree
 
     public static RootCommand Build()
     {
-        var image = new Command("image", "Offline image verbs in qemu-img's words: create, info, map, check, rebase, stream").With(
-            ImageCreateCommand.Build(),
-            ImageInfoCommand.Build(),
-            ImageMapCommand.Build(),
-            ImageCheckCommand.Build(),
-            ImageRebaseCommand.Build(),
-            ImageStreamCommand.Build());
+        var image = new Command("image", "Offline image verbs in qemu-img's words: create, info, map, check, rebase, stream").With(ImageVerbs.Build());
         var root = new RootCommand(Description);
         root.With(
             image,

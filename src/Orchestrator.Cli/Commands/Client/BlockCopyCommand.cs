@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Orchestrator.Cli.Parsing;
 using Orchestrator.Contracts;
+using Orchestrator.ImageCommands.Parsing;
+using Orchestrator.ImageCommands;
 
 namespace Orchestrator.Cli.Commands.Client;
 

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
 using Orchestrator.Cli.Parsing;
+using Orchestrator.ImageCommands.Parsing;
+using Orchestrator.ImageCommands;
 
 namespace Orchestrator.Cli.Commands.Client;
 

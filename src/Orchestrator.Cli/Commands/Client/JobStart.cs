@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using Orchestrator.Cli.Parsing;
 using Orchestrator.Contracts;
+using Orchestrator.ImageCommands.Parsing;
+using Orchestrator.ImageCommands;
 
 namespace Orchestrator.Cli.Commands.Client;
 

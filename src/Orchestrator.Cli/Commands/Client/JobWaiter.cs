@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Orchestrator.Cli.Output;
+using Orchestrator.ImageCommands.Output;
 using Orchestrator.Contracts;
 using Orchestrator.Qcow2.Stream;
 

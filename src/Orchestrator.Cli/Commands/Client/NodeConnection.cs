@@ -1,4 +1,5 @@
 using Orchestrator.Contracts;
+using Orchestrator.ImageCommands;
 
 namespace Orchestrator.Cli.Commands.Client;
 

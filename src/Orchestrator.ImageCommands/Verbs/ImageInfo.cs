@@ -2,7 +2,7 @@ using System.Text.Json;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Chain;
 
-namespace Orchestrator.Cli.Commands;
+namespace Orchestrator.ImageCommands.Verbs;
 
 /// <summary>What qemu-img info reports about one image, in its key order.</summary>
 public sealed record ImageInfo(

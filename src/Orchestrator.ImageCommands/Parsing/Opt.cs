@@ -1,6 +1,6 @@
 using System.CommandLine;
 
-namespace Orchestrator.Cli.Parsing;
+namespace Orchestrator.ImageCommands.Parsing;
 
 /// <summary>
 /// The two kinds of option the CLI has always had, declared on System.CommandLine. A value option may be given more than

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 
-namespace Orchestrator.Cli;
+namespace Orchestrator.ImageCommands;
 
 /// <summary>
 /// One verb's parsed arguments, read as the verbs always have: <see cref="Value(string)"/> by option name or alias (the

@@ -1,20 +1,20 @@
 using System.CommandLine;
 using System.Text;
 using System.Text.Json;
-using Orchestrator.Cli.Parsing;
+using Orchestrator.ImageCommands.Parsing;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Chain;
 
-namespace Orchestrator.Cli.Commands;
+namespace Orchestrator.ImageCommands.Verbs;
 
 /// <summary>orchestrator image info [--backing-chain] [--output json|human] [-U] FILE: qemu-img info's keys and values.</summary>
 public static class ImageInfoCommand
 {
     public static Command Build() => new Command("info", "Show an image's header, as qemu-img info").With(
         Opt.Choice("--output", "output format (default human)", ["json", "human"]),
-        Opt.Value("-f", "qcow2", "image format (only qcow2)"),
+        ImageOptions.Format(),
         Opt.Switch("--backing-chain", "show every image of the backing chain, active image first"),
-        Opt.Switch("-U", "force-share: read an image another process (a running node, QEMU) holds locked, as qemu-img -U; at the reader's risk", "--force-share"),
+        ImageOptions.ForceShare(),
         Opt.Positional("FILE", "the image")).Runs(Run);
 
     private static int Run(CommandLine cl)

@@ -1,9 +1,9 @@
 using System.CommandLine;
-using Orchestrator.Cli.Output;
-using Orchestrator.Cli.Parsing;
+using Orchestrator.ImageCommands.Output;
+using Orchestrator.ImageCommands.Parsing;
 using Orchestrator.Qcow2.Stream;
 
-namespace Orchestrator.Cli.Commands;
+namespace Orchestrator.ImageCommands.Verbs;
 
 /// <summary>
 /// orchestrator image stream [-t CACHE] [-T CACHE] [--base BASE] [--backing-file STR] FILE: the offline stream.
@@ -18,7 +18,7 @@ public static class ImageStreamCommand
         Opt.Choice("-T", "cache mode of the backing images (default writeback)", CacheOption.Modes),
         Opt.Value("--batch-size", "N", "bytes copied per step (64K..1G, default 64M)"),
         Opt.Value("--checkpoint-size", "N", "bytes copied between persisted checkpoints (at least --batch-size, default 1G)"),
-        Opt.Value("-f", "qcow2", "image format (only qcow2)"),
+        ImageOptions.Format(),
         Opt.Switch("-q", "quiet: no progress bar and no summary"),
         Opt.Switch("-p", "show progress (the default on a terminal; accepted for qemu-img compatibility)"),
         Opt.Positional("FILE", "the active image of the chain")).Runs(Run);

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Orchestrator.Cli;
+namespace Orchestrator.ImageCommands;
 
 /// <summary>Sizes as qemu-img reads them: a number with an optional binary suffix (k, M, G, T, P, E; b for bytes).</summary>
 public static class SizeParser

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 
-namespace Orchestrator.Cli.Parsing;
+namespace Orchestrator.ImageCommands.Parsing;
 
 /// <summary>
 /// The first thing wrong with a command line, as one line in the words the CLI has always used ("unknown option '--x'",
@@ -11,13 +11,13 @@ namespace Orchestrator.Cli.Parsing;
 /// </summary>
 public static class ParseProblems
 {
-    /// <summary>The problem, or null when the verb may run.</summary>
-    public static string? Find(ParseResult result)
+    /// <summary>The problem, or null when the verb may run; <paramref name="program"/> names the executable in "run 'PROGRAM --help'".</summary>
+    public static string? Find(ParseResult result, string program)
     {
         var command = result.CommandResult.Command;
         if (command.Action is null)
         {
-            return MissingVerb(result, command);
+            return MissingVerb(result, command, program);
         }
 
         var valueTokens = new HashSet<Token>(ReferenceEqualityComparer.Instance);
@@ -74,17 +74,17 @@ public static class ParseProblems
     }
 
     /// <summary>A group (image, disk, job, or the root) reached without one of its verbs.</summary>
-    private static string MissingVerb(ParseResult result, Command group)
+    private static string MissingVerb(ParseResult result, Command group, string program)
     {
         var verbs = group.Subcommands.Where(c => !c.Hidden).Select(c => c.Name).ToArray();
         var typed = result.Tokens.FirstOrDefault(t => t.Type == TokenType.Argument)?.Value;
         if (group is RootCommand)
         {
             return typed is null
-                ? "missing command; run 'orchestrator --help'"
+                ? $"missing command; run '{program} --help'"
                 : typed.StartsWith('-')
-                    ? $"unknown option '{typed}'" + Suggestion.For(OptionName(typed), OptionNames(group)) + "; run 'orchestrator --help'"
-                    : $"unknown command '{typed}'" + Suggestion.For(typed, verbs) + "; run 'orchestrator --help'";
+                    ? $"unknown option '{typed}'" + Suggestion.For(OptionName(typed), OptionNames(group)) + $"; run '{program} --help'"
+                    : $"unknown command '{typed}'" + Suggestion.For(typed, verbs) + $"; run '{program} --help'";
         }
 
         var list = string.Join(", ", verbs);

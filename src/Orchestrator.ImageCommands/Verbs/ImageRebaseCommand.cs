@@ -1,8 +1,8 @@
 using System.CommandLine;
-using Orchestrator.Cli.Parsing;
+using Orchestrator.ImageCommands.Parsing;
 using Orchestrator.Qcow2;
 
-namespace Orchestrator.Cli.Commands;
+namespace Orchestrator.ImageCommands.Verbs;
 
 /// <summary>orchestrator image rebase -u -b NEW [-F qcow2] FILE: rewrites the backing file name in the header only.</summary>
 public static class ImageRebaseCommand
@@ -11,7 +11,7 @@ public static class ImageRebaseCommand
         Opt.Switch("-u", "unsafe: header only (required; to merge data use image stream)"),
         Opt.Value("-b", "NEW", "the new backing file (\"\" for none)"),
         Opt.Value("-F", "qcow2", "backing file format (only qcow2)"),
-        Opt.Value("-f", "qcow2", "image format (only qcow2)"),
+        ImageOptions.Format(),
         Opt.Positional("FILE", "the image whose header changes")).Runs(Run);
 
     private static int Run(CommandLine cl)

@@ -1,15 +1,15 @@
 using System.CommandLine;
-using Orchestrator.Cli.Parsing;
+using Orchestrator.ImageCommands.Parsing;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Chain;
 
-namespace Orchestrator.Cli.Commands;
+namespace Orchestrator.ImageCommands.Verbs;
 
 /// <summary>orchestrator image create -f qcow2 [-o cluster_size=N,compat=1.1] [-b BACKING -F qcow2] [-t none] FILE [SIZE]</summary>
 public static class ImageCreateCommand
 {
     public static Command Build() => new Command("create", "Create a qcow2 image, as qemu-img create: FILE of SIZE, or of its backing file's size").With(
-        Opt.Value("-f", "qcow2", "image format (only qcow2)"),
+        ImageOptions.Format(),
         Opt.Value("-o", "OPTIONS", "cluster_size=N, compat=1.1|0.10, refcount_bits=16 (comma-separated)"),
         Opt.Value("-b", "BACKING", "backing file (relative names are resolved from the new image's folder)"),
         Opt.Value("-F", "qcow2", "backing file format (only qcow2)"),

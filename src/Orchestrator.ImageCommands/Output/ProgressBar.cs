@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Orchestrator.Qcow2.Stream;
 
-namespace Orchestrator.Cli.Output;
+namespace Orchestrator.ImageCommands.Output;
 
 /// <summary>
 /// A one-line progress bar on stderr when it is a terminal: percent of address space scanned, bytes copied (data

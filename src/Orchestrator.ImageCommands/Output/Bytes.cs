@@ -1,4 +1,4 @@
-namespace Orchestrator.Cli.Output;
+namespace Orchestrator.ImageCommands.Output;
 
 /// <summary>Human-readable byte counts (binary units, like qemu-img).</summary>
 public static class Bytes

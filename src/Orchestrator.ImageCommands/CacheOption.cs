@@ -1,6 +1,6 @@
 using Orchestrator.Qcow2.IO;
 
-namespace Orchestrator.Cli;
+namespace Orchestrator.ImageCommands;
 
 /// <summary>qemu-img's -t/-T cache arguments: "none" and "directsync" bypass the page cache; the others use it.</summary>
 public static class CacheOption

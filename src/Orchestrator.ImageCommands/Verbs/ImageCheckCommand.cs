@@ -1,17 +1,17 @@
 using System.CommandLine;
-using Orchestrator.Cli.Parsing;
+using Orchestrator.ImageCommands.Parsing;
 using Orchestrator.Qcow2;
 using Orchestrator.Qcow2.Check;
 
-namespace Orchestrator.Cli.Commands;
+namespace Orchestrator.ImageCommands.Verbs;
 
 /// <summary>orchestrator image check [-r leaks] [-U] FILE: exit 0 clean, 2 corruption, 3 leaks only (as qemu-img check).</summary>
 public static class ImageCheckCommand
 {
     public static Command Build() => new Command("check", "Check an image's metadata, as qemu-img check: exit 0 clean, 2 corruption, 3 leaks only").With(
         Opt.Choice("-r", "repair: only leaks (corruptions are never repaired automatically)", ["leaks"]),
-        Opt.Value("-f", "qcow2", "image format (only qcow2)"),
-        Opt.Switch("-U", "force-share: read an image another process (a running node, QEMU) holds locked, as qemu-img -U; at the reader's risk", "--force-share"),
+        ImageOptions.Format(),
+        ImageOptions.ForceShare(),
         Opt.Positional("FILE", "the image")).Runs(Run);
 
     private static int Run(CommandLine cl)

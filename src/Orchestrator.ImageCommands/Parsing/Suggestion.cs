@@ -1,4 +1,4 @@
-namespace Orchestrator.Cli.Parsing;
+namespace Orchestrator.ImageCommands.Parsing;
 
 /// <summary>"did you mean": the closest known name to a mistyped one, by edit distance, when it is close enough to be a typo.</summary>
 public static class Suggestion

@@ -1,17 +1,17 @@
 using System.CommandLine;
-using Orchestrator.Cli.Parsing;
+using Orchestrator.ImageCommands.Parsing;
 using Orchestrator.Qcow2.Chain;
 using Orchestrator.Qcow2.Map;
 
-namespace Orchestrator.Cli.Commands;
+namespace Orchestrator.ImageCommands.Verbs;
 
 /// <summary>orchestrator image map [--output json] [-U] FILE: the same ranges and fields as qemu-img map --output=json.</summary>
 public static class ImageMapCommand
 {
     public static Command Build() => new Command("map", "Show where the guest's data lives in the chain, as qemu-img map --output=json").With(
         Opt.Choice("--output", "output format (only json, the default)", ["json"]),
-        Opt.Value("-f", "qcow2", "image format (only qcow2)"),
-        Opt.Switch("-U", "force-share: read an image another process (a running node, QEMU) holds locked, as qemu-img -U; at the reader's risk", "--force-share"),
+        ImageOptions.Format(),
+        ImageOptions.ForceShare(),
         Opt.Positional("FILE", "the active image of the chain")).Runs(Run);
 
     private static int Run(CommandLine cl)
