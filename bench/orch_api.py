@@ -48,8 +48,8 @@ class Api:
             headers["Content-Type"] = "application/json"
         # A node restarted or a keep-alive connection the server closed: one fresh connection, then a real error.
         for attempt in (1, 2):
-            conn = self._connection()
             try:
+                conn = self._connection()
                 t0 = time.perf_counter()
                 conn.request(method, path, body=data, headers=headers)
                 response = conn.getresponse()
