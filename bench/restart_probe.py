@@ -26,7 +26,7 @@ def parse_args():
     ap.add_argument("--last", required=True, help="the disk the command goes to")
     ap.add_argument("--snapshot", required=True, help="the new overlay's path")
     ap.add_argument("--timeout", type=float, default=600.0)
-    ap.add_argument("--interval", type=float, default=0.02)
+    ap.add_argument("--interval", type=float, default=0.05)
     return ap.parse_args()
 
 
