@@ -1,4 +1,5 @@
-# lib.sh - helpers shared by the benchmark scripts (stream-vs-qemu.sh, live-stream-vs-qemu.sh).
+# lib.sh - helpers shared by the benchmark scripts (stream-vs-qemu.sh, live-stream-vs-qemu.sh, and for the chain and a
+# node many-streams.sh, restart-1000-disks.sh, fleet-latency.sh).
 # Sourced, not run: the caller sets BENCH_DIR and REPO_ROOT, sources this file, calls common_knobs, and defines
 # tool_command TOOL MODE (sets the array CMD), bench_mode MODE and summarize, which the helpers below call.
 
@@ -209,4 +210,50 @@ run_modes_and_report() {
     echo "*** $FAILURES run(s) FAILED; see the *** lines above" >&2
     exit 1
   fi
+}
+
+# ------------------------------------------------------------------ a node (many-streams.sh, restart-1000-disks.sh)
+
+# start_node DATA ROOT HTTP LOG [ARG...]: starts `orchestrator serve` ($ORCH, a built orchestrator.dll) in the
+# background with data folder DATA, storage root ROOT, its HTTP API on HTTP (127.0.0.1:PORT, or :0 for any port: the
+# node writes DATA/endpoint) and its output appended to LOG. Sets NODE_PID and NODE_STARTED ($EPOCHREALTIME just
+# before the process starts). A stale DATA/endpoint is removed first, so wait_node never reads the last run's.
+start_node() {
+  local data=$1 root=$2 http=$3 node_log=$4
+  shift 4
+  mkdir -p "$data"
+  rm -f "$data/endpoint"
+  NODE_STARTED=$EPOCHREALTIME
+  dotnet "$ORCH" serve --data "$data" --http "$http" --storage-root "$root" "$@" < /dev/null >> "$node_log" 2>&1 &
+  NODE_PID=$!
+}
+
+# wait_node DATA LOG [SECONDS]: waits until the node started by start_node answers GET /disks; sets NODE_URL and
+# NODE_TOKEN. Dies naming LOG when the process exits or SECONDS (default 180) pass.
+wait_node() {
+  local data=$1 node_log=$2 limit=${3:-180} deadline
+  deadline=$(( SECONDS + limit ))
+  until [[ -s $data/endpoint && -s $data/token ]] \
+      && curl -fsS -m 10 -o /dev/null -H "Authorization: Bearer $(tr -d '\n' < "$data/token")" "$(cat "$data/endpoint")/disks" 2>/dev/null; do
+    kill -0 "$NODE_PID" 2>/dev/null || die "the node exited; see $node_log"
+    (( SECONDS < deadline )) || die "the node did not answer within $limit s; see $node_log"
+    sleep 0.1
+  done
+  NODE_URL=$(cat "$data/endpoint")
+  NODE_TOKEN=$(tr -d '\n' < "$data/token")
+}
+
+# stop_node [SIGNAL]: SIGTERM (coordinated shutdown; the default) or KILL the node started by start_node and wait.
+stop_node() {
+  [[ -n ${NODE_PID:-} ]] || return 0
+  kill "-${1:-TERM}" "$NODE_PID" 2>/dev/null || true
+  wait "$NODE_PID" 2>/dev/null || true
+  NODE_PID=""
+}
+
+# api METHOD PATH [JSON]: one request to the node (NODE_URL, NODE_TOKEN); prints the body, fails on an HTTP error.
+api() {
+  local args=(-fsS -m 120 -X "$1" -H "Authorization: Bearer $NODE_TOKEN")
+  [[ -n ${3:-} ]] && args+=(-H 'Content-Type: application/json' -d "$3")
+  curl "${args[@]}" "$NODE_URL$2"
 }
