@@ -20,6 +20,9 @@
 #   MODES="cache direct"   cache: page cache; direct: -t none -T none (O_DIRECT)
 #   WARMUP=1        untimed runs of each tool per mode before the timed ones (0 = none)
 #   ORCH=path       use this CLI binary instead of building src/Orchestrator.Cli (Release)
+#   ORCH_IMG=path   time `orchestrator-img stream` (the Native AOT image tool, which starts like qemu-img; publish it
+#                   with packaging/publish.sh, or bench/open-scaling.sh leaves one in its WORKDIR) instead of
+#                   `orchestrator image stream`: the same code, without the .NET runtime's ~0.1-0.2 s start
 #
 # Example:  SIZE=512M RUNS=1 MODES=direct bench/stream-vs-qemu.sh
 #
@@ -42,7 +45,13 @@ RUNS_TSV=$WORKDIR/runs.tsv      # one row per timed run, read by summarize
 
 # Build the CLI unless the caller brought a binary: a stale binary would time old code.
 build_orch() {
+  if [[ -n ${ORCH_IMG:-} ]]; then
+    [[ -x $ORCH_IMG ]] || die "ORCH_IMG=$ORCH_IMG is not an executable file"
+    OURS=("$(realpath "$ORCH_IMG")" stream)
+    return
+  fi
   build_unless_given "$ORCH_GIVEN" src/Orchestrator.Cli ORCH
+  OURS=("$ORCH" image stream)
 }
 
 # ------------------------------------------------------------------ one timed run
@@ -53,7 +62,7 @@ tool_command() {
   [[ $mode == direct ]] && cache_opts=(-t none -T none)
   case $tool in
     qemu) CMD=(qemu-img rebase -f qcow2 "${cache_opts[@]}" -b A.qcow2 -F qcow2 D.qcow2) ;;
-    ours) CMD=("$ORCH" image stream "${cache_opts[@]}" --base A.qcow2 D.qcow2) ;;
+    ours) CMD=("${OURS[@]}" "${cache_opts[@]}" --base A.qcow2 D.qcow2) ;;
   esac
 }
 
@@ -167,7 +176,7 @@ main() {
   log "size=$SIZE ($SIZE_BYTES B) cluster=$CLUSTER runs=$RUNS modes='$MODES' workdir=$WORKDIR"
   mkdir -p "$WORKDIR" "$LOGS"
   build_orch
-  log "ours: $ORCH"
+  log "ours: ${OURS[*]}"
   log "qemu: $(qemu_version)"
   : > "$RUNS_TSV"
   run_modes_and_report

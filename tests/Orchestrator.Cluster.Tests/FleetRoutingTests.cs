@@ -78,7 +78,7 @@ public sealed class FleetRoutingTests(ITestOutputHelper output) : IDisposable
 
         // A stream started from n3 runs on n2; n1 sees the job with its host, then the chain rewritten.
         var started = await Ask<DiskReplies.JobStarted>(cluster["n3"], new DiskCommands.Stream(new DiskId("d2"), new StreamRequest { JobId = new JobId("s2"), AutoDismiss = false }));
-        Assert.Equal("s2", started.Job.Device);
+        Assert.Equal(("s2", "n2"), (started.Job.Device, started.Job.Host));
         await TestCluster.WaitUntilAsync(() =>
         {
             var jobs = Ask<DiskReplies.JobList>(cluster["n1"], new ManagerCommands.QueryAllJobs()).GetAwaiter().GetResult();
@@ -89,6 +89,7 @@ public sealed class FleetRoutingTests(ITestOutputHelper output) : IDisposable
         }, "the stream s2 to conclude, as seen from n1", TimeSpan.FromSeconds(60));
         var byId = await Ask<DiskReplies.JobList>(cluster["n3"], new ManagerCommands.QueryJob(new JobId("s2")));
         Assert.Null(Assert.Single(byId.Jobs).Error);
+        Assert.Equal("n2", byId.Jobs[0].Host);
         Assert.Single((await Ask<DiskReplies.DiskInfo>(cluster["n1"], new DiskCommands.Show(new DiskId("d2")))).Chain);
         Assert.Equal(0, QemuTools.Check(chains["d2"].Top).ExitCode);
 

@@ -158,8 +158,14 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash, IWithTimers
         return WithHost(await _disks.AskAsync<object>(host, command, CommandTimeout), host);
     }
 
-    /// <summary>A disk's description says where it runs, so the API can give its host's NBD URIs.</summary>
-    private static object WithHost(object reply, string host) => reply is DiskReplies.DiskInfo info ? info with { Host = host } : reply;
+    /// <summary>A disk's description and its jobs say where they run (the API gives the host's NBD URIs, and a job its host).</summary>
+    private static object WithHost(object reply, string host) => reply switch
+    {
+        DiskReplies.DiskInfo info => info with { Host = host, Jobs = [.. info.Jobs.Select(j => j with { Host = host })] },
+        DiskReplies.JobList list => new DiskReplies.JobList([.. list.Jobs.Select(j => j with { Host = host })]),
+        DiskReplies.JobStarted started => new DiskReplies.JobStarted(started.Job with { Host = host }),
+        _ => reply,
+    };
 
     /// <summary>Every disk of every Up host, each with its host; a disk that does not answer in time is left out.</summary>
     private async Task<object> ListDisks()
