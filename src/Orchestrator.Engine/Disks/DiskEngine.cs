@@ -41,8 +41,8 @@ public static class DiskEngine
         // comes back as a QuarantinedDisk that shows why. Not remembered: the front starts every disk of its host from
         // the registry (the durable record) at start. Remembered, each of a host's disks (one shard each) restored its
         // own entity store from the journal at once; with 1,000 disks most missed their 5 s and backed off, and the
-        // last disk came back after 70-90 s. The remembered allocations also came before the fleet directory knew
-        // the disks, which left them unallocated.
+        // last disk came back after 70-90 s. (Their allocations also came before the fleet directory knew the disks:
+        // a warning per disk, then a retry.)
         var diskRegion = PinnedSharding.StartAsync(system, DiskRegionName,
             id => local.RecoveryFailures.TryGetValue(id, out var reason)
                 ? QuarantinedDisk.Props(new Domain.DiskId(id), reason)
