@@ -14,7 +14,10 @@
 # Do not quote numbers from a loaded machine. Smoke run: SIZE=16M RUNS=1 bench/checkpoint-pg-vs-sqlite.sh
 set -euo pipefail
 
-REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(dirname "$BENCH_DIR")
+# shellcheck source=lib.sh
+source "$BENCH_DIR/lib.sh"
 SIZE=${SIZE:-64M}
 CHECKPOINT=${CHECKPOINT:-256K}
 RUNS=${RUNS:-3}
@@ -22,8 +25,6 @@ WORKDIR=${WORKDIR:-/tmp/bench-checkpoint}
 ORCH=${ORCH:-$REPO_ROOT/src/Orchestrator.Cli/bin/Release/net10.0/orchestrator.dll}
 RESULTS=$WORKDIR/results.jsonl
 
-die() { echo "error: $*" >&2; exit 1; }
-log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 for tool in qemu-img qemu-io curl jq; do
   command -v "$tool" >/dev/null || die "$tool not found (Debian: qemu-utils, curl, jq)"
 done
@@ -32,9 +33,8 @@ done
 mkdir -p "$WORKDIR"
 chmod 0755 "$WORKDIR"
 started_pg=0
-node_pid=""
 cleanup() {
-  [ -n "$node_pid" ] && kill "$node_pid" 2>/dev/null && wait "$node_pid" 2>/dev/null
+  stop_node
   [ "$started_pg" -eq 1 ] && "$REPO_ROOT/cluster-config/postgres.sh" stop "$WORKDIR/postgres"
   return 0
 }
@@ -72,30 +72,18 @@ run_once() {
   else
     flag="sqlite:$dir/data/journal.db"
   fi
-  dotnet "$ORCH" serve --data "$dir/data" --http 127.0.0.1:0 --storage-root "$dir/images" --checkpoint-size "$CHECKPOINT" \
-    --batch-size 64K --request-timeout 60 --journal "$flag" >"$dir/node.log" 2>&1 &
-  node_pid=$!
-  local url="" token i
-  for i in $(seq 1 600); do
-    if [ -s "$dir/data/endpoint" ] && [ -s "$dir/data/token" ]; then
-      url="$(cat "$dir/data/endpoint")"
-      token="$(tr -d '\n' <"$dir/data/token")"
-      curl -fsS -m 60 -H "Authorization: Bearer $token" "$url/disks" >/dev/null 2>&1 && break
-    fi
-    sleep 0.2
-  done
-  curl -fsS -m 60 -H "Authorization: Bearer $token" "$url/disks" >/dev/null || die "the node did not answer; see $dir/node.log"
-  curl -fsS -m 60 -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-    -d "{\"id\":\"vm\",\"path\":\"$dir/images/B.qcow2\"}" "$url/disks" >/dev/null
+  start_node "$dir/data" "$dir/images" 127.0.0.1:0 "$dir/node.log" --checkpoint-size "$CHECKPOINT" \
+    --batch-size 64K --request-timeout 60 --journal "$flag"
+  wait_node "$dir/data" "$dir/node.log" 120
+  api POST /disks "{\"id\":\"vm\",\"path\":\"$dir/images/B.qcow2\"}" >/dev/null
   local start end
   start=$(date +%s.%N)
-  curl -fsS -m 60 -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"autoDismiss":true}' "$url/disks/vm/stream" >/dev/null
-  while curl -fsS -m 60 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$url/jobs/vm" 2>/dev/null | grep -q 200; do
+  api POST /disks/vm/stream '{"autoDismiss":true}' >/dev/null
+  while curl -fsS -m 60 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $NODE_TOKEN" "$NODE_URL/jobs/vm" 2>/dev/null | grep -q 200; do
     sleep 0.05
   done
   end=$(date +%s.%N)
-  kill "$node_pid" && wait "$node_pid" 2>/dev/null || true
-  node_pid=""
+  stop_node
   qemu-img check -q "$dir/images/B.qcow2" || die "qemu-img check failed on $dir/images/B.qcow2"
   qemu-img compare -q "$dir/images/B.qcow2" "$PRISTINE/A.qcow2" || die "B differs from A after the stream ($dir)"
   [ "$journal" = postgres ] && psql_admin "DROP DATABASE IF EXISTS bench_ckpt_$$_$run WITH (FORCE)" >/dev/null

@@ -212,7 +212,7 @@ run_modes_and_report() {
   fi
 }
 
-# ------------------------------------------------------------------ a node (many-streams.sh, restart-1000-disks.sh)
+# ------------------------------------------------------------------ a node (many-streams.sh, restart-1000-disks.sh, checkpoint-pg-vs-sqlite.sh)
 
 # start_node DATA ROOT HTTP LOG [ARG...]: starts `orchestrator serve` ($ORCH, a built orchestrator.dll) in the
 # background with data folder DATA, storage root ROOT, its HTTP API on HTTP (127.0.0.1:PORT, or :0 for any port: the
