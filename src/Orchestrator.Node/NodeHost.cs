@@ -136,7 +136,7 @@ public static partial class NodeHost
                 loggers.AddLogger<AkkaLogBridge>();
             });
             akka.WithSqlPersistence(options.Journal.ConnectionString, options.Journal.ProviderName, autoInitialize: true);
-            akka.AddHocon(Engine.Persistence.JournalSettings.TimeoutConfig(), HoconAddMode.Prepend);
+            akka.AddHocon(Engine.Persistence.JournalSettings.Overrides(), HoconAddMode.Prepend);
 
             // What Akka logs before its loggers start and after they stop goes to the node's logger too (and so is JSON
             // when the logs are): warnings only, as those lines come while nothing else is logged.
@@ -159,6 +159,7 @@ public static partial class NodeHost
         app.UseMiddleware<ApiExceptionMiddleware>();
         app.UseMiddleware<BearerTokenMiddleware>(data.Token, PublicPaths(options));
         app.UseMiddleware<FreeSpaceMiddleware>();
+        app.UseMiddleware<JournalOutageMiddleware>();
         app.Services.GetRequiredService<NodeMeter>();
         app.MapHealthEndpoints();
         app.MapPrometheusScrapingEndpoint(MetricsPath);

@@ -12,15 +12,29 @@ namespace Orchestrator.Engine;
 
 public sealed partial class DiskChainActor
 {
+    // How soon a disk whose journal's database was away during its recovery tries again.
+    private static readonly TimeSpan RecoveryRetryDelay = TimeSpan.FromSeconds(5);
+
     // Set while replaying when an event cannot be applied: the rest of the journal is not applied, the disk is quarantined.
     private string? _poisoned;
 
     /// <summary>
-    /// The journal could not be replayed (an entry that does not deserialize): Akka stops this actor after this call.
-    /// The reason is left for the router, which puts a <see cref="QuarantinedDisk"/> in its place; the node serves on.
+    /// The journal could not be replayed: Akka stops this actor after this call. When its database was away (an outage,
+    /// or no event within the recovery timeout) the disk starts again by itself a little later, through its shard
+    /// region, and replays then. Otherwise (an entry that does not deserialize) the reason is left for the router, which
+    /// puts a <see cref="QuarantinedDisk"/> in its place; the node serves on.
     /// </summary>
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
+        if (Persistence.JournalErrors.IsOutage(reason) || reason is RecoveryTimedOutException)
+        {
+            _log.Warning("disk {0}: its journal could not be read ({1}); it starts again in {2} s", _id, reason.GetBaseException().Message, RecoveryRetryDelay.TotalSeconds);
+            var region = Context.System.ActorSelection(Context.Parent.Path.Parent);
+            Context.System.Scheduler.ScheduleTellOnce(RecoveryRetryDelay, region, new Akka.Cluster.Sharding.ShardRegion.StartEntity(_id.Value), ActorRefs.NoSender);
+            base.OnRecoveryFailure(reason, message);
+            return;
+        }
+
         var why = $"its journal could not be replayed after sequence number {LastSequenceNr}: {reason.GetBaseException().Message}";
         EngineLocal.Of(Context.System).RecoveryFailures[_id.Value] = why;
         _events.Publish(new DiskQuarantinedEvent(_id.Value, why, DateTimeOffset.UtcNow));

@@ -81,16 +81,33 @@ public sealed record JournalSettings
     /// </summary>
     public static readonly TimeSpan RecoveryTimeout = TimeSpan.FromSeconds(120);
 
-    /// <summary>The settings Akka.Persistence.Sql.Hosting does not take (the node adds them over its WithSqlPersistence).</summary>
-    public static Config TimeoutConfig() => ConfigurationFactory.ParseString($$"""
-        akka.persistence.journal.sql.recovery-event-timeout = {{(int)RecoveryTimeout.TotalSeconds}}s
+    /// <summary>
+    /// The write journal's class: Akka.Persistence.Sql's, waiting out an outage of its database
+    /// (<see cref="PatientSqlWriteJournal"/>).
+    /// </summary>
+    public static readonly string WriteJournalClass = $"{typeof(PatientSqlWriteJournal).FullName}, {typeof(PatientSqlWriteJournal).Assembly.GetName().Name}";
+
+    /// <summary>
+    /// The settings Akka.Persistence.Sql.Hosting does not take (the node adds them over its WithSqlPersistence): the
+    /// recovery timeout, the patient write journal, and a circuit breaker that never opens. Akka's breaker counts the
+    /// failed reads of an outage and, once open, fails every write at once without asking the journal, which would stop
+    /// the writing actors; the journal's own back-off takes its place. Its call timeout bounds how long one write may
+    /// wait for the database (a day); each attempt is bounded by the database client's own timeouts.
+    /// </summary>
+    public static Config Overrides() => ConfigurationFactory.ParseString($$"""
+        akka.persistence.journal.sql {
+          recovery-event-timeout = {{(int)RecoveryTimeout.TotalSeconds}}s
+          class = "{{WriteJournalClass}}"
+          circuit-breaker { max-failures = 1000000000, call-timeout = 1d, reset-timeout = 1s }
+        }
         """);
 
     /// <summary>The Akka.Persistence.Sql HOCON: write journal, read journal (for Akka.Persistence.Query) and snapshot store.</summary>
-    public Config ToConfig() => TimeoutConfig().WithFallback(ConfigurationFactory.ParseString($$"""
+    public Config ToConfig() => Overrides().WithFallback(ConfigurationFactory.ParseString($$"""
         akka.persistence {
           journal {
             plugin = "akka.persistence.journal.sql"
+            // Overrides() names the patient subclass of this one.
             sql { {{Plugin("Akka.Persistence.Sql.Journal.SqlWriteJournal")}}, auto-initialize = true }
           }
           query.journal.sql { {{Plugin("Akka.Persistence.Sql.Query.SqlReadJournalProvider")}} }

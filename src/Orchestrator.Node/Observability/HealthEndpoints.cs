@@ -6,7 +6,8 @@ namespace Orchestrator.Node.Observability;
 
 /// <summary>
 /// Liveness and readiness for a supervisor (systemd, Kubernetes, a load balancer). Neither needs the token: they say
-/// nothing about disks. /healthz answers while the process serves HTTP; /readyz only while the engine answers too.
+/// nothing about disks. /healthz answers while the process serves HTTP; /readyz only while the engine answers too, and
+/// the journal's database does.
 /// </summary>
 public static class HealthEndpoints
 {
@@ -23,8 +24,13 @@ public static class HealthEndpoints
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapGet(LivePath, () => Results.Json(new HealthView("ok", null))).ExcludeFromDescription();
-        app.MapGet(ReadyPath, (JobSampler sampler) =>
+        app.MapGet(ReadyPath, (JobSampler sampler, Akka.Actor.ActorSystem system) =>
         {
+            if (Engine.Persistence.JournalHealth.Of(system).Outage is { } outage)
+            {
+                return Results.Json(new HealthView("not-ready", outage.Describe(DateTimeOffset.UtcNow)), statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+
             var last = sampler.LastAnswer;
             if (last is null)
             {
