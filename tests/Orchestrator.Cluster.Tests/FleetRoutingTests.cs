@@ -13,7 +13,7 @@ namespace Orchestrator.Cluster.Tests;
 /// <summary>
 /// The real engine on three in-process nodes (one cluster, one PostgreSQL database): disks registered on a host
 /// through another node, every command from every node reaching the disk's entity on its host, fleet-wide lists
-/// with each item's host, disk ids unique in the fleet, and a stopped host answered for within 2 s.
+/// with each item's host, disk ids and job ids unique in the fleet, and a stopped host answered for within 2 s.
 /// </summary>
 public sealed class FleetRoutingTests(ITestOutputHelper output) : IDisposable
 {
@@ -92,6 +92,21 @@ public sealed class FleetRoutingTests(ITestOutputHelper output) : IDisposable
         Assert.Equal("n2", byId.Jobs[0].Host);
         Assert.Single((await Ask<DiskReplies.DiskInfo>(cluster["n1"], new DiskCommands.Show(new DiskId("d2")))).Chain);
         Assert.Equal(0, QemuTools.Check(chains["d2"].Top).ExitCode);
+
+        // Job ids are unique in the fleet: s2 (concluded, not dismissed, on n2) is refused for a disk of n1, naming its
+        // holder; once dismissed, the id is free, and a job of n1 takes it.
+        var taken = Assert.IsType<DiskReplies.Refused>(await cluster["n1"].Front.Ask<object>(
+            new DiskCommands.Stream(new DiskId("d1"), new StreamRequest { JobId = new JobId("s2") }), AskTimeout));
+        Assert.Equal("conflict", taken.Error.Code);
+        Assert.Contains("disk 'd2' on host n2", taken.Error.Message);
+        Assert.IsNotType<DiskReplies.Refused>(await cluster["n3"].Front.Ask<object>(new ManagerCommands.JobVerbById(new JobId("s2"), JobVerb.Dismiss), AskTimeout));
+        var reused = await Ask<DiskReplies.JobStarted>(cluster["n3"], new DiskCommands.Stream(new DiskId("d1"), new StreamRequest { JobId = new JobId("s2"), AutoDismiss = false }));
+        Assert.Equal(("s2", "n1"), (reused.Job.Device, reused.Job.Host));
+        await TestCluster.WaitUntilAsync(() =>
+        {
+            var job = Ask<DiskReplies.JobList>(cluster["n2"], new ManagerCommands.QueryJob(new JobId("s2"))).GetAwaiter().GetResult().Jobs.Single();
+            return job.Host == "n1" && job.Status == "concluded";
+        }, "the job s2, now of d1, to conclude on n1 as seen from n2", TimeSpan.FromSeconds(60));
 
         // n3 stops: commands for its disk are refused from the others within 2 s, naming it; the others still answer.
         await cluster["n3"].StopAsync();

@@ -68,6 +68,7 @@ public sealed class JobControlTests : EngineTestBase
         Assert.Equal(["vm1"], all.Jobs.Select(j => j.Device));
 
         var missing = await Node.AskRefused(new ManagerCommands.JobVerbById(new JobId("nope"), JobVerb.Resume));
+        Assert.True(missing.Error.Code == "not-found", missing.Error.Message);
         Assert.Equal("not-found", missing.Error.Code);
         Assert.Equal("not-found", (await Node.AskRefused(new ManagerCommands.QueryJob(new JobId("nope")))).Error.Code);
 

@@ -21,6 +21,9 @@ public static class DiskEngine
 
     public const string RegistryRegionName = "registry";
 
+    /// <summary>The shard region of the job ids' fleet-wide owners (<see cref="JobIdActor"/>).</summary>
+    public const string JobIdRegionName = "job-ids";
+
     /// <param name="host">This node's name (its cluster role): each disk's host, and its registry's entity id.</param>
     /// <returns>The front, and this host's registry (a proxy to its entity).</returns>
     public static (IActorRef Front, IActorRef Registry) Start(ActorSystem system, EngineSettings settings, EventHub events, LocalDisks disks, string host)
@@ -35,7 +38,10 @@ public static class DiskEngine
         var directory = new DiskDirectory(system);
         var registries = PinnedSharding.StartAsync(system, RegistryRegionName, id => DiskRegistryActor.Props(settings, id),
             new RegistryExtractor(), id => ValueTask.FromResult<string?>(id), PoisonPill.Instance, remember: false).GetAwaiter().GetResult();
-        var registry = system.ActorOf(RegistryProxy.Props(host, registries), RegistryName);
+        // Job ids' owners, fleet-wide: one entity per id on any member (default allocation, not pinned, not remembered).
+        var jobIds = Akka.Cluster.Sharding.ClusterSharding.Get(system).StartAsync(JobIdRegionName, id => JobIdActor.Props(settings, id),
+            Akka.Cluster.Sharding.ClusterShardingSettings.Create(system).WithRememberEntities(false), new JobIdExtractor()).GetAwaiter().GetResult();
+        var registry = system.ActorOf(RegistryProxy.Props(host, registries, jobIds), RegistryName);
 
         // On its host, a disk whose journal could not be replayed stops in recovery; sharding starts it again, and it
         // comes back as a QuarantinedDisk that shows why. Not remembered: the front starts every disk of its host from
@@ -48,7 +54,7 @@ public static class DiskEngine
                 ? QuarantinedDisk.Props(new Domain.DiskId(id), reason)
                 : DiskChainActor.Props(new Domain.DiskId(id), settings, registry),
             new DiskMessageExtractor(), id => new ValueTask<string?>(directory.HostOfAsync(id)), EngineMessages.HandOff.Instance, remember: false).GetAwaiter().GetResult();
-        var front = system.ActorOf(DiskRouter.Props(host, registry, diskRegion, registries), FrontName);
+        var front = system.ActorOf(DiskRouter.Props(host, registry, diskRegion, registries, jobIds), FrontName);
         return (front, registry);
     }
 }

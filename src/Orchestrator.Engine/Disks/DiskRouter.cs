@@ -13,7 +13,7 @@ namespace Orchestrator.Engine.Disks;
 /// The node's disk front, the same on every node of the fleet: it finds each disk's host in the
 /// <see cref="DiskDirectory"/> and sends the command through a <see cref="HostGateway"/> to the disk's entity in the
 /// pinned disk shard region, on that host (an unreachable host is refused at once, never a timeout). Lists and job
-/// lookups gather from every Up host. At start it asks this host's registry which disks it holds, publishes them, and
+/// lookups ask the job id's fleet-wide owner. At start it asks this host's registry which disks it holds, publishes them, and
 /// starts their entities here (as remembered entities would, also when the shard store was lost), holding commands
 /// until then.
 /// </summary>
@@ -23,19 +23,25 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash, IWithTimers
     private static readonly TimeSpan FanOutTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan RegistryTimeout = TimeSpan.FromSeconds(10);
 
+    // A job id's owner lives on some member; past this, the job is looked for in every host's registry instead.
+    private static readonly TimeSpan JobIdLookupTimeout = TimeSpan.FromSeconds(2);
+
     // The API's own timeout ends a request sooner; this only bounds an ask nobody waits for any more.
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(2);
     private readonly string _host;
     private readonly IActorRef _registry;
     private readonly HostGateway _disks;
     private readonly HostGateway _registries;
+    private readonly IActorRef _jobIds;
+    private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
     private readonly DiskDirectory _directory;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
-    public DiskRouter(string host, IActorRef registry, IActorRef diskRegion, IActorRef registryRegion)
+    public DiskRouter(string host, IActorRef registry, IActorRef diskRegion, IActorRef registryRegion, IActorRef jobIds)
     {
         _host = host;
         _registry = registry;
+        _jobIds = jobIds;
         _disks = new HostGateway(Context.System, diskRegion);
         _registries = new HostGateway(Context.System, registryRegion);
         _directory = new DiskDirectory(Context.System);
@@ -46,8 +52,8 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string host, IActorRef registry, IActorRef diskRegion, IActorRef registryRegion) =>
-        Akka.Actor.Props.Create(() => new DiskRouter(host, registry, diskRegion, registryRegion));
+    public static Props Props(string host, IActorRef registry, IActorRef diskRegion, IActorRef registryRegion, IActorRef jobIds) =>
+        Akka.Actor.Props.Create(() => new DiskRouter(host, registry, diskRegion, registryRegion, jobIds));
 
     /// <summary>
     /// The registry answers once it has recovered (and imported an old journal): that may take a while on a busy
@@ -202,7 +208,11 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash, IWithTimers
         }));
     }
 
-    /// <summary>Which disk holds the job: one question to each Up host's registry, then one to that disk.</summary>
+    /// <summary>
+    /// Which disk holds the job: one question to the job id's fleet-wide owner (<see cref="JobIdActor"/>), then one to
+    /// that disk. A job the owner does not know (started by an earlier version, before ids were claimed fleet-wide, and
+    /// not yet claimed again by its disk's recovery) is looked for in each Up host's registry.
+    /// </summary>
     private async Task<object> ByJob(JobId job, Func<DiskId, IDiskCommand> then)
     {
         var notFound = new DiskReplies.Refused(DomainError.NotFound($"Block job '{IdRule.Printable(job.Value)}' not found"));
@@ -211,7 +221,26 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash, IWithTimers
             return notFound;
         }
 
-        var hosts = Akka.Cluster.Cluster.Get(Context.System).State.Members.SelectMany(m => m.Roles)
+        try
+        {
+            var owner = await _jobIds.Ask<Domain.Fleet.JobIdCommands.Located>(new Domain.Fleet.JobIdCommands.Locate(job), JobIdLookupTimeout);
+            if (owner.Holder is { } holder)
+            {
+                return await ToDisk(then(new DiskId(holder.Disk)));
+            }
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            _log.Warning("job id '{0}': its fleet-wide owner did not answer within {1} s; asking every host", IdRule.Printable(job.Value), JobIdLookupTimeout.TotalSeconds);
+        }
+
+        return await ByJobFromEveryHost(job, then, notFound);
+    }
+
+    private async Task<object> ByJobFromEveryHost(JobId job, Func<DiskId, IDiskCommand> then, DiskReplies.Refused notFound)
+    {
+        // After an await: no actor context here, so the cluster is the one found at construction.
+        var hosts = _cluster.State.Members.SelectMany(m => m.Roles)
             .Where(role => _registries.StatusOf(role) == HostStatus.Up).Distinct().ToList();
         var located = await Task.WhenAll(hosts.Select(async host =>
         {
