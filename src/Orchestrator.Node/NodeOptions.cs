@@ -35,6 +35,8 @@ public sealed class NodeOptions
     public const string ClusterHostKey = "ClusterHost";
     public const string ClusterPortKey = "ClusterPort";
     public const string SeedsKey = "Seeds";
+    public const string StableAfterKey = "StableAfter";
+    public const string HeartbeatPauseKey = "HeartbeatPause";
     public const string ImageLockingKey = "ImageLocking";
 
     public static readonly TimeSpan DefaultNbdHandshakeTimeout = TimeSpan.FromSeconds(10);
@@ -351,7 +353,10 @@ public sealed class NodeOptions
         }
     }
 
-    /// <summary>NodeName, ClusterHost, ClusterPort and Seeds (a list, or one comma-separated string of HOST:PORT).</summary>
+    /// <summary>
+    /// NodeName, ClusterHost, ClusterPort and Seeds (a list, or one comma-separated string of HOST:PORT); StableAfter and
+    /// HeartbeatPause (durations: how soon a lost member is found and downed) have no flag, only the configuration.
+    /// </summary>
     private static ClusterSettings ReadCluster(IConfiguration configuration)
     {
         var settings = new ClusterSettings();
@@ -368,7 +373,21 @@ public sealed class NodeOptions
         settings = Apply(settings, NodeNameKey, "--node-name", s => string.IsNullOrWhiteSpace(name) ? s : s with { NodeName = name.Trim() });
         settings = Apply(settings, ClusterHostKey, "--cluster-host", s => string.IsNullOrWhiteSpace(host) ? s : s with { Hostname = host.Trim() });
         settings = Apply(settings, ClusterPortKey, "--cluster-port", s => port is null ? s : s with { Port = port is >= 0 and <= 65535 ? (int)port : -1 });
+        settings = ApplyDuration(configuration, settings, StableAfterKey, (s, d) => s with { StableAfter = d });
+        settings = ApplyDuration(configuration, settings, HeartbeatPauseKey, (s, d) => s with { HeartbeatPause = d });
         return Apply(settings, SeedsKey, "--seed", s => s with { Seeds = seeds });
+    }
+
+    private static ClusterSettings ApplyDuration(IConfiguration configuration, ClusterSettings settings, string key, Func<ClusterSettings, TimeSpan, ClusterSettings> change)
+    {
+        var text = configuration[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return settings;
+        }
+
+        var duration = ParseDuration(text) ?? throw Invalid(key, $"{NodeConfiguration.EnvironmentPrefix}{key.ToUpperInvariant()}", $"'{text}' is not a duration (seconds, or hh:mm:ss)");
+        return Apply(settings, key, $"{NodeConfiguration.EnvironmentPrefix}{key.ToUpperInvariant()}", s => change(s, duration));
     }
 
     private static ClusterSettings Apply(ClusterSettings settings, string key, string flag, Func<ClusterSettings, ClusterSettings> change)

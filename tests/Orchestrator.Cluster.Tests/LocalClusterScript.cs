@@ -30,10 +30,16 @@ internal static class LocalClusterScript
     }
 
     /// <summary>Runs <c>local-cluster.sh VERB DIR</c>; fails with the script's error and the nodes' last log lines.</summary>
-    public static async Task RunAsync(ITestOutputHelper output, string verb, string dir)
+    /// <param name="nodeEnvironment">More variables for the nodes the script starts (ORCHESTRATOR_* settings).</param>
+    public static async Task RunAsync(ITestOutputHelper output, string verb, string dir, IReadOnlyDictionary<string, string>? nodeEnvironment = null)
     {
-        var result = await ProcessRunner.RunAsync("bash", [Script, verb, dir], dir, TimeSpan.FromMinutes(5),
-            new Dictionary<string, string?> { ["ORCHESTRATOR_DLL"] = OrchestratorDll, ["LOCAL_CLUSTER_UP_TIMEOUT"] = "240" });
+        var environment = new Dictionary<string, string?> { ["ORCHESTRATOR_DLL"] = OrchestratorDll, ["LOCAL_CLUSTER_UP_TIMEOUT"] = "240" };
+        foreach (var (name, value) in nodeEnvironment ?? new Dictionary<string, string>())
+        {
+            environment[name] = value;
+        }
+
+        var result = await ProcessRunner.RunAsync("bash", [Script, verb, dir], dir, TimeSpan.FromMinutes(5), environment);
         output.WriteLine($"local-cluster.sh {verb}: exit {result.ExitCode}\n{result.StdErr}");
         if (result.ExitCode != 0)
         {

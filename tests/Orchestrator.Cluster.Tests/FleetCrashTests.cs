@@ -1,0 +1,275 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Orchestrator.Node.Tests;
+using Orchestrator.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Orchestrator.Cluster.Tests;
+
+/// <summary>
+/// The fleet end to end on real processes (local-cluster.sh: PostgreSQL, n1..n3): a disk of n2 streamed while a guest
+/// writes to it over n2's NBD export; n2 is SIGKILLed at ten random points of the merge and started again, n3 (not the
+/// host) is SIGKILLed once, and PostgreSQL is stopped and started once. The merge completes, resumed each time by the
+/// host from its checkpoint; every write whose flush the guest saw acknowledged holds, and qemu-img check is clean.
+/// </summary>
+[Collection(LocalClusterScript.Collection)]
+public sealed class FleetCrashTests(ITestOutputHelper output)
+{
+    private const string Disk = "vm1";
+    private const int GuestCluster = 64 * 1024;
+    private const int HostKills = 10;
+    private const long ChainSize = 32L * 1024 * 1024;
+
+    // The data the stream copies (B's), from offset 0. The kills take about 1 MiB each (a resume from the last
+    // checkpoint, then the copy while the script waits for all three members), the non-host kill and the outage
+    // about 5 MiB at the slow speed.
+    private const long DataBytes = 24L * 1024 * 1024;
+    private const long KillSpeed = 512 * 1024;
+    private const long SlowSpeed = 256 * 1024;
+    private static readonly TimeSpan JobTimeout = TimeSpan.FromMinutes(2);
+
+    // Small steps, so that the job has a checkpoint to resume from between any two kills; a lost member found and downed
+    // in about 4 s instead of 10 (the failure detector's pause and the resolver's stable-after), so a killed host's new
+    // incarnation joins sooner.
+    private static readonly Dictionary<string, string> NodeSettings = new()
+    {
+        ["ORCHESTRATOR_BATCHSIZE"] = "256K",
+        ["ORCHESTRATOR_CHECKPOINTSIZE"] = "1M",
+        ["ORCHESTRATOR_STABLEAFTER"] = "2",
+        ["ORCHESTRATOR_HEARTBEATPAUSE"] = "2",
+    };
+
+    [Fact]
+    public async Task The_host_killed_at_ten_points_a_non_host_killed_and_PostgreSQL_restarted_mid_merge_lose_no_acknowledged_write()
+    {
+        LocalClusterScript.AssertPortsFree();
+        using var dir = new TempDirectory("fleet-crash");
+        var failures = new List<string>();
+        try
+        {
+            await LocalClusterScript.RunAsync(output, "up", dir.Path, NodeSettings);
+            var seed = RandomChainBuilder.ChooseSeed();
+            var rng = new Random(seed);
+            var context = $"[seed {seed}]";
+            output.WriteLine($"{context} set {RandomChainBuilder.SeedVariable} to reproduce");
+            var images = Directory.CreateDirectory(Path.Combine(dir.Path, "n2", "images", Disk)).FullName;
+            var chain = DataChain(images, rng);
+            var reference = dir.Combine("reference.raw");
+            QemuTools.ConvertToRaw(chain.Top, reference);
+            var ledger = new ClusterLedger(File.ReadAllBytes(reference), GuestCluster);
+            using var n1 = Client(dir, 8081);
+            using var n3 = Client(dir, 8083);
+
+            await PostAsync(n1, "disks", new { id = Disk, path = chain.Top, host = "n2" }, HttpStatusCode.Created);
+            // Started through n3; kept after it concludes (QMP's auto-dismiss false), so its end is seen whatever the timing.
+            // Started through n3; kept after it concludes (QMP's auto-dismiss false), so its end is seen whatever the timing.
+            await PostAsync(n3, $"disks/{Disk}/stream", new Dictionary<string, object> { ["base"] = Path.GetFileName(chain.Bottom), ["speed"] = KillSpeed, ["auto-dismiss"] = false },
+                HttpStatusCode.Created);
+
+            var guest = new NbdGuest($"nbd://127.0.0.1:10812/{Disk}", ChainSize, new Random(seed ^ 0x6e6264));
+            var groups = new Random(seed ^ 0x67726f);
+            var loop = NbdGuestLoop.Start(guest, ledger, groups, GuestCluster);
+            var offset = 0L;
+            for (var kill = 0; kill < HostKills; kill++)
+            {
+                // Each kill at a random point up to 768 KiB past where the job was last seen (it resumed from its checkpoint).
+                var target = offset + rng.NextInt64(64 * 1024, 768 * 1024);
+                // And not before the guest had a flush acknowledged in this life of the host.
+                await loop.WaitForAcknowledgedAsync(1, TimeSpan.FromSeconds(20));
+                var job = await WaitJobAsync(n1, j => j is null || Offset(j.Value) >= target || Status(j.Value) == "concluded", context);
+                if (job is null || Status(job.Value) == "concluded")
+                {
+                    failures.Add($"{context} the job was {(job is null ? "gone" : "concluded")} before kill {kill + 1} (offset target {target}): too fast to test");
+                    break;
+                }
+
+                loop.NodeDying();
+                var clock = Stopwatch.StartNew();
+                await KillAsync(dir, "n2");
+                await loop.StopAsync();
+                failures.AddRange(loop.Failures.Select(f => $"{context} before kill {kill + 1}: {f}"));
+                await LocalClusterScript.RunAsync(output, "up", dir.Path, NodeSettings);
+                var resumed = await WaitJobAsync(n1, j => j is { } r && Status(r) is "running" or "concluded", context);
+                offset = Offset(resumed!.Value);
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{context} kill {kill + 1} of n2 at offset {Offset(job.Value)}: {loop.Acknowledged} guest flushes acknowledged before it; back and {Status(resumed.Value)} at {offset} after {clock.Elapsed.TotalSeconds:F1} s"));
+                loop = NbdGuestLoop.Start(guest, ledger, groups, GuestCluster);
+            }
+
+            // The merge goes on, slower, while n3 (not the host) is killed and PostgreSQL is stopped; then at full speed.
+            await SetSpeedAsync(n1, SlowSpeed);
+            await NonHostKilledAsync(dir, n1, loop, failures, context);
+            await PostgresRestartedAsync(dir, loop, failures, context);
+            await SetSpeedAsync(n1, 0);
+            var final = await WaitJobAsync(n1, j => j is null || Status(j.Value) == "concluded", context);
+            var after = loop.Acknowledged;
+            await loop.WaitForAcknowledgedAsync(after + 3, TimeSpan.FromSeconds(20));
+            await loop.StopAsync();
+            failures.AddRange(loop.Failures.Select(f => $"{context} after the kills: {f}"));
+            if (final is not { } done || done.TryGetProperty("error", out _))
+            {
+                failures.Add($"{context} the job did not complete: {final?.ToString() ?? "gone"}");
+            }
+
+            using (var shown = await n1.GetAsync($"disks/{Disk}"))
+            {
+                var nodeChain = JsonDocument.Parse(await shown.Content.ReadAsStringAsync()).RootElement.GetProperty("chain").EnumerateArray().Select(p => p.GetString()).ToList();
+                if (!nodeChain.SequenceEqual([chain.Top, chain.Bottom]))
+                {
+                    failures.Add($"{context} the chain is [{string.Join(", ", nodeChain)}], expected [top, base]");
+                }
+            }
+
+            await LocalClusterScript.RunAsync(output, "down", dir.Path);
+            var check = QemuTools.Check(chain.Top);
+            if (check.ExitCode != 0)
+            {
+                failures.Add($"{context} qemu-img check: {check.StdOut}{check.StdErr}");
+            }
+
+            var content = dir.Combine("final.raw");
+            QemuTools.ConvertToRaw(chain.Top, content);
+            var mismatches = ledger.Mismatches(File.ReadAllBytes(content));
+            failures.AddRange(mismatches.Take(20).Select(m => $"{context} {m}"));
+            output.WriteLine($"{context} {ledger.Issued} cluster writes issued, {ledger.Pinned} pinned by acknowledged flushes, {mismatches.Count} clusters wrong");
+        }
+        finally
+        {
+            await LocalClusterScript.DownAsync(dir.Path);
+        }
+
+        Assert.True(failures.Count == 0, string.Join("\n", failures) + "\n" + LocalClusterScript.LogTails(dir.Path));
+    }
+
+    /// <summary>n3 (not the host) killed: the guest's flushes go on and the merge advances, as seen from n1; then n3 returns.</summary>
+    private async Task NonHostKilledAsync(TempDirectory dir, HttpClient n1, NbdGuestLoop loop, List<string> failures, string context)
+    {
+        var before = await WaitJobAsync(n1, j => j is not null, context);
+        var acknowledged = loop.Acknowledged;
+        await KillAsync(dir, "n3");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var during = await WaitJobAsync(n1, j => j is null || Status(j.Value) == "concluded" || Offset(j.Value) > Offset(before!.Value), context);
+        await loop.WaitForAcknowledgedAsync(acknowledged + 3, TimeSpan.FromSeconds(20));
+        if (loop.Acknowledged < acknowledged + 3 || loop.Failures.Count > 0)
+        {
+            failures.Add($"{context} with n3 killed the guest had {loop.Acknowledged - acknowledged} flushes acknowledged; failures: {string.Join("; ", loop.Failures)}");
+        }
+
+        output.WriteLine($"{context} n3 killed: the job went from {Offset(before!.Value)} to {(during is { } d ? Offset(d) : -1)}, {loop.Acknowledged - acknowledged} guest flushes acknowledged meanwhile");
+        await LocalClusterScript.RunAsync(output, "up", dir.Path, NodeSettings);
+    }
+
+    /// <summary>PostgreSQL stopped for a few seconds mid-merge: the guest's flushes go on throughout; then it starts again.</summary>
+    private async Task PostgresRestartedAsync(TempDirectory dir, NbdGuestLoop loop, List<string> failures, string context)
+    {
+        var script = Path.Combine(Path.GetDirectoryName(LocalClusterScript.Script)!, "postgres.sh");
+        var acknowledged = loop.Acknowledged;
+        (await ProcessRunner.RunAsync("bash", [script, "stop", dir.Combine("postgres")], dir.Path, TimeSpan.FromMinutes(1))).EnsureSuccess();
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        await loop.WaitForAcknowledgedAsync(acknowledged + 3, TimeSpan.FromSeconds(20));
+        var during = loop.Acknowledged - acknowledged;
+        (await ProcessRunner.RunAsync("bash", [script, "start", dir.Combine("postgres"), "55433"], dir.Path, TimeSpan.FromMinutes(2))).EnsureSuccess();
+        if (during < 3 || loop.Failures.Count > 0)
+        {
+            failures.Add($"{context} with PostgreSQL stopped the guest had {during} flushes acknowledged; failures: {string.Join("; ", loop.Failures)}");
+        }
+
+        output.WriteLine($"{context} PostgreSQL stopped for 4 s and started again: {during} guest flushes acknowledged meanwhile");
+    }
+
+    /// <summary>[A] -> [B] -> [C] -> [D]: B holds <see cref="DataBytes"/> of data, C a few random clusters, D nothing yet.</summary>
+    private static (string Top, string Bottom) DataChain(string folder, Random rng)
+    {
+        string[] names = ["A.qcow2", "B.qcow2", "C.qcow2", "D.qcow2"];
+        QemuTools.Img("create", "-q", "-f", "qcow2", Path.Combine(folder, names[0]), ChainSize.ToString(CultureInfo.InvariantCulture)).EnsureSuccess();
+        for (var i = 1; i < names.Length; i++)
+        {
+            QemuTools.Img("create", "-q", "-f", "qcow2", "-b", names[i - 1], "-F", "qcow2", Path.Combine(folder, names[i])).EnsureSuccess();
+        }
+
+        QemuTools.Io("-f", "qcow2", "-c", $"write -P 0x5a 0 {DataBytes}", Path.Combine(folder, names[1])).EnsureSuccess();
+        var writes = Enumerable.Range(0, 8).SelectMany(_ => new[] { "-c", $"write -P {rng.Next(1, 256)} {rng.NextInt64(0, ChainSize / GuestCluster) * GuestCluster} {GuestCluster}" });
+        QemuTools.Io(["-f", "qcow2", .. writes, Path.Combine(folder, names[2])]).EnsureSuccess();
+        return (Path.Combine(folder, names[3]), Path.Combine(folder, names[0]));
+    }
+
+    /// <summary>Sets the job's speed; a 503 (the journal's database just came back, and no write has gone through yet) is tried again.</summary>
+    private static async Task SetSpeedAsync(HttpClient client, long speed)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            using var response = await client.PostAsync($"jobs/{Disk}/set-speed", new StringContent(JsonSerializer.Serialize(new { speed }), Encoding.UTF8, "application/json"));
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || clock.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                Assert.True(response.StatusCode == HttpStatusCode.OK, $"set-speed {speed} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+                return;
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
+    private static async Task KillAsync(TempDirectory dir, string node)
+    {
+        var pid = int.Parse(File.ReadAllText(dir.Combine($"{node}.pid")).Trim(), CultureInfo.InvariantCulture);
+        using (var process = Process.GetProcessById(pid))
+        {
+            process.Kill();
+        }
+
+        await LocalClusterScript.WaitExitedAsync(pid);
+    }
+
+    private static HttpClient Client(TempDirectory dir, int port)
+    {
+        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", File.ReadAllText(dir.Combine("token")).Trim());
+        return client;
+    }
+
+    private static async Task PostAsync(HttpClient client, string path, object body, HttpStatusCode expected)
+    {
+        using var response = await client.PostAsync(path, new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"));
+        Assert.True(response.StatusCode == expected, $"POST {path} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+    }
+
+    /// <summary>Polls the job through n1 until <paramref name="until"/> holds (null: no such job); errors while the host restarts are waited out.</summary>
+    private static async Task<JsonElement?> WaitJobAsync(HttpClient client, Func<JsonElement?, bool> until, string context)
+    {
+        var clock = Stopwatch.StartNew();
+        var last = "";
+        while (clock.Elapsed < JobTimeout)
+        {
+            try
+            {
+                using var response = await client.GetAsync($"jobs/{Disk}");
+                var text = await response.Content.ReadAsStringAsync();
+                last = $"{(int)response.StatusCode} {text}";
+                JsonElement? job = response.StatusCode == HttpStatusCode.NotFound ? null
+                    : response.IsSuccessStatusCode ? JsonDocument.Parse(text).RootElement.Clone() : throw new HttpRequestException(last);
+                if (until(job))
+                {
+                    return job;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                last = e.Message;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"{context} the job did not reach the awaited state within {JobTimeout.TotalMinutes} min; last answer: {last}");
+    }
+
+    private static long Offset(JsonElement job) => job.GetProperty("offset").GetInt64();
+
+    private static string Status(JsonElement job) => job.GetProperty("status").GetString()!;
+}
