@@ -66,6 +66,23 @@ public sealed class OptionsTests
     }
 
     [Fact]
+    public void The_resolver_s_stable_after_and_the_heartbeat_pause_are_settings_and_bad_ones_are_named()
+    {
+        using var folder = new TempDirectory("options");
+        var defaults = NodeOptions.FromConfiguration(NodeConfiguration.Build([], folder.Path)).Cluster;
+        Assert.Equal((TimeSpan.FromSeconds(7), TimeSpan.FromSeconds(3)), (defaults.StableAfter, defaults.HeartbeatPause));
+        var set = NodeOptions.FromConfiguration(NodeConfiguration.Build([new("StableAfter", "2"), new("HeartbeatPause", "00:00:02")], folder.Path)).Cluster;
+        Assert.Equal((TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2)), (set.StableAfter, set.HeartbeatPause));
+
+        var e = Assert.Throws<NodeConfigurationException>(() => NodeOptions.FromConfiguration(NodeConfiguration.Build([new("StableAfter", "0.1")], folder.Path)));
+        Assert.Equal("StableAfter", e.Option);
+        Assert.Contains("between 1 s and 10 min", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<NodeConfigurationException>(() => NodeOptions.FromConfiguration(NodeConfiguration.Build([new("HeartbeatPause", "soon")], folder.Path)));
+        Assert.Equal("HeartbeatPause", e.Option);
+        Assert.Contains("ORCHESTRATOR_HEARTBEATPAUSE", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Batch_and_checkpoint_sizes_come_from_flags_environment_or_appsettings_and_default_to_the_engine_s()
     {
         using var folder = new TempDirectory("options");
