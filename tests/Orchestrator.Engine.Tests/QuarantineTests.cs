@@ -47,6 +47,22 @@ public sealed class QuarantineTests : EngineTestBase
     }
 
     [Fact]
+    public async Task A_disk_whose_base_became_a_fifo_is_quarantined_at_once_and_the_others_serve()
+    {
+        var (healthy, broken) = await TwoDisks();
+        await Node.StopAsync();
+        File.Move(broken[0], PathOf("moved-away.qcow2"));
+        ProcessRunner.Run("mkfifo", [broken[0]]).EnsureSuccess();
+
+        // Nobody ever writes the FIFO: an open that waited on it would never come back.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await RestartAsync();
+        await AssertQuarantined("broken", "not a regular file");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the restart took {clock.Elapsed}");
+        await AssertServes(healthy);
+    }
+
+    [Fact]
     public async Task A_disk_whose_journal_holds_an_entry_that_does_not_deserialize_is_quarantined_and_the_others_serve()
     {
         var (healthy, _) = await TwoDisks();
