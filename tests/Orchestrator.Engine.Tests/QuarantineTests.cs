@@ -101,33 +101,28 @@ public sealed class QuarantineTests : EngineTestBase
 
     /// <summary>
     /// The poison of issue 9 found in a journal (written before the id rule, or by hand): the registry and the disk's own
-    /// journal hold the id "poison\n". Recovery goes on: that disk is quarantined with the reason and opens nothing, the
+    /// journal hold the id "broken\n". Recovery goes on: that disk is quarantined with the reason and opens nothing, the
     /// others serve.
     /// </summary>
     [Fact]
     public async Task A_disk_whose_journal_holds_an_id_the_rule_refuses_is_quarantined_and_the_others_serve()
     {
-        Directory.CreateDirectory(PathOf("h"));
-        Directory.CreateDirectory(PathOf("p"));
-        var healthy = BuildChain(PathOf("h"), 8 * MiB, seed: 1, layers: 2);
-        var poisoned = BuildChain(PathOf("p"), 8 * MiB, seed: 2, layers: 2);
-        await Register(new DiskId("healthy"), healthy[^1]);
-        await Register(new DiskId("poisonid"), poisoned[^1]);
+        var (healthy, poisoned) = await TwoDisks();
         await Node.StopAsync();
         using (var connection = Persistence.JournalRows.Open(JournalPath))
         {
-            // Every mention of the id, in the disk's rows and in the registry's, becomes "poison\n" (JSON-escaped).
+            // Every mention of the id, in the disk's rows and in the registry's, becomes "broken\n" (JSON-escaped).
             using var command = connection.CreateCommand();
             command.CommandText = """
-                UPDATE journal SET persistence_id = replace(persistence_id, 'poisonid', 'poison' || char(10)),
-                    message = CAST(replace(CAST(message AS TEXT), '"poisonid"', '"poison\n"') AS BLOB)
-                WHERE persistence_id = 'disk-poisonid' OR CAST(message AS TEXT) LIKE '%"poisonid"%'
+                UPDATE journal SET persistence_id = replace(persistence_id, 'broken', 'broken' || char(10)),
+                    message = CAST(replace(CAST(message AS TEXT), '"broken"', '"broken\n"') AS BLOB)
+                WHERE persistence_id = 'disk-broken' OR CAST(message AS TEXT) LIKE '%"broken"%'
                 """;
             Assert.True(command.ExecuteNonQuery() >= 2, "the journal has no rows naming the disk");
         }
 
         await RestartAsync();
-        var bad = new DiskId("poison\n");
+        var bad = new DiskId("broken\n");
         await WaitUntil(async () => (await Node.AskOk<ManagerCommands.DiskList>(new ManagerCommands.ListDisks())).Disks
             .Any(d => d.Disk == bad.Value && d.State == DiskStates.Quarantined), "the disk with the poison id to be quarantined");
         var entry = (await Node.AskOk<ManagerCommands.DiskList>(new ManagerCommands.ListDisks())).Disks.Single(d => d.Disk == bad.Value);
@@ -137,8 +132,8 @@ public sealed class QuarantineTests : EngineTestBase
         await AssertServes(healthy);
 
         // It holds no image: the same chain registers again under a well-formed id.
-        await Register(new DiskId("poison"), poisoned[^1]);
-        Assert.NotNull(await Node.LiveDisk(new DiskId("poison")));
+        await Register(new DiskId("mended"), poisoned[^1]);
+        Assert.NotNull(await Node.LiveDisk(new DiskId("mended")));
         await Node.StopAsync();
         ImageAssert.CheckClean(poisoned[^1]);
     }
