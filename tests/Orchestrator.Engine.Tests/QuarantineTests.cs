@@ -47,6 +47,22 @@ public sealed class QuarantineTests : EngineTestBase
     }
 
     [Fact]
+    public async Task A_disk_whose_base_became_a_fifo_is_quarantined_at_once_and_the_others_serve()
+    {
+        var (healthy, broken) = await TwoDisks();
+        await Node.StopAsync();
+        File.Move(broken[0], PathOf("moved-away.qcow2"));
+        ProcessRunner.Run("mkfifo", [broken[0]]).EnsureSuccess();
+
+        // Nobody ever writes the FIFO: an open that waited on it would never come back.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await RestartAsync();
+        await AssertQuarantined("broken", "not a regular file");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the restart took {clock.Elapsed}");
+        await AssertServes(healthy);
+    }
+
+    [Fact]
     public async Task A_disk_whose_journal_holds_an_entry_that_does_not_deserialize_is_quarantined_and_the_others_serve()
     {
         var (healthy, _) = await TwoDisks();
@@ -81,6 +97,45 @@ public sealed class QuarantineTests : EngineTestBase
         Assert.Contains(Node.RunEvents().OfType<DiskQuarantinedEvent>(), e => e.Device == "broken");
         Assert.Equal("wrong-state", (await Node.AskRefused(new DiskCommands.Register(new DiskId("broken"), healthy[^1]))).Error.Code);
         await AssertServes(healthy);
+    }
+
+    /// <summary>
+    /// The poison of issue 9 found in a journal (written before the id rule, or by hand): the registry and the disk's own
+    /// journal hold the id "broken\n". Recovery goes on: that disk is quarantined with the reason and opens nothing, the
+    /// others serve.
+    /// </summary>
+    [Fact]
+    public async Task A_disk_whose_journal_holds_an_id_the_rule_refuses_is_quarantined_and_the_others_serve()
+    {
+        var (healthy, poisoned) = await TwoDisks();
+        await Node.StopAsync();
+        using (var connection = Persistence.JournalRows.Open(JournalPath))
+        {
+            // Every mention of the id, in the disk's rows and in the registry's, becomes "broken\n" (JSON-escaped).
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                UPDATE journal SET persistence_id = replace(persistence_id, 'broken', 'broken' || char(10)),
+                    message = CAST(replace(CAST(message AS TEXT), '"broken"', '"broken\n"') AS BLOB)
+                WHERE persistence_id = 'disk-broken' OR CAST(message AS TEXT) LIKE '%"broken"%'
+                """;
+            Assert.True(command.ExecuteNonQuery() >= 2, "the journal has no rows naming the disk");
+        }
+
+        await RestartAsync();
+        var bad = new DiskId("broken\n");
+        await WaitUntil(async () => (await Node.AskOk<ManagerCommands.DiskList>(new ManagerCommands.ListDisks())).Disks
+            .Any(d => d.Disk == bad.Value && d.State == DiskStates.Quarantined), "the disk with the poison id to be quarantined");
+        var entry = (await Node.AskOk<ManagerCommands.DiskList>(new ManagerCommands.ListDisks())).Disks.Single(d => d.Disk == bad.Value);
+        Assert.Contains("'id'", entry.Quarantine, StringComparison.Ordinal);
+        Assert.Contains(Node.RunEvents().OfType<DiskQuarantinedEvent>(), e => e.Device == bad.Value);
+        Assert.Null(Node.Disks.Find(bad));
+        await AssertServes(healthy);
+
+        // It holds no image: the same chain registers again under a well-formed id.
+        await Register(new DiskId("mended"), poisoned[^1]);
+        Assert.NotNull(await Node.LiveDisk(new DiskId("mended")));
+        await Node.StopAsync();
+        ImageAssert.CheckClean(poisoned[^1]);
     }
 
     private async Task<(IReadOnlyList<string> Healthy, IReadOnlyList<string> Broken)> TwoDisks()

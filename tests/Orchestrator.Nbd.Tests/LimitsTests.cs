@@ -59,6 +59,52 @@ public sealed class LimitsTests
         Assert.True(server.Buffers.BytesMapped <= options.RetainedBytes, $"{server.Buffers.BytesMapped} bytes still mapped after every connection closed");
     }
 
+    /// <summary>
+    /// One client alone cannot take the server's whole budget: it sends 24 reads of 4 MiB (96 MiB of replies) and reads
+    /// none of them for a while; the buffers it holds stay within its connection's share, and every reply comes right.
+    /// </summary>
+    [Fact]
+    public async Task One_connection_that_does_not_read_its_replies_holds_at_most_its_share_of_buffers()
+    {
+        using var folder = new TempDirectory("nbd-limits");
+        var options = new NbdServerOptions { MaxBytesPerConnection = NbdServerOptions.MinimumByteBudget, MaxBytesPerServer = 256L * 1024 * 1024 };
+        var export = new MemoryExport("big", Big);
+        var content = TransmissionTests.Pattern(Big, 5);
+        export.Write(0, content);
+        await using var server = new NbdServer(new MemoryExports(export), options: options);
+        var socket = folder.Combine("nbd.sock");
+        server.ListenUnix(socket);
+
+        await using var client = await RawNbdClient.ConnectAsync(socket);
+        await client.GoAsync("big");
+        const int requests = 24;
+        for (var i = 0; i < requests; i++)
+        {
+            await client.SendRequestAsync(0, 0, (ulong)i, (ulong)(i % 8) * Each, Each);
+        }
+
+        // The client reads nothing for a second: the server serves what its share allows, then waits.
+        var peak = 0L;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(1))
+        {
+            peak = Math.Max(peak, server.Buffers.BytesInUse);
+            await Task.Delay(1);
+        }
+
+        Assert.True(peak > 0, "the server served nothing while the client waited");
+        Assert.True(peak <= options.MaxBytesPerConnection, $"one connection held {peak} bytes of buffers, above its share of {options.MaxBytesPerConnection}");
+        for (var i = 0; i < requests; i++)
+        {
+            var reply = await client.ReadReplyAsync(Each);
+            Assert.Equal(0u, reply.Error);
+            var offset = (int)(reply.Cookie % 8) * Each;
+            Assert.True(reply.Data.AsSpan().SequenceEqual(content.AsSpan(offset, Each)), $"reply {reply.Cookie} holds other bytes");
+        }
+
+        await TransmissionTests.WaitUntilAsync(() => server.Buffers.BytesInUse == 0);
+    }
+
     [Fact]
     public async Task Three_hundred_idle_half_open_connections_are_closed_after_the_handshake_timeout()
     {

@@ -84,6 +84,14 @@ public sealed partial class DiskChainActor
             return;
         }
 
+        if (_state.Registered && IdRule.Problem(_id.Value, "id") is { } badId)
+        {
+            // A journal written before the id rule (or by hand) holds an id no request could name: nothing is opened
+            // under it, and it holds no image, so the same image can be registered again under a well-formed id.
+            Quarantine($"its journal holds an id the rule refuses ({badId}); nothing is opened under it and it holds no images", holdImages: false);
+            return;
+        }
+
         if (!_state.Registered)
         {
             // A registration cut short by a crash (claimed, never persisted here) frees its claim.
@@ -128,12 +136,17 @@ public sealed partial class DiskChainActor
         }
     }
 
-    /// <summary>Serves nothing, reports why (show, list, an event); its images stay claimed so no other disk takes them.</summary>
-    private void Quarantine(string reason)
+    /// <summary>
+    /// Serves nothing, reports why (show, list, an event); its images stay claimed so no other disk takes them, unless
+    /// <paramref name="holdImages"/> is false.
+    /// </summary>
+    private void Quarantine(string reason, bool holdImages = true)
     {
         _quarantine = reason;
-        _log.Error("disk {0} is quarantined: {1}", _id, reason);
-        _registry.Tell(new RegistryCommands.Sync(_id, ChainProbe.ClaimsOf(_state.Chain), [.. _state.Jobs.Keys]));
+        _log.Error("disk {0} is quarantined: {1}", IdRule.Printable(_id.Value), reason);
+        _registry.Tell(holdImages
+            ? new RegistryCommands.Sync(_id, ChainProbe.ClaimsOf(_state.Chain), [.. _state.Jobs.Keys])
+            : new RegistryCommands.Sync(_id, [], []));
         _events.Publish(new DiskQuarantinedEvent(_id.Value, reason, DateTimeOffset.UtcNow));
         Settle();
     }

@@ -86,6 +86,13 @@ public sealed class ImageFile : IDisposable
         {
             var errno = Marshal.GetLastPInvokeError();
             var reason = Marshal.GetPInvokeErrorMessage(errno);
+            if (errno is NativeMethods.ENxio or NativeMethods.EIsDir)
+            {
+                // open(2) itself refuses a Unix socket (ENXIO) and a folder opened for writing (EISDIR): the same
+                // answer as fstat's for the other kinds, not an I/O error.
+                throw NotRegular(path, operation);
+            }
+
             if (errno == NativeMethods.EInval && cache == CacheMode.Direct)
             {
                 reason += " (the file system does not support O_DIRECT; use the page cache mode)";
@@ -101,8 +108,7 @@ public sealed class ImageFile : IDisposable
             var identity = FileIdentity.Of(handle, path);
             if (!identity.IsRegularFile)
             {
-                throw new Qcow2Exception(Qcow2ErrorKind.NotRegularFile,
-                    "is not a regular file (a directory, a FIFO, a device or a socket); only regular files can be images", path, operation: operation);
+                throw NotRegular(path, operation);
             }
 
             if (confinement is not null)
@@ -125,6 +131,9 @@ public sealed class ImageFile : IDisposable
             throw;
         }
     }
+
+    private static Qcow2Exception NotRegular(string path, string operation) => new(Qcow2ErrorKind.NotRegularFile,
+        "is not a regular file (a directory, a FIFO, a device or a socket); only regular files can be images", path, operation: operation);
 
     private static void Confine(IFileConfinement confinement, string path, string resolved, string operation)
     {

@@ -15,6 +15,7 @@ internal static partial class NativeMethods
     public const int SeekData = 3;
     public const int SeekHole = 4;
     public const int ENxio = 6;
+    public const int EIsDir = 21;
     public const int ENoSpc = 28;
     public const int EInval = 22;
     public const int ENoLck = 37;

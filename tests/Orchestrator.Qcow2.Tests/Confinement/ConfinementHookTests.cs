@@ -114,6 +114,38 @@ public sealed class ConfinementHookTests : IDisposable
         }
     }
 
+    /// <summary>The other kinds the issue names beside FIFOs: a character device, a Unix socket, a folder.</summary>
+    [Theory]
+    [InlineData("device")]
+    [InlineData("socket")]
+    [InlineData("folder")]
+    public void A_device_a_socket_or_a_folder_is_refused_as_not_a_regular_file(string kind)
+    {
+        var path = Path.Combine(Root, kind);
+        using var listener = kind == "socket" ? new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified) : null;
+        switch (kind)
+        {
+            case "device":
+                // The same device as /dev/null (char 1:3): reads would answer at once, so only fstat can tell.
+                var mknod = ProcessRunner.Run("mknod", [path, "c", "1", "3"]);
+                Assert.True(mknod.ExitCode == 0, $"this test makes a device node with mknod (root, Debian package coreutils): {mknod.StdErr}");
+                break;
+            case "socket":
+                listener!.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+                break;
+            default:
+                Directory.CreateDirectory(path);
+                break;
+        }
+
+        foreach (var writable in new[] { false, true })
+        {
+            var e = Assert.Throws<Qcow2Exception>(() => ImageChain.Open(path, new ChainOpenOptions { WritableTop = writable, Confinement = new RootPolicy(Root) }).Dispose());
+            Assert.Equal(Qcow2ErrorKind.NotRegularFile, e.Kind);
+            Assert.Contains(path, e.Message, StringComparison.Ordinal);
+        }
+    }
+
     public void Dispose() => _dir.Dispose();
 
     /// <summary>Allows what lies under one folder; records every path it was asked about.</summary>
