@@ -5,7 +5,8 @@ namespace Orchestrator.Contracts;
 /// <summary>
 /// A job that has ended (GET /job-history, <c>jobs --all</c>): <c>outcome</c> is completed, failed or cancelled;
 /// <c>offset</c> is how far it got of <c>len</c>; <c>started</c> is null when the job began before the oldest event the
-/// node keeps; <c>sequence</c> is the id of its end event on /events.
+/// node keeps; <c>sequence</c> is the id of its end event on its host's /events; <c>host</c> is the node it ran on (the
+/// history covers every host of the fleet).
 /// </summary>
 public sealed record FinishedJobView(
     [property: JsonPropertyName("id")] string Id,
@@ -17,4 +18,8 @@ public sealed record FinishedJobView(
     [property: JsonPropertyName("offset")] long Offset,
     [property: JsonPropertyName("speed")] long Speed,
     [property: JsonPropertyName("error")] string? Error,
-    [property: JsonPropertyName("sequence")] long Sequence);
+    [property: JsonPropertyName("sequence")] long Sequence)
+{
+    [JsonPropertyName("host")]
+    public string? Host { get; init; }
+}

@@ -9,7 +9,7 @@ namespace Orchestrator.Cluster.Tests;
 /// <summary>
 /// The fleet on real processes (local-cluster.sh: PostgreSQL, n1..n3) through the CLI as operators' scripts use it:
 /// a disk registered on n2 through n1 with --host n2, shown from n1 with n2's NBD export, streamed through n1, its
-/// job watched from n3 with its host, the chain checked clean by qemu-img.
+/// job watched from n3 with its host, its end in the job history of every node, the chain checked clean by qemu-img.
 /// </summary>
 [Collection(LocalClusterScript.Collection)]
 public sealed class FleetScriptTests(ITestOutputHelper output)
@@ -79,6 +79,15 @@ public sealed class FleetScriptTests(ITestOutputHelper output)
             using (var shown = await CliJsonAsync(dir, 8083, "disk", "show", "vm1"))
             {
                 Assert.Equal(1, shown.RootElement.GetProperty("chain").GetArrayLength());
+            }
+
+            // The job history covers the fleet: n1 and n3 both list s1's end, on n2, read from n2's events in the journal.
+            foreach (var port in new[] { 8081, 8083 })
+            {
+                using var all = await CliJsonAsync(dir, port, "jobs", "--all");
+                var ended = Assert.Single(all.RootElement.GetProperty("finished").EnumerateArray(), j => j.GetProperty("id").GetString() == "s1");
+                Assert.Equal(("n2", "completed"), (ended.GetProperty("host").GetString(), ended.GetProperty("outcome").GetString()));
+                Assert.True(ended.GetProperty("started").ValueKind == JsonValueKind.String, $"s1's start is missing: {ended}");
             }
 
             var check = QemuTools.Check(chain.Top);

@@ -55,7 +55,7 @@ public static class ContractViews
 
     extension(FinishedJobView)
     {
-        public static FinishedJobView From(FinishedJob j) =>
-            new(j.Id, j.Type, j.Outcome, j.Started, j.Ended, j.Len, j.Offset, j.Speed, j.Error, j.Sequence);
+        public static FinishedJobView From(string host, FinishedJob j) =>
+            new(j.Id, j.Type, j.Outcome, j.Started, j.Ended, j.Len, j.Offset, j.Speed, j.Error, j.Sequence) { Host = host };
     }
 }

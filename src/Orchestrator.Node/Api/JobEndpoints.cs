@@ -43,16 +43,18 @@ public static class JobEndpoints
 
         // Not under /jobs: "history" is a valid job id there.
         app.MapGet("/job-history", HistoryAsync).WithTags("Jobs")
-            .WithSummary("Jobs that have ended (completed, failed, cancelled), oldest first, from the node's durable events")
+            .WithSummary("Jobs that have ended (completed, failed, cancelled) on every host of the fleet, oldest first, from the hosts' durable events in the journal")
             .Produces<FinishedJobView[]>();
 
         return app;
     }
 
-    private static async Task<IResult> HistoryAsync(Engine.EventHub events, CancellationToken cancel)
+    private static async Task<IResult> HistoryAsync(Engine.EventHub events, Akka.Actor.ActorSystem system, CancellationToken cancel)
     {
+        // This node's own events are journaled before they are delivered: once the log has recovered, they are all read.
         await events.WhenReady(cancel);
-        return Results.Ok(JobHistory.From(events.Retained()).Select(FinishedJobView.From).ToArray());
+        var finished = await Engine.Persistence.FleetJobHistory.ReadAsync(system, cancel);
+        return Results.Ok(finished.Select(f => FinishedJobView.From(f.Host, f.Job)).ToArray());
     }
 
     private static async Task<IResult> ListAsync(EngineGateway engine, CancellationToken cancel)
