@@ -42,6 +42,7 @@ public sealed class DashboardBrowserTests(NodeFixture fixture) : IClassFixture<N
         var screenshot = TestArtifacts.PathFor("dashboard.png");
         await browser.ScreenshotAsync(screenshot);
         Assert.True(new FileInfo(screenshot).Length > 1000, $"the screenshot {screenshot} is empty");
+        Assert.Equal<byte>([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0d, 0x0a, 0x1a, 0x0a], File.ReadAllBytes(screenshot)[..8]);
         Console.WriteLine($"dashboard screenshot: {screenshot}");
 
         // The other buttons, each checked through the API: resume, set speed (the page asks with prompt(), answered
