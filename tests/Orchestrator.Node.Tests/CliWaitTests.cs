@@ -13,7 +13,7 @@ namespace Orchestrator.Node.Tests;
 /// </summary>
 public sealed class CliWaitTests(NodeFixture fixture, ITestOutputHelper output) : IClassFixture<NodeFixture>
 {
-    private static readonly ExternalTool _script = new("script", "util-linux");
+    private static readonly ExternalTool _script = new("script", "bsdutils");
 
     private NodeProcess Node => fixture.Node;
 
@@ -77,7 +77,7 @@ public sealed class CliWaitTests(NodeFixture fixture, ITestOutputHelper output) 
         QemuTools.Io("-f", "qcow2", "-c", "write -P 0x31 0 40M", top).EnsureSuccess();
         (await Node.CliAsync("disk", "add", "bar", top)).EnsureSuccess();
 
-        // The bar is drawn only when stderr is a terminal: util-linux's script(1) gives the CLI one.
+        // The bar is drawn only when stderr is a terminal: script(1) (Debian package bsdutils) gives the CLI one.
         string[] cli = [Orchestrator.Dotnet, Orchestrator.Dll, "stream", "bar", "--speed", "1M", "--wait", "--timeout", "4", "--data", Node.DataDirectory];
         var command = string.Join(' ', cli.Select(a => $"'{a.Replace("'", "'\\''", StringComparison.Ordinal)}'"));
         var result = await ProcessRunner.RunAsync(_script.Path, ["-qec", command, "/dev/null"], Node.StorageRoot, TimeSpan.FromMinutes(1),
