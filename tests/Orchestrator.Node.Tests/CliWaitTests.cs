@@ -131,17 +131,7 @@ public sealed class CliWaitTests(NodeFixture fixture, ITestOutputHelper output) 
             startInfo.ArgumentList.Add(arg);
         }
 
-        foreach (var (key, value) in Orchestrator.CleanEnvironment(Node.Root))
-        {
-            if (value is null)
-            {
-                startInfo.Environment.Remove(key);
-            }
-            else
-            {
-                startInfo.Environment[key] = value;
-            }
-        }
+        Orchestrator.UseCleanEnvironment(startInfo, Node.Root);
 
         using var process = Process.Start(startInfo) ?? throw new InvalidOperationException("could not start the CLI");
         var stderr = new StringBuilder();

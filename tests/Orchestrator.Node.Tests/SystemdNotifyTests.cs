@@ -45,17 +45,7 @@ public sealed class SystemdNotifyTests(ITestOutputHelper output)
             start.ArgumentList.Add(arg);
         }
 
-        foreach (var (key, value) in Orchestrator.CleanEnvironment(folder.Path))
-        {
-            if (value is null)
-            {
-                start.Environment.Remove(key);
-            }
-            else
-            {
-                start.Environment[key] = value;
-            }
-        }
+        Orchestrator.UseCleanEnvironment(start, folder.Path);
 
         start.Environment["NOTIFY_SOCKET"] = notifyPath;
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the node under 'systemd'");

@@ -22,8 +22,9 @@ public sealed class QmpParityTests(NodeFixture fixture) : IClassFixture<NodeFixt
         (await Node.CliAsync("disk", "add", "vm1", nodeChain.Top)).EnsureSuccess();
 
         using var daemon = QemuStorageDaemon.Start(Path.Combine(qsdFolder.Path, "qmp.sock"), "vm1", qsdChain.Base, qsdChain.Mid, qsdChain.Top);
-        using var qemu = await QmpClient.ConnectAsync(daemon.SocketPath, TimeSpan.FromSeconds(30));
-        using var ours = await QmpClient.ConnectAsync(Path.Combine(Node.DataDirectory, "qmp.sock"), TimeSpan.FromSeconds(30));
+        var (qemu, ours) = await ConnectBothAsync(daemon);
+        using var qemuClient = qemu;
+        using var ourClient = ours;
 
         Assert.Equal(Version(qemu.Greeting)["major"]!.ToJsonString(), Version(ours.Greeting)["major"]!.ToJsonString());
         Assert.Equal(Version(qemu.Greeting)["minor"]!.ToJsonString(), Version(ours.Greeting)["minor"]!.ToJsonString());
@@ -74,8 +75,9 @@ public sealed class QmpParityTests(NodeFixture fixture) : IClassFixture<NodeFixt
 
         using var daemon = QemuStorageDaemon.Start(Path.Combine(qsdFolder.Path, "qmp.sock"), "vm2",
             qsdChain.Base, Path.Combine(qsdFolder.Path, "verbs-mid.qcow2"), qsdChain.Top);
-        using var qemu = await QmpClient.ConnectAsync(daemon.SocketPath, TimeSpan.FromSeconds(30));
-        using var ours = await QmpClient.ConnectAsync(Path.Combine(Node.DataDirectory, "qmp.sock"), TimeSpan.FromSeconds(30));
+        var (qemu, ours) = await ConnectBothAsync(daemon);
+        using var qemuClient = qemu;
+        using var ourClient = ours;
 
         await RunJobVerbScriptAsync(qemu, qsdChain.Base);
         await RunJobVerbScriptAsync(ours, nodeChain.Base);
@@ -224,6 +226,21 @@ public sealed class QmpParityTests(NodeFixture fixture) : IClassFixture<NodeFixt
         var arguments = new JsonObject { ["device"] = "vm1", ["base-node"] = "parity-base.qcow2", ["job-id"] = "job0" };
         change(arguments);
         return arguments;
+    }
+
+    /// <summary>A QMP client of the daemon and one of the node.</summary>
+    private async Task<(QmpClient Qemu, QmpClient Ours)> ConnectBothAsync(QemuStorageDaemon daemon)
+    {
+        var qemu = await QmpClient.ConnectAsync(daemon.SocketPath, TimeSpan.FromSeconds(30));
+        try
+        {
+            return (qemu, await QmpClient.ConnectAsync(Path.Combine(Node.DataDirectory, "qmp.sock"), TimeSpan.FromSeconds(30)));
+        }
+        catch
+        {
+            qemu.Dispose();
+            throw;
+        }
     }
 
     private static JsonNode Version(JsonObject greeting) => greeting["QMP"]!["version"]!["qemu"]!;
