@@ -82,6 +82,16 @@ fi
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 # --- tests -------------------------------------------------------------------------
+# Files the tests keep for a person to look at (the dashboard's screenshot, see TestArtifacts.cs). The default
+# folder is emptied first so that what is listed at the end comes from this run; a folder given in
+# ORCH_TEST_ARTIFACTS is the caller's and is left as it is.
+if [ -z "${ORCH_TEST_ARTIFACTS:-}" ]; then
+  ORCH_TEST_ARTIFACTS="$PWD/artifacts/tests"
+  rm -rf "$ORCH_TEST_ARTIFACTS"
+fi
+artifacts="$ORCH_TEST_ARTIFACTS"
+mkdir -p "$artifacts"
+export ORCH_TEST_ARTIFACTS
 log="$(mktemp)"
 trap 'rm -f "$log"; stop_postgres' EXIT
 
@@ -141,5 +151,6 @@ if [ "$failed" -gt 0 ]; then
     want && /^ +Error Message:/ { next }
     want && NF > 0 { line = $0; sub(/^ +/, "", line); print "  " name; print "      " substr(line, 1, 300); want = 0 }'
 fi
+echo "run.sh: test artifacts kept in $artifacts: $(cd "$artifacts" && ls | tr '\n' ' ')"
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 exit "$status"

@@ -51,7 +51,7 @@ public sealed record JobView
     [JsonPropertyName("bytes-copied")]
     public long BytesCopied { get; init; }
 
-    /// <summary>Present only when the job failed, as in QEMU.</summary>
+    /// <summary>Present only when the job failed, or "Operation canceled" once a cancelled job concluded, as in QEMU.</summary>
     [JsonPropertyName("error")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Error { get; init; }

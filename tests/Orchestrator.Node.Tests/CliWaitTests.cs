@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Orchestrator.Testing;
 
 namespace Orchestrator.Node.Tests;
@@ -12,6 +13,8 @@ namespace Orchestrator.Node.Tests;
 /// </summary>
 public sealed class CliWaitTests(NodeFixture fixture, ITestOutputHelper output) : IClassFixture<NodeFixture>
 {
+    private static readonly ExternalTool _script = new("script", "bsdutils");
+
     private NodeProcess Node => fixture.Node;
 
     [Fact]
@@ -65,6 +68,45 @@ public sealed class CliWaitTests(NodeFixture fixture, ITestOutputHelper output) 
         Assert.Equal(3, (await DiskAsync("detach")).GetProperty("chain").GetArrayLength());
     }
 
+    [Fact]
+    public async Task The_wait_bar_on_a_terminal_counts_bytes_copied_and_shows_the_speed_limit()
+    {
+        // The top already holds the first 40 MiB of the 48 its backing file has: the scan passes them without
+        // copying, so the percent (address space scanned) runs far ahead of the bytes copied at 1 MiB/s.
+        var (_, top) = global::Orchestrator.Node.Tests.SlowChain.Create(Node.StorageRoot, "bar");
+        QemuTools.Io("-f", "qcow2", "-c", "write -P 0x31 0 40M", top).EnsureSuccess();
+        (await Node.CliAsync("disk", "add", "bar", top)).EnsureSuccess();
+
+        // The bar is drawn only when stderr is a terminal: script(1) (Debian package bsdutils) gives the CLI one.
+        string[] cli = [Orchestrator.Dotnet, Orchestrator.Dll, "stream", "bar", "--speed", "1M", "--wait", "--timeout", "4", "--data", Node.DataDirectory];
+        var command = string.Join(' ', cli.Select(a => $"'{a.Replace("'", "'\\''", StringComparison.Ordinal)}'"));
+        var result = await ProcessRunner.RunAsync(_script.Path, ["-qec", command, "/dev/null"], Node.StorageRoot, TimeSpan.FromMinutes(1),
+            Orchestrator.CleanEnvironment(Node.Root));
+
+        // Frames drawn over one another with \r; each gives the percent, the bytes copied, their rate and the limit.
+        const string label = "Block Stream: [";
+        var frames = result.StdOut.Split('\r', '\n').Where(f => f.Contains(label, StringComparison.Ordinal))
+            .Select(f => f[f.IndexOf(label, StringComparison.Ordinal)..]).ToList();
+        output.WriteLine(string.Join('\n', frames));
+        Assert.True(frames.Count >= 2, $"expected a bar redrawn while the job ran, got:\n{result.StdOut}");
+        Assert.All(frames, f => Assert.Matches(@"\] +\d+\.\d % +[0-9.]+ (B|KiB|MiB) copied +[0-9.]+ (B|KiB|MiB)/s \(limit 1\.0 MiB/s\)", f));
+        var last = frames[^1];
+        var percent = double.Parse(Regex.Match(last, @"(\d+\.\d) %").Groups[1].Value, CultureInfo.InvariantCulture);
+        var copied = Bytes(Regex.Match(last, @"([0-9.]+ (B|KiB|MiB)) copied").Groups[1].Value);
+        Assert.True(copied > 0, $"the bar counted no bytes copied:\n{last}");
+        Assert.True(percent >= 60 && copied <= 8 * 1024 * 1024,
+            $"the bar should count the bytes copied (at most the 8 MiB the top lacked), not the {percent} % scanned:\n{last}");
+        Assert.Contains("--timeout 4 s passed: job 'bar' cancelled", result.StdOut, StringComparison.Ordinal);
+        await WaitForGoneAsync("bar");
+    }
+
+    private static double Bytes(string human)
+    {
+        var parts = human.Split(' ');
+        var value = double.Parse(parts[0], CultureInfo.InvariantCulture);
+        return parts[1] switch { "KiB" => value * 1024, "MiB" => value * 1024 * 1024, _ => value };
+    }
+
     /// <summary>base (48 MiB of data) &lt;- mid &lt;- top: at 2 MiB/s a stream with no base takes about 24 s.</summary>
     private string SlowChain(string prefix)
     {
@@ -89,17 +131,7 @@ public sealed class CliWaitTests(NodeFixture fixture, ITestOutputHelper output) 
             startInfo.ArgumentList.Add(arg);
         }
 
-        foreach (var (key, value) in Orchestrator.CleanEnvironment(Node.Root))
-        {
-            if (value is null)
-            {
-                startInfo.Environment.Remove(key);
-            }
-            else
-            {
-                startInfo.Environment[key] = value;
-            }
-        }
+        Orchestrator.UseCleanEnvironment(startInfo, Node.Root);
 
         using var process = Process.Start(startInfo) ?? throw new InvalidOperationException("could not start the CLI");
         var stderr = new StringBuilder();

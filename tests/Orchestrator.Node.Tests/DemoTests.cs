@@ -21,6 +21,12 @@ public sealed partial class DemoTests
         Assert.Contains("After the block copy:  [E.qcow2]", output, StringComparison.Ordinal);
         var writes = int.Parse(GuestWrites().Match(output).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(writes > 0, $"the guest wrote nothing during the jobs:\n{output}");
+
+        // Each job's line gives its length, the bytes it copied by its own count, the time and the throughput; the
+        // guest's line its writes' latency.
+        Assert.Matches(JobLine("After the stream:      [A.qcow2] -> [D.qcow2]"), output);
+        Assert.Matches(JobLine("After the block copy:  [E.qcow2]"), output);
+        Assert.Matches(GuestLatency(), output);
         Assert.Contains($"every byte of the 128.0 MiB disk matches (the chain's content and the guest's {writes} writes)", output, StringComparison.Ordinal);
 
         // What the summary says is what is on disk: E stands alone, D backs onto A, and qemu-img agrees.
@@ -32,4 +38,10 @@ public sealed partial class DemoTests
 
     [GeneratedRegex(@"Guest: +(\d+) writes")]
     private static partial Regex GuestWrites();
+
+    [GeneratedRegex(@"Guest: +\d+ writes \([0-9.]+ [KMG]?i?B\) during the jobs; latency p50 [0-9.]+ ms, p99 [0-9.]+ ms")]
+    private static partial Regex GuestLatency();
+
+    private static Regex JobLine(string chain) =>
+        new($@"{Regex.Escape(chain)}   \(128\.0 MiB scanned, [0-9.]+ [KMG]?i?B copied in [0-9.]+ s, [0-9.]+ [KMG]?i?B/s\)");
 }

@@ -104,17 +104,7 @@ public sealed class NodeProcess : IAsyncDisposable
             startInfo.ArgumentList.Add(arg);
         }
 
-        foreach (var (key, value) in Orchestrator.CleanEnvironment(root))
-        {
-            if (value is null)
-            {
-                startInfo.Environment.Remove(key);
-            }
-            else
-            {
-                startInfo.Environment[key] = value;
-            }
-        }
+        Orchestrator.UseCleanEnvironment(startInfo, root);
 
         var process = Process.Start(startInfo) ?? throw new InvalidOperationException("could not start orchestrator serve");
         var node = new NodeProcess(process, root, data, images, port);

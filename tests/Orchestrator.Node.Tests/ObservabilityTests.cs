@@ -111,6 +111,40 @@ public sealed partial class ObservabilityTests(NodeFixture fixture) : IClassFixt
         Assert.Contains(lines, l => l.Contains("Remoting shut down", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Metrics_may_be_open_and_count_checkpoints_and_text_logs_carry_no_akka_prefix()
+    {
+        using var folder = new global::Orchestrator.Testing.TempDirectory("open-metrics");
+        var node = await NodeProcess.StartAsync(folder.Path, "--metrics-need-token", "false", "--checkpoint-size", "1M");
+        try
+        {
+            // 48 MiB to copy with a checkpoint after every 1 MiB (or every batch, when a batch is larger).
+            var (@base, top) = SlowChain.Create(node.StorageRoot, "ckpt");
+            (await node.CliAsync("disk", "add", "ckpt", top)).EnsureSuccess();
+            (await node.CliAsync("stream", "ckpt", "--base", Path.GetFileName(@base), "--wait")).EnsureSuccess();
+
+            using var anonymous = new HttpClient { BaseAddress = node.Url };
+            var scrape = await anonymous.GetAsync("/metrics");
+            Assert.Equal(HttpStatusCode.OK, scrape.StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/disks")).StatusCode);
+            var text = await scrape.Content.ReadAsStringAsync();
+            var checkpoints = Gauge(text, "orchestrator_job_checkpoints_total", "ckpt");
+            Assert.True(checkpoints >= 2, $"a 48 MiB stream with 1 MiB checkpoints counted {checkpoints} checkpoints:\n{text}");
+        }
+        finally
+        {
+            await node.DisposeAsync();
+        }
+
+        // Text logs: Akka's lines come through the node's logger, without Akka's own "[INFO][date][thread]" prefix.
+        var output = node.Output;
+        Assert.Contains("Akka.", output, StringComparison.Ordinal);
+        Assert.DoesNotMatch(AkkaPrefix(), output);
+    }
+
+    [GeneratedRegex(@"\[(DEBUG|INFO|WARNING|ERROR)\]\[")]
+    private static partial Regex AkkaPrefix();
+
     private async Task<long> OffsetWhenPresentAsync()
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Orchestrator.Testing;
 
 namespace Orchestrator.Node.Tests;
@@ -24,6 +25,22 @@ internal static class Orchestrator
         ["XDG_DATA_HOME"] = Path.Combine(home, "xdg"),
         ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
     };
+
+    /// <summary>Gives a process about to start the <see cref="CleanEnvironment"/> of <paramref name="home"/>.</summary>
+    public static void UseCleanEnvironment(ProcessStartInfo start, string home)
+    {
+        foreach (var (key, value) in CleanEnvironment(home))
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(key);
+            }
+            else
+            {
+                start.Environment[key] = value;
+            }
+        }
+    }
 
     /// <summary>Runs `orchestrator ARGS` to completion.</summary>
     public static Task<ProcessResult> RunAsync(IEnumerable<string> args, string workingDirectory, IReadOnlyDictionary<string, string?>? environment = null, TimeSpan? timeout = null) =>

@@ -41,10 +41,11 @@ public sealed class LiveDemo(string dir, long size, int seed, string cache)
             var guestRun = guest.RunAsync(stopGuest.Token);
             Console.WriteLine($"Guest writing to D over NBD ({Path.Combine(data, "nbd.sock")}, export '{Disk}')");
 
-            var stream = await RunJobAsync(client, $"/disks/{Disk}/stream", new StreamJobRequest { Base = "A.qcow2" }, "Stream D (base A)", cancel);
+            var stream = await RunJobAsync(client, $"/disks/{Disk}/stream", new StreamJobRequest { Base = "A.qcow2", AutoDismiss = false },
+                "Stream D (base A)", cancel);
             var afterStream = await ShowAsync(client, cancel);
             var copy = await RunJobAsync(client, $"/disks/{Disk}/block-copy",
-                new BlockCopyJobRequest { Destination = Path.Combine(images, "E.qcow2") }, "Block copy to E", cancel);
+                new BlockCopyJobRequest { Destination = Path.Combine(images, "E.qcow2"), AutoDismiss = false }, "Block copy to E", cancel);
             var afterCopy = await ShowAsync(client, cancel);
 
             await stopGuest.CancelAsync();
@@ -58,8 +59,8 @@ public sealed class LiveDemo(string dir, long size, int seed, string cache)
 
             Console.WriteLine();
             Console.WriteLine($"Chain before:          {Chain(before)}");
-            Console.WriteLine($"After the stream:      {Chain(afterStream)}   ({Job(stream, Allocated(afterStream) - Allocated(before))})");
-            Console.WriteLine($"After the block copy:  {Chain(afterCopy)}   ({Job(copy, Allocated(afterCopy))})");
+            Console.WriteLine($"After the stream:      {Chain(afterStream)}   ({Job(stream)})");
+            Console.WriteLine($"After the block copy:  {Chain(afterCopy)}   ({Job(copy)})");
             Console.WriteLine($"Guest:                 {guest.Writes} writes ({Bytes.Human(guest.Bytes)}) during the jobs; "
                 + $"latency p50 {guest.Percentile(50):0.00} ms, p99 {guest.Percentile(99):0.00} ms");
             Console.WriteLine(mismatch is null
@@ -106,15 +107,24 @@ public sealed class LiveDemo(string dir, long size, int seed, string cache)
 
     private static async Task<DiskView> ShowAsync(NodeClient client, CancellationToken cancel) => await client.GetAsync<DiskView>($"/disks/{Disk}", cancel);
 
-    /// <summary>Starts a job and waits for it with the progress bar; returns its length and how long it took.</summary>
-    private static async Task<(long Length, TimeSpan Took)> RunJobAsync(NodeClient client, string path, object request, string label, CancellationToken cancel)
+    /// <summary>
+    /// Starts a job (not auto-dismissed) and waits for it with the progress bar; returns its length, the bytes it
+    /// copied by its own count (the concluded job's bytes-copied: guest writes are not in it) and how long it took,
+    /// then dismisses it.
+    /// </summary>
+    private static async Task<(long Length, long Copied, TimeSpan Took)> RunJobAsync(NodeClient client, string path, object request, string label,
+        CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
         var started = await client.SendAsync<JobView>(HttpMethod.Post, path, request, cancel);
         var after = started.Headers.TryGetValues(ApiHeaders.EventSequence, out var values)
             && long.TryParse(values.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var sequence) ? sequence : 0;
         await new JobWaiter(client, started.Value, after, label).WaitAsync(showBar: true, cancel);
-        return (started.Value.Len, clock.Elapsed);
+        var took = clock.Elapsed;
+        var job = $"jobs/{NodeClient.Segment(started.Value.Device)}";
+        var concluded = await client.GetAsync<JobView>(job, cancel);
+        await client.SendOptionalAsync(HttpMethod.Post, $"{job}/dismiss", null, cancel);
+        return (concluded.Len, concluded.BytesCopied, took);
     }
 
     /// <summary>Reads the whole disk through a second NBD connection (the guest's view) and compares every 4 KiB block.</summary>
@@ -140,11 +150,9 @@ public sealed class LiveDemo(string dir, long size, int seed, string cache)
         return null;
     }
 
-    private static long Allocated(DiskView disk) => disk.Images.Count > 0 ? disk.Images[0].AllocatedBytes : 0;
-
     private static string Chain(DiskView disk) => string.Join(" -> ", disk.Chain.Reverse().Select(p => $"[{Path.GetFileName(p)}]"));
 
-    private static string Job((long Length, TimeSpan Took) job, long copied) =>
-        $"{Bytes.Human(job.Length)} scanned, {Bytes.Human(Math.Max(copied, 0))} copied in {job.Took.TotalSeconds:0.00} s, "
-        + $"{Bytes.Human((long)(Math.Max(copied, 0) / Math.Max(job.Took.TotalSeconds, 0.001)))}/s";
+    private static string Job((long Length, long Copied, TimeSpan Took) job) =>
+        $"{Bytes.Human(job.Length)} scanned, {Bytes.Human(job.Copied)} copied in {job.Took.TotalSeconds:0.00} s, "
+        + $"{Bytes.Human((long)(job.Copied / Math.Max(job.Took.TotalSeconds, 0.001)))}/s";
 }

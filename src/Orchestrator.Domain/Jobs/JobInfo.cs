@@ -26,6 +26,9 @@ public sealed record JobInfo(
 {
     public static JobInfo From(Job job, bool busy) => new(
         QemuNames.Of(job.Type), job.Id.Value, job.Disk.Value, job.Length, job.Offset, busy, job.UserPaused || job.Status == JobStatus.Paused,
-        job.Speed, QemuNames.Of(job.IoStatus), false, QemuNames.Of(job.Status), job.AutoFinalize, job.AutoDismiss, job.Error,
-        job.BytesCopied);
+        job.Speed, QemuNames.Of(job.IoStatus), false, QemuNames.Of(job.Status), job.AutoFinalize, job.AutoDismiss,
+        job.Error ?? (job.Cancelled ? CancelledError : null), job.BytesCopied);
+
+    /// <summary>What QEMU's query-block-jobs gives a cancelled job's error (strerror(ECANCELED)).</summary>
+    public const string CancelledError = "Operation canceled";
 }

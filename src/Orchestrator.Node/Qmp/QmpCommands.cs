@@ -51,12 +51,13 @@ public sealed class QmpCommands(EngineGateway engine, NodeOptions options, Event
         return new JsonArray([.. jobs.Select(JobObject)]);
     }
 
-    /// <summary>QEMU's BlockJobInfo: the API's job object without our own "disk" and "bytes-copied" fields.</summary>
+    /// <summary>QEMU's BlockJobInfo: the API's job object without our own "disk", "bytes-copied" and "host" fields.</summary>
     private static JsonNode JobObject(JobInfo job)
     {
         var node = JsonSerializer.SerializeToNode(JobView.From(job), _json)!.AsObject();
         node.Remove("disk");
         node.Remove("bytes-copied");
+        node.Remove("host");
         return node;
     }
 
@@ -176,20 +177,23 @@ public sealed class QmpCommands(EngineGateway engine, NodeOptions options, Event
             throw ErrorOf(reply, disk.Value, job: null);
         }
 
-        await JobStartedAsync(started.Job.Device, before, cancel);
+        // QEMU's block-stream returns once the job runs (its "created" and "running" events come before the return);
+        // the engine answers as soon as the job is persisted and starts its copy just after, so wait for that step.
+        await StatusReachedAsync(started.Job.Device, before, s => s != "created", cancel);
         return new JsonObject();
     }
 
     /// <summary>
-    /// QEMU's block-stream returns once the job runs (its "created" and "running" events come before the return);
-    /// the engine answers as soon as the job is persisted and starts its copy just after, so wait for that step.
+    /// Waits (at most <see cref="_startWait"/>) for a status change of <paramref name="job"/> after event
+    /// <paramref name="after"/> that <paramref name="reached"/> accepts, so that the reply follows the events QEMU
+    /// sends before it; past the wait the reply goes anyway and the events follow it.
     /// </summary>
-    private async Task JobStartedAsync(string job, long after, CancellationToken cancel)
+    private async Task StatusReachedAsync(string job, long after, Func<string, bool> reached, CancellationToken cancel)
     {
         var deadline = DateTime.UtcNow + _startWait;
         while (DateTime.UtcNow < deadline)
         {
-            if (events.Retained().Any(e => e.Sequence > after && e is JobStatusChangeEvent change && change.Id == job && change.Status != "created"))
+            if (events.Retained().Any(e => e.Sequence > after && e is JobStatusChangeEvent change && change.Id == job && reached(change.Status)))
             {
                 return;
             }
@@ -238,8 +242,29 @@ public sealed class QmpCommands(EngineGateway engine, NodeOptions options, Event
             throw new QmpError(QmpError.DeviceNotActive, $"Block job '{id}' not found");
         }
 
+        var before = events.LastSequence;
         var reply = await engine.AskAsync(new ManagerCommands.JobVerbById(new JobId(id), verb, speed), cancel);
-        return reply is DiskReplies.JobList or DiskReplies.Done ? new JsonObject() : throw ErrorOf(reply, disk: null, job: id);
+        if (reply is not (DiskReplies.JobList or DiskReplies.Done))
+        {
+            throw ErrorOf(reply, disk: null, job: id);
+        }
+
+        // QEMU runs these verbs' state changes before it replies (its job coroutine is entered at once): a resumed
+        // job is running, a cancelled one concluded (or gone, with auto-dismiss), a dismissed one gone. A pause and a
+        // new speed reply first, as QEMU's do.
+        Func<string, bool>? reached = verb switch
+        {
+            JobVerb.Resume => s => s == "running",
+            JobVerb.Cancel => s => s is "concluded" or "null",
+            JobVerb.Dismiss => s => s == "null",
+            _ => null,
+        };
+        if (reached is not null)
+        {
+            await StatusReachedAsync(id, before, reached, cancel);
+        }
+
+        return new JsonObject();
     }
 
     private static long Speed(QmpArguments args, bool required = false)

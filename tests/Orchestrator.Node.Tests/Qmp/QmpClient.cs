@@ -10,6 +10,7 @@ internal sealed class QmpClient : IDisposable
     private readonly Socket _socket;
     private readonly StreamReader _reader;
     private readonly NetworkStream _stream;
+    private int _waitedUpTo;
 
     private QmpClient(Socket socket)
     {
@@ -64,16 +65,39 @@ internal sealed class QmpClient : IDisposable
         }
     }
 
-    /// <summary>Reads events until one matches; fails after <paramref name="timeout"/>.</summary>
+    /// <summary>
+    /// Waits for an event that matches, among those received since the last one waited for (an event can come before
+    /// the reply of the command that caused it), else reading on; fails after <paramref name="timeout"/>.
+    /// </summary>
     public async Task WaitForEventAsync(Func<JsonObject, bool> match, TimeSpan timeout)
     {
+        for (var i = _waitedUpTo; i < Transcript.Count; i++)
+        {
+            if (Transcript[i].ContainsKey("event") && match(Transcript[i]))
+            {
+                _waitedUpTo = i + 1;
+                return;
+            }
+        }
+
         using var cancel = new CancellationTokenSource(timeout);
         while (true)
         {
-            var message = await ReadAsync(cancel.Token);
+            JsonObject message;
+            try
+            {
+                message = await ReadAsync(cancel.Token);
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                throw new TimeoutException($"no matching QMP event within {timeout.TotalSeconds} s; received:\n"
+                    + string.Join('\n', Transcript.Select(m => m.ToJsonString())));
+            }
+
             Transcript.Add(message);
             if (message.ContainsKey("event") && match(message))
             {
+                _waitedUpTo = Transcript.Count;
                 return;
             }
         }
