@@ -168,6 +168,7 @@ public static partial class NodeHost
         app.MapDiskEndpoints();
         app.MapJobEndpoints();
         app.MapEventEndpoints();
+        app.MapFleetEventEndpoints();
         app.MapClusterEndpoints();
         app.MapFallback((HttpRequest request) => ApiResults.Error(StatusCodes.Status404NotFound, Contracts.ErrorCodes.NotFound,
             $"no such endpoint: {request.Method} {request.Path}; see /openapi/v1.json"));

@@ -49,6 +49,24 @@ public sealed class FleetScriptTests(ITestOutputHelper output)
                 Assert.True(read.ExitCode == 0, $"qemu-io read from {tcp}: {read.StdOut}{read.StdErr}");
             }
 
+            // n3 follows the fleet's events from before the stream (the CLI, as an operator would): it sees s1's, which
+            // happen on n2.
+            using var follower = StartCli(dir, 8083, "events", "--fleet", "--follow", "--output", "json");
+            var live = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            var completed = new TaskCompletionSource();
+            follower.OutputDataReceived += (_, line) =>
+            {
+                if (line.Data is { Length: > 0 } text)
+                {
+                    live.Enqueue(text);
+                    if (text.Contains("BLOCK_JOB_COMPLETED", StringComparison.Ordinal))
+                    {
+                        completed.TrySetResult();
+                    }
+                }
+            };
+            follower.BeginOutputReadLine();
+
             // Rate-limited so that n3 may see it run; kept after it ends so that its end is seen too.
             await CliAsync(dir, 8081, "stream", "vm1", "--job-id", "s1", "--speed", "1M", "--no-auto-dismiss");
             var seen = new List<string>();
@@ -81,6 +99,22 @@ public sealed class FleetScriptTests(ITestOutputHelper output)
                 Assert.Equal(1, shown.RootElement.GetProperty("chain").GetArrayLength());
             }
 
+            // The fleet's events, followed live from n3 and read again from n1, say where they happened; resuming after
+            // the second event's id gives exactly the rest, no gap and no duplicate.
+            if (await Task.WhenAny(completed.Task, Task.Delay(TimeSpan.FromSeconds(60))) != completed.Task)
+            {
+                Assert.Fail($"n3's followed fleet events did not bring BLOCK_JOB_COMPLETED within 60 s; they brought: {string.Join(" | ", live)}; "
+                    + $"n3 has stored: {await CliAsync(dir, 8083, "events", "--fleet")}");
+            }
+
+            follower.Kill();
+            Assert.Contains(live, l => l.Contains("JOB_STATUS_CHANGE", StringComparison.Ordinal) && l.Contains("\"created\"", StringComparison.Ordinal));
+            Assert.All(live, l => Assert.Contains("\"host\":\"n2\"", l, StringComparison.Ordinal));
+            using var n1Events = FleetEventsClient(dir, 8081);
+            var stored = await ReadFleetEventsAsync(n1Events, "fleet/events?follow=false", "", until: null);
+            Assert.Equal(live.Count, stored.Count(f => f.Data.Contains("\"host\":\"n2\"", StringComparison.Ordinal)));
+            Assert.Equal(stored.Skip(2).Select(f => f.Id), (await ReadFleetEventsAsync(n1Events, "fleet/events?follow=false", stored[1].Id, until: null)).Select(f => f.Id));
+
             // The job history covers the fleet: n1 and n3 both list s1's end, on n2, read from n2's events in the journal.
             foreach (var port in new[] { 8081, 8083 })
             {
@@ -99,6 +133,70 @@ public sealed class FleetScriptTests(ITestOutputHelper output)
             await LocalClusterScript.DownAsync(dir.Path);
         }
     }
+
+    /// <summary>The CLI against the node on <paramref name="port"/>, running in the background with its output redirected.</summary>
+    private static Process StartCli(TempDirectory dir, int port, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { LocalClusterScript.OrchestratorDll }.Concat(args).Concat(["--server", $"http://127.0.0.1:{port}", "--token-file", dir.Combine("token")]))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return Process.Start(start) ?? throw new InvalidOperationException("the CLI did not start");
+    }
+
+    private static HttpClient FleetEventsClient(TempDirectory dir, int port)
+    {
+        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromMinutes(2) };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", File.ReadAllText(dir.Combine("token")).Trim());
+        return client;
+    }
+
+    /// <summary>The Server-Sent Events of <paramref name="path"/> after <paramref name="after"/>, until one matches <paramref name="until"/> or the stream ends.</summary>
+    private static async Task<List<FleetEvent>> ReadFleetEventsAsync(HttpClient client, string path, string after, Func<FleetEvent, bool>? until)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (after.Length > 0)
+        {
+            request.Headers.Add("Last-Event-ID", after);
+        }
+
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.True(response.IsSuccessStatusCode, $"GET {path} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var events = new List<FleetEvent>();
+        string? id = null, name = null, data = null;
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (line.Length == 0 && id is not null)
+            {
+                var e = new FleetEvent(id, name!, data!);
+                events.Add(e);
+                (id, name, data) = (null, null, null);
+                if (until?.Invoke(e) == true)
+                {
+                    break;
+                }
+            }
+            else if (line.StartsWith("id: ", StringComparison.Ordinal))
+            {
+                id = line[4..];
+            }
+            else if (line.StartsWith("event: ", StringComparison.Ordinal))
+            {
+                name = line[7..];
+            }
+            else if (line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                data = line[6..];
+            }
+        }
+
+        return events;
+    }
+
+    private sealed record FleetEvent(string Id, string Event, string Data);
 
     private async Task<JsonDocument> CliJsonAsync(TempDirectory dir, int port, params string[] args) =>
         JsonDocument.Parse(await CliAsync(dir, port, [.. args, "--output", "json"]));

@@ -101,7 +101,7 @@ public static class EventEndpoints
     }
 
     /// <summary>?follow: absent or true/1/yes follows; false/0/no stops after the retained events; anything else is a 400, not a stream that never ends.</summary>
-    private static bool Follow(HttpRequest request)
+    internal static bool Follow(HttpRequest request)
     {
         var text = request.Query["follow"].ToString();
         return text switch

@@ -18,7 +18,8 @@ public static class QmpEventJson
 
     private static readonly string[] _envelopeFields = ["event", "timestamp", "sequence"];
 
-    public static string Serialize(BlockJobEvent e)
+    /// <param name="host">The host the event happened on, as a top-level field (the fleet's events); none when null.</param>
+    public static string Serialize(BlockJobEvent e, string? host = null)
     {
         // Every record's own properties are QMP's data fields once camelCased; the base record's are the envelope.
         var data = JsonSerializer.SerializeToNode(e, e.GetType(), _options)!.AsObject();
@@ -34,6 +35,11 @@ public static class QmpEventJson
             ["data"] = data,
             ["timestamp"] = new JsonObject { ["seconds"] = micros / 1_000_000, ["microseconds"] = micros % 1_000_000 },
         };
+        if (host is not null)
+        {
+            envelope["host"] = host;
+        }
+
         return envelope.ToJsonString();
     }
 }

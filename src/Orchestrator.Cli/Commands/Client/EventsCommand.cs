@@ -7,29 +7,33 @@ using Orchestrator.ImageCommands;
 namespace Orchestrator.Cli.Commands.Client;
 
 /// <summary>
-/// orchestrator events [--follow] [--after N]: the node's QMP job events, one per line (the QMP JSON with
-/// --output json). Without --follow it prints the retained events and exits.
+/// orchestrator events [--follow] [--after N] [--fleet]: the node's QMP job events, one per line (the QMP JSON with
+/// --output json). Without --follow it prints the retained events and exits. With --fleet, every host's events from the
+/// journal, each with its host; --after then takes a fleet event's id (host:sequence,...).
 /// </summary>
 public static class EventsCommand
 {
     public static Command Build() => ClientArgs.Verb("events", "Print the node's QMP job events, one per line (the QMP JSON with --output json)",
             Opt.Switch("--follow", "keep printing new events until Ctrl+C", "-f"),
-            Opt.Value("--after", "N", "only events after this sequence number"))
+            Opt.Value("--after", "N", "only events after this sequence number (with --fleet: after this event id, host:sequence,...)"),
+            Opt.Switch("--fleet", "every host's events, read from the journal, each with its host"))
         .Runs(Run);
 
     private static int Run(CommandLine cl)
     {
         cl.LimitPositional(0);
+        var fleet = cl.Has("--fleet");
         var after = cl.Value("--after") is { } text
-            ? long.TryParse(text, out var n) && n >= 0 ? n : throw new UsageException($"--after must be an event sequence number, not '{text}'")
-            : 0;
+            ? fleet || (long.TryParse(text, out var n) && n >= 0) ? text : throw new UsageException($"--after must be an event sequence number, not '{text}'")
+            : fleet ? "" : "0";
         var follow = cl.Has("--follow") || cl.Has("-f");
         var json = ClientArgs.Json(cl);
         using var client = ClientArgs.Connect(cl);
         var cancel = CliCancellation.Token;
         try
         {
-            PrintAsync(client, after, follow, json, cancel).GetAwaiter().GetResult();
+            var events = fleet ? client.FleetEventsAsync(after, follow, cancel) : client.EventsAsync(long.Parse(after, System.Globalization.CultureInfo.InvariantCulture), follow, cancel);
+            PrintAsync(client, events, follow, json, cancel).GetAwaiter().GetResult();
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
@@ -39,9 +43,9 @@ public static class EventsCommand
         return 0;
     }
 
-    private static async Task PrintAsync(NodeClient client, long after, bool follow, bool json, CancellationToken cancel)
+    private static async Task PrintAsync(NodeClient client, IAsyncEnumerable<SseMessage> events, bool follow, bool json, CancellationToken cancel)
     {
-        await foreach (var message in client.EventsAsync(after, follow, cancel))
+        await foreach (var message in events.WithCancellation(cancel))
         {
             Console.WriteLine(json ? message.Data : Human(message));
         }
@@ -67,7 +71,8 @@ public static class EventsCommand
             }
 
             var data = root.TryGetProperty("data", out var d) ? d.GetRawText() : "{}";
-            return $"{time}#{message.Id} {message.Event} {data}";
+            var host = root.TryGetProperty("host", out var h) ? $"{h.GetString()} " : "";
+            return $"{time}#{message.Id} {host}{message.Event} {data}";
         }
         catch (JsonException)
         {

@@ -64,10 +64,21 @@ public sealed class NodeClient : IDisposable
     }
 
     /// <summary>GET /events as Server-Sent Events after <paramref name="after"/>; ends when the node closes the stream.</summary>
-    public async IAsyncEnumerable<SseMessage> EventsAsync(long after, bool follow, [EnumeratorCancellation] CancellationToken cancel)
+    public IAsyncEnumerable<SseMessage> EventsAsync(long after, bool follow, CancellationToken cancel) =>
+        EventsAsync("events", after.ToString(CultureInfo.InvariantCulture), follow, cancel);
+
+    /// <summary>Every host's events (GET /fleet/events), after the fleet cursor <paramref name="after"/> (host:sequence,...).</summary>
+    public IAsyncEnumerable<SseMessage> FleetEventsAsync(string after, bool follow, CancellationToken cancel) =>
+        EventsAsync("fleet/events", after, follow, cancel);
+
+    private async IAsyncEnumerable<SseMessage> EventsAsync(string path, string after, bool follow, [EnumeratorCancellation] CancellationToken cancel)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, follow ? "events" : "events?follow=false");
-        request.Headers.Add("Last-Event-ID", after.ToString(CultureInfo.InvariantCulture));
+        using var request = new HttpRequestMessage(HttpMethod.Get, follow ? path : path + "?follow=false");
+        if (after.Length > 0)
+        {
+            request.Headers.Add("Last-Event-ID", after);
+        }
+
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
         using var response = await SendRawAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel, cancel);
         await EnsureSuccessAsync(response, cancel);
