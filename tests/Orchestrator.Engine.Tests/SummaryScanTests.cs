@@ -54,7 +54,16 @@ public sealed class SummaryScanTests(ITestOutputHelper output) : IDisposable
         IReadOnlyList<Orchestrator.Domain.Disks.DiskReplies.ImageSummary> summary;
         do
         {
-            var scanning = Task.Run(() => AllocationSummary.OfLive(live, slice));
+            // Writes count from when the scan runs: on a loaded machine the pool may start it late, and writes done before
+            // it takes the lock would count against the control.
+            var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var scanning = Task.Run(() =>
+            {
+                running.SetResult();
+                return AllocationSummary.OfLive(live, slice);
+            });
+            await running.Task;
+            await Task.Delay(TimeSpan.FromMilliseconds(5));
             while (!scanning.IsCompleted)
             {
                 var offset = random.NextInt64(0, (256L << 30) / 65536) * 65536;

@@ -35,7 +35,10 @@ internal static class JobStart
         var wait = cl.Has("--wait") || timeout is not null;
         using var client = ClientArgs.Connect(cl);
         var interrupt = CliCancellation.Token;
-        var started = client.SendAsync<JobView>(HttpMethod.Post, path, request, interrupt).GetAwaiter().GetResult();
+        // The start itself is not interrupted: a Ctrl+C while it is under way would leave a job the node started and this
+        // process never heard of. Once it has answered, the wait below sees the Ctrl+C and cancels the job (or detaches);
+        // a second Ctrl+C ends the process at once.
+        var started = client.SendAsync<JobView>(HttpMethod.Post, path, request, CancellationToken.None).GetAwaiter().GetResult();
         var job = started.Value;
         if (!wait)
         {
