@@ -96,8 +96,15 @@ log="$(mktemp)"
 trap 'rm -f "$log"; stop_postgres' EXIT
 
 set +e
-dotnet test Orchestrator.sln -c Release --blame-hang-timeout 10m --logger "console;verbosity=normal" 2>&1 | tee "$log"
+# The fleet crash test (three node processes killed and restarted ten times) runs after the rest, alone: with the
+# other projects beside it on two cores, the nodes' heartbeats starve and a restarted node may not rejoin in time.
+dotnet test Orchestrator.sln -c Release --blame-hang-timeout 10m --logger "console;verbosity=normal" \
+  --filter "FullyQualifiedName!~Orchestrator.Cluster.Tests.FleetCrashTests" 2>&1 | tee "$log"
 test_status=${PIPESTATUS[0]}
+dotnet test tests/Orchestrator.Cluster.Tests -c Release --no-build --blame-hang-timeout 10m --logger "console;verbosity=normal" \
+  --filter "FullyQualifiedName~Orchestrator.Cluster.Tests.FleetCrashTests" 2>&1 | tee -a "$log"
+crash_status=${PIPESTATUS[0]}
+[ "$test_status" -ne 0 ] || test_status=$crash_status
 set -e
 
 # Sum the per-assembly counts. At minimal verbosity each assembly prints

@@ -63,13 +63,18 @@ public sealed partial class NodeCrashTests
         var journal = JournalFacts.Read(Path.Combine(root, "data", NodePaths.JournalFile), Disk, Disk);
         var next = await StartNodeAsync(root);
         var resumed = await GetJobAsync(next, Disk, context);
-        if (!journal.Finished && !committed && (resumed is not { } r || r.GetProperty("status").GetString() != "running" || Offset(r) < journal.LastCheckpoint))
+
+        // Near the end, the resumed job may complete (and be dismissed) before the first query: its commit is then in
+        // D's header, and the final checks verify the content.
+        var completedSince = resumed is null && BackingOf(chain.D) == "A.qcow2";
+        if (!journal.Finished && !committed && !completedSince
+            && (resumed is not { } r || r.GetProperty("status").GetString() != "running" || Offset(r) < journal.LastCheckpoint))
         {
             failures.Add($"{context} after kill {kill} the job did not resume by itself from its checkpoint ({journal}): {resumed?.ToString() ?? "gone"}");
         }
 
         var line = string.Create(CultureInfo.InvariantCulture,
-            $"check exit {check.ExitCode}; {journal}; header {(committed ? "committed" : "not committed")}; after restart {(resumed is { } j ? $"{j.GetProperty("status").GetString()} at {Offset(j)}" : "no job")}");
+            $"check exit {check.ExitCode}; {journal}; header {(committed ? "committed" : "not committed")}; after restart {(resumed is { } j ? $"{j.GetProperty("status").GetString()} at {Offset(j)}" : completedSince ? "no job: it resumed and completed" : "no job")}");
         return (next, line);
     }
 
