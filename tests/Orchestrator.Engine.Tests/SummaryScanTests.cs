@@ -63,7 +63,6 @@ public sealed class SummaryScanTests(ITestOutputHelper output) : IDisposable
                 return AllocationSummary.OfLive(live, slice);
             });
             await running.Task;
-            await Task.Delay(TimeSpan.FromMilliseconds(5));
             while (!scanning.IsCompleted)
             {
                 var offset = random.NextInt64(0, (256L << 30) / 65536) * 65536;
