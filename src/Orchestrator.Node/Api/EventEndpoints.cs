@@ -37,10 +37,7 @@ public static class EventEndpoints
         var stopAt = follow ? long.MaxValue : hub.LastSequence;
 
         var response = context.Response;
-        response.ContentType = "text/event-stream; charset=utf-8";
-        response.Headers.CacheControl = "no-cache";
-        response.Headers["X-Accel-Buffering"] = "no";
-        await response.Body.FlushAsync(cancel);
+        await StartStreamAsync(response, cancel);
         if (stopAt <= after)
         {
             return;
@@ -94,7 +91,16 @@ public static class EventEndpoints
     private static string Frame(BlockJobEvent e) =>
         string.Create(CultureInfo.InvariantCulture, $"id: {e.Sequence}\nevent: {e.Event}\ndata: {QmpEventJson.Serialize(e)}\n\n");
 
-    private static async Task WriteAsync(HttpResponse response, string text, CancellationToken cancel)
+    /// <summary>Sends a Server-Sent Events response's headers at once (no cache, no proxy buffering).</summary>
+    internal static async Task StartStreamAsync(HttpResponse response, CancellationToken cancel)
+    {
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        await response.Body.FlushAsync(cancel);
+    }
+
+    internal static async Task WriteAsync(HttpResponse response, string text, CancellationToken cancel)
     {
         await response.Body.WriteAsync(Encoding.UTF8.GetBytes(text), cancel);
         await response.Body.FlushAsync(cancel);

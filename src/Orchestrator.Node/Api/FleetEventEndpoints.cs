@@ -1,4 +1,3 @@
-using System.Text;
 using Akka.Actor;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -37,10 +36,7 @@ public static class FleetEventEndpoints
         var follow = EventEndpoints.Follow(context.Request);
 
         var response = context.Response;
-        response.ContentType = "text/event-stream; charset=utf-8";
-        response.Headers.CacheControl = "no-cache";
-        response.Headers["X-Accel-Buffering"] = "no";
-        await response.Body.FlushAsync(cancel);
+        await EventEndpoints.StartStreamAsync(response, cancel);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         var events = FleetEvents.ReadAsync(system, cursor, follow, stop.Token).GetAsyncEnumerator(stop.Token);
@@ -52,7 +48,7 @@ public static class FleetEventEndpoints
                 if (await Task.WhenAny(next, Task.Delay(KeepAlive, cancel)) != next)
                 {
                     cancel.ThrowIfCancellationRequested();
-                    await WriteAsync(response, ": keep-alive\n\n", cancel);
+                    await EventEndpoints.WriteAsync(response, ": keep-alive\n\n", cancel);
                     continue;
                 }
 
@@ -63,7 +59,7 @@ public static class FleetEventEndpoints
 
                 var (host, e) = events.Current;
                 cursor = cursor.With(host, e.Sequence);
-                await WriteAsync(response, $"id: {cursor}\nevent: {e.Event}\ndata: {QmpEventJson.Serialize(e, host)}\n\n", cancel);
+                await EventEndpoints.WriteAsync(response, $"id: {cursor}\nevent: {e.Event}\ndata: {QmpEventJson.Serialize(e, host)}\n\n", cancel);
                 next = events.MoveNextAsync().AsTask();
             }
         }
@@ -74,11 +70,5 @@ public static class FleetEventEndpoints
             await ((Task)next).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             await events.DisposeAsync();
         }
-    }
-
-    private static async Task WriteAsync(HttpResponse response, string text, CancellationToken cancel)
-    {
-        await response.Body.WriteAsync(Encoding.UTF8.GetBytes(text), cancel);
-        await response.Body.FlushAsync(cancel);
     }
 }
