@@ -38,6 +38,7 @@ public sealed class NodeOptions
     public const string StableAfterKey = "StableAfter";
     public const string HeartbeatPauseKey = "HeartbeatPause";
     public const string ImageLockingKey = "ImageLocking";
+    public const string SharedRootsKey = "SharedRoots";
 
     public static readonly TimeSpan DefaultNbdHandshakeTimeout = TimeSpan.FromSeconds(10);
 
@@ -153,6 +154,14 @@ public sealed class NodeOptions
         NbdAllowRemote = nbdAllowRemote;
         Journal = journal ?? JournalSettings.Sqlite(JournalPath);
         Cluster = cluster ?? new ClusterSettings();
+        foreach (var shared in Cluster.SharedRoots)
+        {
+            // A shared root is a storage root (or inside one): the disks that move here must pass the same confinement.
+            if (!StorageRoots.Any(root => shared == root || shared.StartsWith(Path.EndsInDirectorySeparator(root) ? root : root + Path.DirectorySeparatorChar, StringComparison.Ordinal)))
+            {
+                throw Invalid(SharedRootsKey, "ORCHESTRATOR_SHAREDROOTS", $"the shared root '{shared}' is not inside a storage root ({string.Join(", ", StorageRoots)})");
+            }
+        }
     }
 
     /// <summary>sockaddr_un's sun_path holds 108 bytes on Linux, the terminating NUL included.</summary>
@@ -355,7 +364,9 @@ public sealed class NodeOptions
 
     /// <summary>
     /// NodeName, ClusterHost, ClusterPort and Seeds (a list, or one comma-separated string of HOST:PORT); StableAfter and
-    /// HeartbeatPause (durations: how soon a lost member is found and downed) have no flag, only the configuration.
+    /// HeartbeatPause (durations: how soon a lost member is found and downed) and SharedRoots (storage roots mounted at
+    /// the same path on other hosts, whose disks may move here when their host is downed) have no flag, only the
+    /// configuration.
     /// </summary>
     private static ClusterSettings ReadCluster(IConfiguration configuration)
     {
@@ -375,6 +386,8 @@ public sealed class NodeOptions
         settings = Apply(settings, ClusterPortKey, "--cluster-port", s => port is null ? s : s with { Port = port is >= 0 and <= 65535 ? (int)port : -1 });
         settings = ApplyDuration(configuration, settings, StableAfterKey, (s, d) => s with { StableAfter = d });
         settings = ApplyDuration(configuration, settings, HeartbeatPauseKey, (s, d) => s with { HeartbeatPause = d });
+        var shared = ReadList(configuration.GetSection(SharedRootsKey)).Select(r => Path.IsPathFullyQualified(r) ? Path.GetFullPath(r) : r).ToList();
+        settings = Apply(settings, SharedRootsKey, "ORCHESTRATOR_SHAREDROOTS", s => s with { SharedRoots = shared });
         return Apply(settings, SeedsKey, "--seed", s => s with { Seeds = seeds });
     }
 

@@ -24,9 +24,10 @@ public sealed class ClusterNode
         akka.cluster.sharding.retry-interval = 500ms
         """);
 
-    private ClusterNode(ClusterSettings settings, ActorSystem system, HostGateway gateway, IActorRef? front, LocalDisks disks)
+    private ClusterNode(ClusterSettings settings, ActorSystem system, HostGateway gateway, IActorRef? front, LocalDisks disks, EventHub events)
     {
         Disks = disks;
+        Events = events;
         Settings = settings;
         System = system;
         Gateway = gateway;
@@ -37,6 +38,9 @@ public sealed class ClusterNode
 
     /// <summary>The disks whose chains are open on this node (their entities run here).</summary>
     public LocalDisks Disks { get; }
+
+    /// <summary>The QMP events of the disks that run on this node.</summary>
+    public EventHub Events { get; }
 
     /// <summary>The node's disk front (the engine's, as the API asks it); only on a node started with an engine.</summary>
     public IActorRef Front => _front ?? throw new InvalidOperationException($"node {Name} was started without the engine");
@@ -60,8 +64,9 @@ public sealed class ClusterNode
         ClusterJoin.Start(system, settings);
         var region = await PinnedSharding.StartAsync(system, "test-entity", id => TestEntity.Props(id, starts), new TestExtractor(), hosts, new TestEntity.Stop());
         var disks = new LocalDisks();
-        var front = engine is null ? null : DiskEngine.Start(system, engine, new EventHub(), disks, settings.NodeName).Front;
-        return new ClusterNode(settings, system, new HostGateway(system, region), front, disks);
+        var events = new EventHub();
+        var front = engine is null ? null : DiskEngine.Start(system, engine, events, disks, settings.NodeName).Front;
+        return new ClusterNode(settings, system, new HostGateway(system, region), front, disks, events);
     }
 
     /// <summary>Drops (or, with <paramref name="blackhole"/> false, restores) all traffic between this node and <paramref name="other"/>, both ways.</summary>

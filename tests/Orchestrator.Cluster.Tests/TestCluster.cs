@@ -35,6 +35,9 @@ public sealed class TestCluster : IAsyncDisposable
 
     public ClusterNode this[string name] => _nodes.Last(n => n.Name == name);
 
+    /// <summary>Storage roots every node declares shared (the shared-storage failover).</summary>
+    public IReadOnlyList<string> SharedRoots { get; init; } = [];
+
     /// <summary>When set, each node also runs the real engine with these settings (by node name).</summary>
     public Func<string, EngineSettings>? Engine { get; init; }
 
@@ -43,6 +46,10 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>Nodes that run the real engine too, each with the settings <paramref name="engine"/> gives for its name.</summary>
     public static Task<TestCluster> StartWithEngineAsync(Func<string, EngineSettings> engine, params string[] names) =>
         StartAsync(new TestCluster { Engine = engine }, names);
+
+    /// <summary>Nodes that run the real engine and all declare <paramref name="sharedRoots"/> shared.</summary>
+    public static Task<TestCluster> StartWithEngineAsync(Func<string, EngineSettings> engine, IReadOnlyList<string> sharedRoots, params string[] names) =>
+        StartAsync(new TestCluster { Engine = engine, SharedRoots = sharedRoots }, names);
 
     private static async Task<TestCluster> StartAsync(TestCluster cluster, string[] names)
     {
@@ -79,6 +86,7 @@ public sealed class TestCluster : IAsyncDisposable
             Seeds = first.Key == name ? [] : [$"127.0.0.1:{first.Value}"],
             StableAfter = TimeSpan.FromSeconds(4),
             ShutdownPhaseTimeout = TimeSpan.FromSeconds(2),
+            SharedRoots = SharedRoots,
         };
         var node = await ClusterNode.StartAsync(settings, Journal, id => ValueTask.FromResult(Hosts.TryGetValue(id, out var host) ? host : null), Starts,
             Engine?.Invoke(name));

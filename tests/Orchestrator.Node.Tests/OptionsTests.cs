@@ -66,6 +66,27 @@ public sealed class OptionsTests
     }
 
     [Fact]
+    public void Shared_roots_are_storage_roots_announced_as_roles_and_one_outside_the_storage_roots_is_refused()
+    {
+        using var folder = new TempDirectory("options");
+        var storage = Directory.CreateDirectory(folder.Combine("storage")).FullName;
+        var shared = Directory.CreateDirectory(folder.Combine("storage/shared")).FullName;
+        var options = NodeOptions.FromConfiguration(NodeConfiguration.Build(
+            [new("StorageRoots:0", storage), new("SharedRoots", shared + Path.PathSeparator + storage), new("NodeName", "n4")], folder.Path));
+        Assert.Equal([shared, storage], options.Cluster.SharedRoots);
+        Assert.Equal(["n4", "shared-root:" + shared, "shared-root:" + storage], options.Cluster.Roles);
+
+        var outside = Directory.CreateDirectory(folder.Combine("elsewhere")).FullName;
+        var e = Assert.Throws<NodeConfigurationException>(() => NodeOptions.FromConfiguration(NodeConfiguration.Build(
+            [new("StorageRoots:0", storage), new("SharedRoots:0", outside)], folder.Path)));
+        Assert.Equal("SharedRoots", e.Option);
+        Assert.Contains($"the shared root '{outside}' is not inside a storage root", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<NodeConfigurationException>(() => NodeOptions.FromConfiguration(NodeConfiguration.Build(
+            [new("StorageRoots:0", storage), new("SharedRoots:0", "relative")], folder.Path)));
+        Assert.Contains("not a full path", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_resolver_s_stable_after_and_the_heartbeat_pause_are_settings_and_bad_ones_are_named()
     {
         using var folder = new TempDirectory("options");

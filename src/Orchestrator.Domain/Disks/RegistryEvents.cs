@@ -21,6 +21,13 @@ public static class RegistryEvents
     [WireName("registry.disk-synced.v1")]
     public sealed record DiskSynced(string Disk, string Host, List<ImageClaim> Images, List<string> Jobs) : IRegistryEvent;
 
+    /// <summary>
+    /// The disk moved to <paramref name="ToHost"/> after this host was downed (shared-storage failover, written by the
+    /// host that took it over): this host no longer holds it or its jobs, and does not start it when it returns.
+    /// </summary>
+    [WireName("registry.disk-moved.v1")]
+    public sealed record DiskMoved(string Disk, string ToHost) : IRegistryEvent;
+
     [WireName("registry.job-claimed.v1")]
     public sealed record JobClaimed(string Job, string Disk) : IRegistryEvent;
 

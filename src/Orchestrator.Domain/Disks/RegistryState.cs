@@ -27,6 +27,7 @@ public sealed record RegistryState
         RegistryEvents.DiskClaimed c => WithDisk(new RegisteredDisk(c.Disk, c.Host, c.Images, Confirmed: true)),
         RegistryEvents.DiskSynced s => WithDisk(new RegisteredDisk(s.Disk, s.Host, s.Images, Confirmed: true)) with { Jobs = JobsAfterSync(s) },
         RegistryEvents.DiskReleased r => WithoutDisk(r.Disk),
+        RegistryEvents.DiskMoved m => WithoutDisk(m.Disk),
         RegistryEvents.JobClaimed j => this with { Jobs = new Dictionary<string, string>(Jobs) { [j.Job] = j.Disk } },
         RegistryEvents.JobReleased j => this with { Jobs = Jobs.Where(kv => kv.Key != j.Job).ToDictionary() },
         RegistryEvents.LegacyManagerImported l => l.Disks.Aggregate(this, (s, d) => s.Disks.ContainsKey(d)
@@ -85,6 +86,14 @@ public sealed record RegistryState
 
     public Decision<IRegistryEvent> DecideRelease(DiskId disk) =>
         Disks.ContainsKey(disk.Value) || Jobs.Values.Contains(disk.Value) ? Accept(new RegistryEvents.DiskReleased(disk.Value)) : Accept();
+
+    /// <summary>
+    /// The disks move to <paramref name="toHost"/> (their host was downed and they lie on shared storage): each one
+    /// this registry still holds is given up. Disks it no longer holds (moved before, or unregistered) are left alone,
+    /// so a takeover that is tried again writes nothing twice.
+    /// </summary>
+    public Decision<IRegistryEvent> DecideMoveAway(IReadOnlyList<string> disks, string toHost) =>
+        Accept([.. disks.Where(Disks.ContainsKey).Distinct().Order(StringComparer.Ordinal).Select(d => new RegistryEvents.DiskMoved(d, toHost))]);
 
     /// <summary>A job id is taken by one disk at a time; a disk's default job id counts like any other.</summary>
     public Decision<IRegistryEvent> DecideClaimJob(DiskId disk, JobId job)

@@ -32,7 +32,7 @@ public static class ClusterHocon
             port = {{settings.Port}}
           }
           cluster {
-            roles = ["{{settings.NodeName}}"]
+            roles = [{{string.Join(", ", settings.Roles.Select(r => $"\"{r}\""))}}]
             # No seed-nodes here: ClusterJoin joins the seeds, or the node itself, in code (one path for both).
             failure-detector {
               heartbeat-interval = 1s

@@ -18,6 +18,7 @@ public sealed partial record ClusterSettings
     private readonly TimeSpan _stableAfter = TimeSpan.FromSeconds(7);
     private readonly TimeSpan _heartbeatPause = TimeSpan.FromSeconds(3);
     private readonly TimeSpan _shutdownPhaseTimeout = TimeSpan.FromSeconds(10);
+    private readonly IReadOnlyList<string> _sharedRoots = [];
 
     /// <summary>
     /// The node's name, also its cluster role: the registry's host field names it, and the disks registered on it are
@@ -94,6 +95,28 @@ public sealed partial record ClusterSettings
             ? value
             : throw new ArgumentOutOfRangeException(nameof(ShutdownPhaseTimeout), value, "must be between 0.5 s and 5 min");
     }
+
+    /// <summary>
+    /// Storage roots this host shares with others at the same path (<see cref="Cluster.SharedRoots"/>): when a host is
+    /// downed, its disks whose images all lie under one of them move to a surviving host that declares it too.
+    /// </summary>
+    public IReadOnlyList<string> SharedRoots
+    {
+        get => _sharedRoots;
+        init
+        {
+            var roots = value.Select(r => Path.TrimEndingDirectorySeparator(r.Trim())).ToList();
+            if (roots.Select(Cluster.SharedRoots.Problem).FirstOrDefault(p => p is not null) is { } problem)
+            {
+                throw new ArgumentException(problem, nameof(SharedRoots));
+            }
+
+            _sharedRoots = [.. roots.Distinct(StringComparer.Ordinal)];
+        }
+    }
+
+    /// <summary>The member's roles: its node name, and one per shared root.</summary>
+    public IReadOnlyList<string> Roles => [NodeName, .. SharedRoots.Select(Cluster.SharedRoots.RoleOf)];
 
     /// <summary>The Akka address of a seed given as HOST:PORT.</summary>
     /// <exception cref="ArgumentException">Not HOST:PORT with a port from 1 to 65535.</exception>

@@ -24,6 +24,18 @@ public static class DiskEngine
     /// <summary>The shard region of the job ids' fleet-wide owners (<see cref="JobIdActor"/>).</summary>
     public const string JobIdRegionName = "job-ids";
 
+    /// <summary>The actor name of the shared-storage failover (only on a node that declares shared roots).</summary>
+    public const string FailoverName = "shared-storage-failover";
+
+    /// <summary>
+    /// How long a downed host's disks wait before they move: the resolver's stable-after (the downed side decides to
+    /// down itself after as long as the survivors took to down it) plus the shard hand-off's timeout (within which its
+    /// shutdown closes the disks' images).
+    /// </summary>
+    public static TimeSpan FailoverMargin(ActorSystem system) =>
+        system.Settings.Config.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after", TimeSpan.FromSeconds(7))
+        + system.Settings.Config.GetTimeSpan("akka.coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout", TimeSpan.FromSeconds(10));
+
     /// <param name="host">This node's name (its cluster role): each disk's host, and its registry's entity id.</param>
     /// <returns>The front, and this host's registry (a proxy to its entity).</returns>
     public static (IActorRef Front, IActorRef Registry) Start(ActorSystem system, EngineSettings settings, EventHub events, LocalDisks disks, string host)
@@ -55,6 +67,11 @@ public static class DiskEngine
                 : DiskChainActor.Props(new Domain.DiskId(id), settings, registry),
             new DiskMessageExtractor(), id => new ValueTask<string?>(directory.HostOfAsync(id)), EngineMessages.HandOff.Instance, remember: false).GetAwaiter().GetResult();
         var front = system.ActorOf(DiskRouter.Props(host, registry, diskRegion, registries, jobIds), FrontName);
+        if (SharedRoots.Of(Akka.Cluster.Cluster.Get(system).SelfRoles).Count > 0)
+        {
+            system.ActorOf(SharedStorageFailover.Props(host, settings, registry, diskRegion, FailoverMargin(system)), FailoverName);
+        }
+
         return (front, registry);
     }
 }

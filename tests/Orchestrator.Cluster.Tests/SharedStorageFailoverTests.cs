@@ -1,0 +1,140 @@
+using Akka.Actor;
+using Orchestrator.Domain;
+using Orchestrator.Domain.Disks;
+using Orchestrator.Domain.Jobs;
+using Orchestrator.Engine;
+using Orchestrator.Engine.Cluster;
+using Orchestrator.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Orchestrator.Cluster.Tests;
+
+/// <summary>
+/// The shared-storage failover on three in-process nodes with the real engine and one PostgreSQL journal: n2 is cut
+/// off mid-merge, the split-brain resolver downs it (and it downs itself), and its disk on the shared root moves to
+/// the survivor the plan picks, where the merge resumes from its checkpoint and completes with the content intact.
+/// Its disk on its own storage does not move. When n2 returns, the moved disk stays where it went.
+/// </summary>
+public sealed class SharedStorageFailoverTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
+    private static readonly string[] Nodes = ["n1", "n2", "n3"];
+    private const long MiB = 1024 * 1024;
+    private readonly TempDirectory _dir = new("failover");
+
+    public void Dispose() => _dir.Dispose();
+
+    private string Folder(string name) => Directory.CreateDirectory(_dir.Combine(name)).FullName;
+
+    private static async Task<T> Ask<T>(ClusterNode node, object message)
+    {
+        var reply = await node.Front.Ask<object>(message, AskTimeout);
+        return reply is T typed ? typed : throw new InvalidOperationException($"{node.Name} answered {reply} to {message}, not a {typeof(T).Name}");
+    }
+
+    private static JobInfo Job(ClusterNode via, string id) =>
+        Ask<DiskReplies.JobList>(via, new ManagerCommands.QueryJob(new JobId(id))).GetAwaiter().GetResult().Jobs.Single();
+
+    [Fact]
+    public async Task A_downed_hosts_disk_on_a_shared_root_moves_to_a_survivor_and_its_merge_resumes_from_its_checkpoint()
+    {
+        var seed = RandomChainBuilder.ChooseSeed();
+        output.WriteLine($"seed {seed} (set {RandomChainBuilder.SeedVariable} to reproduce)");
+        var shared = Folder("shared");
+        await using var cluster = await TestCluster.StartWithEngineAsync(
+            node => new EngineSettings { StorageRoots = [Folder(node), shared], BatchBytes = 256 * 1024, CheckpointBytes = MiB }, [shared], Nodes);
+
+        // d1 lies on the shared root, d2 on n2's own storage; both are n2's.
+        var onShared = new RandomChainBuilder(seed, output.WriteLine).Build(Folder("shared/d1"), new ChainSpec { Layers = 3, VirtualSize = 32 * MiB, WritesPerLayer = 48 });
+        var reference = onShared.WriteReferenceRaw(Path.Combine(_dir.Path, "d1.raw"));
+        var ownStorage = new RandomChainBuilder(seed + 1, output.WriteLine).Build(Folder("n2/d2"), new ChainSpec { Layers = 2, VirtualSize = 4 * MiB });
+        await Ask<DiskReplies.DiskInfo>(cluster["n1"], new DiskCommands.Register(new DiskId("d1"), onShared.Top, "n2"));
+        await Ask<DiskReplies.DiskInfo>(cluster["n3"], new DiskCommands.Register(new DiskId("d2"), ownStorage.Top, "n2"));
+        Assert.NotNull(cluster["n2"].Disks.Find(new DiskId("d1")));
+
+        // A slow merge of d1 runs on n2 until it has passed a checkpoint; slow enough that it is still running when n2
+        // goes down (its offset also counts the ranges it skips, which cost nothing).
+        await Ask<DiskReplies.JobStarted>(cluster["n3"], new DiskCommands.Stream(new DiskId("d1"),
+            new StreamRequest { JobId = new JobId("m1"), Speed = MiB / 4, AutoDismiss = false }));
+        await TestCluster.WaitUntilAsync(() => Job(cluster["n1"], "m1").BytesCopied >= MiB, "m1 to copy 1 MiB on n2", TimeSpan.FromSeconds(60));
+        var before = Job(cluster["n1"], "m1");
+        output.WriteLine($"before the cut: m1 {before.Status} at {before.Offset} of {before.Len} ({before.BytesCopied} bytes copied) on {before.Host}");
+        Assert.Equal("n2", before.Host);
+
+        // n2 is cut off from n1 and n3, both ways: keep-majority downs it, and it downs itself.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        foreach (var (a, b) in new[] { ("n1", "n2"), ("n3", "n2"), ("n2", "n1"), ("n2", "n3") })
+        {
+            await cluster[a].BlackholeAsync(cluster[b]);
+        }
+
+        var downed = cluster["n2"];
+        await downed.System.WhenTerminated.WaitAsync(TimeSpan.FromSeconds(60));
+        output.WriteLine($"n2 downed itself {clock.Elapsed.TotalSeconds:0.0} s after the cut");
+
+        // d1 opens on the survivor the plan picks, and nowhere else; the merge resumes there from a checkpoint.
+        IReadOnlyList<MemberView> Members() => MemberView.Of(Akka.Cluster.Cluster.Get(cluster["n1"].System).State);
+        await TestCluster.WaitUntilAsync(() => Members().Count == 2, "n1 to remove n2", TimeSpan.FromSeconds(60));
+        output.WriteLine($"n1 removed n2 {clock.Elapsed.TotalSeconds:0.0} s after the cut");
+        var members = Members();
+        var takerName = FailoverPlan.TakerOf("d1", shared, "n2", members);
+        Assert.NotNull(takerName);
+        var taker = cluster[takerName];
+        var other = cluster[Nodes.Single(n => n != "n2" && n != takerName)];
+        await TestCluster.WaitUntilAsync(() => taker.Disks.Find(new DiskId("d1")) is not null, $"d1 to open on {takerName}", TimeSpan.FromSeconds(60));
+        Assert.Null(other.Disks.Find(new DiskId("d1")));
+        output.WriteLine($"d1 open on {takerName} {clock.Elapsed.TotalSeconds:0.0} s after the cut");
+        JobResumedEvent? Resumed() => taker.Events.Retained().OfType<JobResumedEvent>().SingleOrDefault(e => e.Id == "m1");
+        try
+        {
+            await TestCluster.WaitUntilAsync(() => Resumed() is not null, $"m1 to resume on {takerName}", TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            output.WriteLine("events on the taker: " + string.Join("; ", taker.Events.Retained().Select(e => e.ToString())));
+            output.WriteLine("m1: " + Job(other, "m1"));
+            throw;
+        }
+
+        await TestCluster.WaitUntilAsync(() => Resumed() is not null, $"m1 to resume on {takerName}", TimeSpan.FromSeconds(30));
+        var resumed = Resumed()!;
+        output.WriteLine($"m1 resumed on {takerName} from offset {resumed.Offset}, {clock.Elapsed.TotalSeconds:0.0} s after the cut");
+        Assert.True(resumed.Offset >= MiB, $"m1 resumed from {resumed.Offset}, not from a checkpoint past the first MiB");
+
+        // Both survivors route to the new host; the disk left on n2's own storage waits for n2.
+        foreach (var via in new[] { taker, other })
+        {
+            Assert.Equal(takerName, Job(via, "m1").Host);
+            var refused = Assert.IsType<DiskReplies.Refused>(await via.Front.Ask<object>(new DiskCommands.Show(new DiskId("d2")), AskTimeout));
+            Assert.Equal("unavailable", refused.Error.Code);
+            Assert.Contains("host n2", refused.Error.Message, StringComparison.Ordinal);
+        }
+
+        // At full speed the merge completes on the new host, with the guest-visible content unchanged.
+        await Ask<object>(other, new ManagerCommands.JobVerbById(new JobId("m1"), JobVerb.SetSpeed, 0));
+        await TestCluster.WaitUntilAsync(() => Job(other, "m1").Status == "concluded", "m1 to conclude", TimeSpan.FromSeconds(60));
+        Assert.Null(Job(other, "m1").Error);
+        var info = await Ask<DiskReplies.DiskInfo>(other, new DiskCommands.Show(new DiskId("d1")));
+        Assert.Equal((takerName, 1), (info.Host, info.Chain.Count));
+        Assert.Equal(0, QemuTools.Check(onShared.Top).ExitCode);
+        var compare = QemuTools.Compare(onShared.Top, reference, fmtB: "raw");
+        Assert.True(compare.ExitCode == 0, $"d1 differs from its content before the merge ({onShared.Describe()}): {compare.StdOut}{compare.StdErr}");
+
+        // n2 comes back: d2 is served there again, d1 stays on its new host (n2's registry recorded the move).
+        foreach (var survivor in new[] { taker, other })
+        {
+            await survivor.BlackholeAsync(downed, blackhole: false);
+        }
+
+        await cluster.StartNodeAsync("n2");
+        await cluster.WaitAllUpAsync(Nodes, TimeSpan.FromSeconds(90));
+        await TestCluster.WaitUntilAsync(() => cluster["n2"].Disks.Find(new DiskId("d2")) is not null, "d2 to open on the returned n2", TimeSpan.FromSeconds(60));
+        var d2 = await Ask<DiskReplies.DiskInfo>(other, new DiskCommands.Show(new DiskId("d2")));
+        Assert.Equal("n2", d2.Host);
+        var d1 = await Ask<DiskReplies.DiskInfo>(cluster["n2"], new DiskCommands.Show(new DiskId("d1")));
+        Assert.Equal(takerName, d1.Host);
+        Assert.Null(cluster["n2"].Disks.Find(new DiskId("d1")));
+        Assert.NotNull(taker.Disks.Find(new DiskId("d1")));
+    }
+}
