@@ -8,7 +8,9 @@
 #                                              Run again, it restarts any node that is not running.
 #   cluster-config/local-cluster.sh down DIR   stops the nodes (SIGTERM: coordinated shutdown), then PostgreSQL.
 #
-# Each node's images live in DIR/nX/images (its storage root). Logs: DIR/nX.log, DIR/postgres/postgres.log.
+# Each node's images live in DIR/nX/images (its storage root); DIR/shared is a second storage root that all three
+# declare shared (ORCHESTRATOR_SHAREDROOTS), so a disk whose images lie there moves to a surviving node when its host
+# is downed (docs/operations.md, "Shared storage"). Logs: DIR/nX.log, DIR/postgres/postgres.log.
 # Environment: ORCHESTRATOR_DLL (the built orchestrator.dll; default: src/Orchestrator.Cli's Release build, built if
 # missing), LOCAL_CLUSTER_PG_PORT (default 55433), LOCAL_CLUSTER_UP_TIMEOUT (seconds, default 180).
 # docker-compose.yml runs the same cluster in containers.
@@ -60,14 +62,14 @@ start_node() {
   for port in "$(http_port "$node")" "$(nbd_port "$node")" "$(cluster_port "$node")"; do
     port_taken "$port" && die "port $port on 127.0.0.1 (needed by $node) is taken by another program"
   done
-  mkdir -p "$DIR/$node/images"
+  mkdir -p "$DIR/$node/images" "$DIR/shared"
   # Every node serves the cluster's one token: the data folder keeps the token it finds.
   install -m 600 "$DIR/token" "$DIR/$node/token"
   say "starting $node (http 127.0.0.1:$(http_port "$node"), nbd 127.0.0.1:$(nbd_port "$node"), cluster 127.0.0.1:$(cluster_port "$node"))"
   (
     cd "$DIR/$node"
-    exec setsid dotnet "$dll" serve --data "$DIR/$node" --http "127.0.0.1:$(http_port "$node")" \
-      --nbd "127.0.0.1:$(nbd_port "$node")" --storage-root "$DIR/$node/images" \
+    ORCHESTRATOR_SHAREDROOTS="$DIR/shared" exec setsid dotnet "$dll" serve --data "$DIR/$node" --http "127.0.0.1:$(http_port "$node")" \
+      --nbd "127.0.0.1:$(nbd_port "$node")" --storage-root "$DIR/$node/images" --storage-root "$DIR/shared" \
       --node-name "$node" --cluster-host 127.0.0.1 --cluster-port "$(cluster_port "$node")" "${seeds[@]}" \
       --journal "$JOURNAL" \
       </dev/null >>"$DIR/$node.log" 2>&1
