@@ -14,7 +14,7 @@ public sealed class FailoverPlanTests
     private const string Other = "/srv/other";
 
     private static MemberView Member(int port, string node, MemberStatus status = MemberStatus.Up, bool reachable = true, params string[] shared) =>
-        new(new Address("akka.tcp", "orchestrator", "127.0.0.1", port), new HashSet<string>([node, .. shared.Select(SharedRoots.RoleOf)]), status, reachable);
+        new(new Address("akka.tcp", "orchestrator", "127.0.0.1", port), new HashSet<string>(["dc-default", .. shared.Select(SharedRoots.RoleOf), node]), status, reachable);
 
     private static RegisteredDisk Disk(string id, params string[] paths) =>
         new(id, "n2", [.. paths.Select((p, i) => new ImageClaim("key:" + p, p, Writable: i == 0))], Confirmed: true);
@@ -102,6 +102,7 @@ public sealed class FailoverPlanTests
         var settings = new ClusterSettings { NodeName = "n7", SharedRoots = ["/srv/shared/", "/srv/shared"] };
         Assert.Equal(["n7", "shared-root:/srv/shared"], settings.Roles);
         Assert.Equal("n7", SharedRoots.NodeNameOf(settings.Roles));
+        Assert.Equal("n7", SharedRoots.NodeNameOf(["dc-default", "shared-root:/srv/shared", "n7"]));
         Assert.Equal(["/srv/shared"], SharedRoots.Of(settings.Roles));
         Assert.Equal(settings.Roles, ClusterHocon.Own(settings).GetStringList("akka.cluster.roles"));
     }

@@ -8,6 +8,7 @@ using Orchestrator.Node.Tests;
 using Orchestrator.Testing;
 using Xunit;
 using Xunit.Abstractions;
+using static Orchestrator.Cluster.Tests.LocalClusterHttp;
 
 namespace Orchestrator.Cluster.Tests;
 
@@ -57,7 +58,7 @@ public sealed class FleetCrashTests(ITestOutputHelper output)
             var context = $"[seed {seed}]";
             output.WriteLine($"{context} set {RandomChainBuilder.SeedVariable} to reproduce");
             var images = Directory.CreateDirectory(Path.Combine(dir.Path, "n2", "images", Disk)).FullName;
-            var chain = DataChain(images, rng);
+            var chain = DataChain(images, rng, ChainSize, DataBytes, GuestCluster);
             var reference = dir.Combine("reference.raw");
             QemuTools.ConvertToRaw(chain.Top, reference);
             var ledger = new ClusterLedger(File.ReadAllBytes(reference), GuestCluster);
@@ -80,7 +81,7 @@ public sealed class FleetCrashTests(ITestOutputHelper output)
                 var target = offset + rng.NextInt64(64 * 1024, 768 * 1024);
                 // And not before the guest had a flush acknowledged in this life of the host.
                 await loop.WaitForAcknowledgedAsync(1, TimeSpan.FromSeconds(20));
-                var job = await WaitJobAsync(n1, j => j is null || Offset(j.Value) >= target || Status(j.Value) == "concluded", context);
+                var job = await WaitJobAsync(n1, Disk, JobTimeout, j => j is null || Offset(j.Value) >= target || Status(j.Value) == "concluded", context);
                 if (job is null || Status(job.Value) == "concluded")
                 {
                     failures.Add($"{context} the job was {(job is null ? "gone" : "concluded")} before kill {kill + 1} (offset target {target}): too fast to test");
@@ -93,7 +94,7 @@ public sealed class FleetCrashTests(ITestOutputHelper output)
                 await loop.StopAsync();
                 failures.AddRange(loop.Failures.Select(f => $"{context} before kill {kill + 1}: {f}"));
                 await LocalClusterScript.RunAsync(output, "up", dir.Path, NodeSettings);
-                var resumed = await WaitJobAsync(n1, j => j is { } r && Status(r) is "running" or "concluded", context);
+                var resumed = await WaitJobAsync(n1, Disk, JobTimeout, j => j is { } r && Status(r) is "running" or "concluded", context);
                 offset = Offset(resumed!.Value);
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{context} kill {kill + 1} of n2 at offset {Offset(job.Value)}: {loop.Acknowledged} guest flushes acknowledged before it; back and {Status(resumed.Value)} at {offset} after {clock.Elapsed.TotalSeconds:F1} s"));
@@ -101,11 +102,11 @@ public sealed class FleetCrashTests(ITestOutputHelper output)
             }
 
             // The merge goes on, slower, while n3 (not the host) is killed and PostgreSQL is stopped; then at full speed.
-            await SetSpeedAsync(n1, SlowSpeed);
+            await SetSpeedAsync(n1, Disk, SlowSpeed);
             await NonHostKilledAsync(dir, n1, loop, failures, context);
             await PostgresRestartedAsync(dir, loop, failures, context);
-            await SetSpeedAsync(n1, 0, concludedIsDone: true);
-            var final = await WaitJobAsync(n1, j => j is null || Status(j.Value) == "concluded", context);
+            await SetSpeedAsync(n1, Disk, 0, concludedIsDone: true);
+            var final = await WaitJobAsync(n1, Disk, JobTimeout, j => j is null || Status(j.Value) == "concluded", context);
             var after = loop.Acknowledged;
             await loop.WaitForAcknowledgedAsync(after + 3, TimeSpan.FromSeconds(20));
             await loop.StopAsync();
@@ -148,11 +149,11 @@ public sealed class FleetCrashTests(ITestOutputHelper output)
     /// <summary>n3 (not the host) killed: the guest's flushes go on and the merge advances, as seen from n1; then n3 returns.</summary>
     private async Task NonHostKilledAsync(TempDirectory dir, HttpClient n1, NbdGuestLoop loop, List<string> failures, string context)
     {
-        var before = await WaitJobAsync(n1, j => j is not null, context);
+        var before = await WaitJobAsync(n1, Disk, JobTimeout, j => j is not null, context);
         var acknowledged = loop.Acknowledged;
         await KillAsync(dir, "n3");
         await Task.Delay(TimeSpan.FromSeconds(3));
-        var during = await WaitJobAsync(n1, j => j is null || Status(j.Value) == "concluded" || Offset(j.Value) > Offset(before!.Value), context);
+        var during = await WaitJobAsync(n1, Disk, JobTimeout, j => j is null || Status(j.Value) == "concluded" || Offset(j.Value) > Offset(before!.Value), context);
         await loop.WaitForAcknowledgedAsync(acknowledged + 3, TimeSpan.FromSeconds(20));
         if (loop.Acknowledged < acknowledged + 3 || loop.Failures.Count > 0)
         {
@@ -180,102 +181,4 @@ public sealed class FleetCrashTests(ITestOutputHelper output)
 
         output.WriteLine($"{context} PostgreSQL stopped for 4 s and started again: {during} guest flushes acknowledged meanwhile");
     }
-
-    /// <summary>[A] -> [B] -> [C] -> [D]: B holds <see cref="DataBytes"/> of data, C a few random clusters, D nothing yet.</summary>
-    private static (string Top, string Bottom) DataChain(string folder, Random rng)
-    {
-        string[] names = ["A.qcow2", "B.qcow2", "C.qcow2", "D.qcow2"];
-        QemuTools.Img("create", "-q", "-f", "qcow2", Path.Combine(folder, names[0]), ChainSize.ToString(CultureInfo.InvariantCulture)).EnsureSuccess();
-        for (var i = 1; i < names.Length; i++)
-        {
-            QemuTools.Img("create", "-q", "-f", "qcow2", "-b", names[i - 1], "-F", "qcow2", Path.Combine(folder, names[i])).EnsureSuccess();
-        }
-
-        QemuTools.Io("-f", "qcow2", "-c", $"write -P 0x5a 0 {DataBytes}", Path.Combine(folder, names[1])).EnsureSuccess();
-        var writes = Enumerable.Range(0, 8).SelectMany(_ => new[] { "-c", $"write -P {rng.Next(1, 256)} {rng.NextInt64(0, ChainSize / GuestCluster) * GuestCluster} {GuestCluster}" });
-        QemuTools.Io(["-f", "qcow2", .. writes, Path.Combine(folder, names[2])]).EnsureSuccess();
-        return (Path.Combine(folder, names[3]), Path.Combine(folder, names[0]));
-    }
-
-    /// <summary>Sets the job's speed; a 503 (the journal's database just came back, and no write has gone through yet) is tried again.</summary>
-    /// <param name="concludedIsDone">A job that has concluded meanwhile (a 409 saying so) needs no speed any more.</param>
-    private static async Task SetSpeedAsync(HttpClient client, long speed, bool concludedIsDone = false)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            using var response = await client.PostAsync($"jobs/{Disk}/set-speed", new StringContent(JsonSerializer.Serialize(new { speed }), Encoding.UTF8, "application/json"));
-            var body = await response.Content.ReadAsStringAsync();
-            if (concludedIsDone && response.StatusCode == HttpStatusCode.Conflict && body.Contains("'concluded'", StringComparison.Ordinal))
-            {
-                return;
-            }
-
-            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || clock.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                Assert.True(response.StatusCode == HttpStatusCode.OK, $"set-speed {speed} answered {(int)response.StatusCode}: {body}");
-                return;
-            }
-
-            await Task.Delay(250);
-        }
-    }
-
-    private static async Task KillAsync(TempDirectory dir, string node)
-    {
-        var pid = int.Parse(File.ReadAllText(dir.Combine($"{node}.pid")).Trim(), CultureInfo.InvariantCulture);
-        using (var process = Process.GetProcessById(pid))
-        {
-            process.Kill();
-        }
-
-        await LocalClusterScript.WaitExitedAsync(pid);
-    }
-
-    private static HttpClient Client(TempDirectory dir, int port)
-    {
-        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(30) };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", File.ReadAllText(dir.Combine("token")).Trim());
-        return client;
-    }
-
-    private static async Task PostAsync(HttpClient client, string path, object body, HttpStatusCode expected)
-    {
-        using var response = await client.PostAsync(path, new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"));
-        Assert.True(response.StatusCode == expected, $"POST {path} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-    }
-
-    /// <summary>Polls the job through n1 until <paramref name="until"/> holds (null: no such job); errors while the host restarts are waited out.</summary>
-    private static async Task<JsonElement?> WaitJobAsync(HttpClient client, Func<JsonElement?, bool> until, string context)
-    {
-        var clock = Stopwatch.StartNew();
-        var last = "";
-        while (clock.Elapsed < JobTimeout)
-        {
-            try
-            {
-                using var response = await client.GetAsync($"jobs/{Disk}");
-                var text = await response.Content.ReadAsStringAsync();
-                last = $"{(int)response.StatusCode} {text}";
-                JsonElement? job = response.StatusCode == HttpStatusCode.NotFound ? null
-                    : response.IsSuccessStatusCode ? JsonDocument.Parse(text).RootElement.Clone() : throw new HttpRequestException(last);
-                if (until(job))
-                {
-                    return job;
-                }
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                last = e.Message;
-            }
-
-            await Task.Delay(50);
-        }
-
-        throw new TimeoutException($"{context} the job did not reach the awaited state within {JobTimeout.TotalMinutes} min; last answer: {last}");
-    }
-
-    private static long Offset(JsonElement job) => job.GetProperty("offset").GetInt64();
-
-    private static string Status(JsonElement job) => job.GetProperty("status").GetString()!;
 }

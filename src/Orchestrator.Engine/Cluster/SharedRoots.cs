@@ -9,6 +9,9 @@ public static class SharedRoots
 {
     public const string RolePrefix = "shared-root:";
 
+    // Akka.Cluster gives every member the role of its data center, "dc-" and its name.
+    private const string DataCenterPrefix = "dc-";
+
     /// <summary>The role a member carries for the shared root <paramref name="root"/> (a full path).</summary>
     public static string RoleOf(string root) => RolePrefix + root;
 
@@ -16,8 +19,9 @@ public static class SharedRoots
     public static IReadOnlyList<string> Of(IEnumerable<string> roles) =>
         [.. roles.Where(r => r.StartsWith(RolePrefix, StringComparison.Ordinal)).Select(r => r[RolePrefix.Length..]).Order(StringComparer.Ordinal)];
 
-    /// <summary>A member's node name: its one role that is not a shared root.</summary>
-    public static string? NodeNameOf(IEnumerable<string> roles) => roles.FirstOrDefault(r => !r.StartsWith(RolePrefix, StringComparison.Ordinal));
+    /// <summary>A member's node name: its one role that is neither a shared root nor Akka's data-center role ("dc-default").</summary>
+    public static string? NodeNameOf(IEnumerable<string> roles) =>
+        roles.FirstOrDefault(r => !r.StartsWith(RolePrefix, StringComparison.Ordinal) && !r.StartsWith(DataCenterPrefix, StringComparison.Ordinal));
 
     /// <summary>
     /// The shared root under which every one of <paramref name="paths"/> lies, or null when there is none (an image on

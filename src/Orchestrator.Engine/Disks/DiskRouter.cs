@@ -240,8 +240,8 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash, IWithTimers
     private async Task<object> ByJobFromEveryHost(JobId job, Func<DiskId, IDiskCommand> then, DiskReplies.Refused notFound)
     {
         // After an await: no actor context here, so the cluster is the one found at construction.
-        var hosts = _cluster.State.Members.SelectMany(m => m.Roles)
-            .Where(role => _registries.StatusOf(role) == HostStatus.Up).Distinct().ToList();
+        var hosts = _cluster.State.Members.Select(m => SharedRoots.NodeNameOf(m.Roles)).OfType<string>()
+            .Where(host => _registries.StatusOf(host) == HostStatus.Up).Distinct().ToList();
         var located = await Task.WhenAll(hosts.Select(async host =>
         {
             try

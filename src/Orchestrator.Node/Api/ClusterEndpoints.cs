@@ -22,7 +22,7 @@ public static class ClusterEndpoints
 
     private static ClusterMemberView[] Members(ActorSystem system) =>
         MemberView.Of(Akka.Cluster.Cluster.Get(system).State)
-            .Select(m => new ClusterMemberView(m.Roles.FirstOrDefault(r => !r.StartsWith("dc-", StringComparison.Ordinal)) ?? "", m.Address.ToString(), m.Status.ToString(), m.Reachable))
+            .Select(m => new ClusterMemberView(SharedRoots.NodeNameOf(m.Roles) ?? "", m.Address.ToString(), m.Status.ToString(), m.Reachable))
             .OrderBy(m => m.Node, StringComparer.Ordinal)
             .ToArray();
 }
