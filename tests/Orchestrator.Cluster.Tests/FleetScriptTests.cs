@@ -126,6 +126,21 @@ public sealed class FleetScriptTests(ITestOutputHelper output)
 
             var check = QemuTools.Check(chain.Top);
             Assert.True(check.ExitCode == 0, $"qemu-img check {chain.Top}: {check.StdOut}{check.StdErr}");
+
+            // A snapshot sent to n1 is the host's to check: a path in n2's storage is taken, one in n3's only is refused by n2.
+            var overlay = Path.Combine(images, "snap1.qcow2");
+            using (var snapped = await CliJsonAsync(dir, 8081, "snapshot", "vm1", overlay))
+            {
+                Assert.Equal((overlay, "n2"), (snapped.RootElement.GetProperty("activePath").GetString(), snapped.RootElement.GetProperty("host").GetString()));
+            }
+
+            var elsewhere = Path.Combine(Directory.CreateDirectory(Path.Combine(dir.Path, "n3", "images")).FullName, "snap2.qcow2");
+            var refused = await ProcessRunner.RunAsync("dotnet", [LocalClusterScript.OrchestratorDll, "snapshot", "vm1", elsewhere, "--server", "http://127.0.0.1:8083",
+                "--token-file", dir.Combine("token")], dir.Path, TimeSpan.FromMinutes(1));
+            output.WriteLine($"snapshot into n3's storage through n3: exit {refused.ExitCode}: {refused.StdErr.Trim()}");
+            Assert.NotEqual(0, refused.ExitCode);
+            Assert.Contains("outside the storage roots", refused.StdErr, StringComparison.Ordinal);
+            Assert.False(File.Exists(elsewhere), $"{elsewhere} was created");
             await LocalClusterScript.RunAsync(output, "down", dir.Path);
         }
         finally

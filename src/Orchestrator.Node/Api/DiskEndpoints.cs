@@ -1,8 +1,10 @@
+using Akka.Actor;
 using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Orchestrator.Domain;
+using Orchestrator.Engine.Fleet;
 using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
 using Orchestrator.Engine;
@@ -102,11 +104,12 @@ public static class DiskEndpoints
         return reply is DiskReplies.Done done ? Results.Ok(new MessageResponse(done.Message)) : ApiResults.Unexpected(reply);
     }
 
-    private static async Task<IResult> SnapshotAsync(string id, HttpRequest request, EngineGateway engine, NodeOptions options, HostNbd nbd, CancellationToken cancel)
+    private static async Task<IResult> SnapshotAsync(string id, HttpRequest request, EngineGateway engine, NodeOptions options, HostNbd nbd, ActorSystem system,
+        CancellationToken cancel)
     {
         var disk = KnownDiskId(id);
         var body = await JsonBody.ReadAsync<SnapshotRequest>(request, cancel);
-        var path = RequestChecks.InsideStorageRoots(body.Path, "path", options.StorageRoots);
+        var path = await NewImagePathAsync(body.Path, "path", disk, options, system);
         var reply = await engine.AskAsync(new DiskCommands.Snapshot(disk, path), cancel);
         return reply switch
         {
@@ -154,11 +157,12 @@ public static class DiskEndpoints
         return await StartJobAsync(new DiskCommands.Stream(disk, streamRequest), response, engine, events, cancel);
     }
 
-    private static async Task<IResult> BlockCopyAsync(string id, HttpRequest request, HttpResponse response, EngineGateway engine, NodeOptions options, EventHub events, CancellationToken cancel)
+    private static async Task<IResult> BlockCopyAsync(string id, HttpRequest request, HttpResponse response, EngineGateway engine, NodeOptions options, EventHub events,
+        ActorSystem system, CancellationToken cancel)
     {
         var disk = KnownDiskId(id);
         var body = await JsonBody.ReadAsync<BlockCopyJobRequest>(request, cancel);
-        var destination = RequestChecks.InsideStorageRoots(body.Destination, "destination", options.StorageRoots);
+        var destination = await NewImagePathAsync(body.Destination, "destination", disk, options, system);
         var jobId = RequestChecks.OptionalId(body.JobId, "jobId");
         var streamRequest = new StreamRequest
         {
@@ -169,6 +173,19 @@ public static class DiskEndpoints
             TraceParent = Activity.Current?.Id,
         };
         return await StartJobAsync(new DiskCommands.BlockCopy(disk, destination, streamRequest), response, engine, events, cancel);
+    }
+
+    /// <summary>
+    /// The path of a new image (snapshot overlay, block-copy destination) of the disk: checked against this node's storage
+    /// roots when the disk is registered here (or nowhere: the engine then answers that it is not registered). A disk of
+    /// another host is sent the path as written, and that host checks it against its own roots when it creates the file.
+    /// </summary>
+    private static async Task<string> NewImagePathAsync(string? path, string field, DiskId disk, NodeOptions options, ActorSystem system)
+    {
+        var host = await new DiskDirectory(system).HostOfAsync(disk.Value);
+        return host is null || host == options.Cluster.NodeName
+            ? RequestChecks.InsideStorageRoots(path, field, options.StorageRoots)
+            : RequestChecks.PathText(path, field);
     }
 
     private static async Task<IResult> StartJobAsync(IDiskCommand command, HttpResponse response, EngineGateway engine, EventHub events, CancellationToken cancel)
