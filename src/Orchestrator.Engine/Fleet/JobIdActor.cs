@@ -9,7 +9,8 @@ namespace Orchestrator.Engine.Fleet;
 /// <summary>
 /// One job id's owner in the whole fleet: a persisted entity of the "job-ids" shard region, on any member, so exactly
 /// one actor decides each id (<see cref="JobIdOwnership"/>): the check and the claim are one step. An idle entity
-/// passivates itself (the fleet's sharding never passivates by itself, for the disks' sake); its journal keeps the owner.
+/// passivates itself (the fleet's sharding never passivates by itself, for the disks' sake), and one asked about an id
+/// nobody holds passivates at once; its journal keeps the owner.
 /// </summary>
 public sealed class JobIdActor : SnapshottingPersistentActor
 {
@@ -35,8 +36,16 @@ public sealed class JobIdActor : SnapshottingPersistentActor
             PersistThenAnswer(decision.Events, new RegistryCommands.Accepted());
         });
         Command<JobIdCommands.Release>(r => PersistThenAnswer(_state.DecideRelease(r.Holder).Events, null));
-        Command<JobIdCommands.Locate>(l => Sender.Tell(new JobIdCommands.Located(l.Job, _state.Holder)));
-        Command<ReceiveTimeout>(_ => Context.Parent.Tell(new Passivate(PoisonPill.Instance)));
+        Command<JobIdCommands.Locate>(l =>
+        {
+            Sender.Tell(new JobIdCommands.Located(l.Job, _state.Holder));
+            if (_state.Holder is null)
+            {
+                // A query of an id nobody holds (a typo, a dismissed job, a client trying ids) keeps nothing in memory.
+                PassivateNow();
+            }
+        });
+        Command<ReceiveTimeout>(_ => PassivateNow());
     }
 
     /// <summary>"jobid-" and the id: no disk ("disk-"), registry ("registry-") or event log ("events-") stream starts so.</summary>
@@ -53,6 +62,8 @@ public sealed class JobIdActor : SnapshottingPersistentActor
     }
 
     protected override object SnapshotState() => JobIdSnapshot.Of(_state);
+
+    private void PassivateNow() => Context.Parent.Tell(new Passivate(PoisonPill.Instance));
 
     private void PersistThenAnswer(IReadOnlyList<IJobIdEvent> events, object? answer)
     {
