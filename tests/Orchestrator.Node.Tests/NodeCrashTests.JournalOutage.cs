@@ -56,6 +56,15 @@ public sealed partial class NodeCrashTests
                         $"{context} a pause during the outage answered {(int)pause.StatusCode} after {clock.Elapsed.TotalSeconds:F1} s: {body}", failures);
                 }
 
+                // The disk, whose actor waits for its checkpoint's write, is still listed (as unresponsive), never left out.
+                using (var list = await node.Http.GetAsync("disks"))
+                {
+                    var body = await list.Content.ReadAsStringAsync();
+                    Check(list.IsSuccessStatusCode && body.Contains($"\"id\":\"{Disk}\"", StringComparison.Ordinal),
+                        $"{context} GET /disks during the outage answered {(int)list.StatusCode}: {body}", failures);
+                    output.WriteLine($"{context} GET /disks during the outage: {body}");
+                }
+
                 await Task.Delay(OutageLength - outage.Elapsed is { Ticks: > 0 } rest ? rest : TimeSpan.Zero);
                 await loop.WaitForAcknowledgedAsync(acknowledgedAtStop + 3, TimeSpan.FromSeconds(20));
                 var duringOutage = loop.Acknowledged - acknowledgedAtStop;

@@ -11,4 +11,10 @@ public static class DiskStates
 
     /// <summary>After a restart its images could not be opened (or its journal not replayed): it serves nothing, shows why.</summary>
     public const string Quarantined = "quarantined";
+
+    /// <summary>
+    /// In a list only: its entity did not answer in time (it waits, for example, for its journal's database to return).
+    /// It is listed all the same, with its host, so that a disk and its running job never seem to vanish.
+    /// </summary>
+    public const string Unresponsive = "unresponsive";
 }

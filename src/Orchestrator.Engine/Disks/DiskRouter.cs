@@ -173,13 +173,18 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash, IWithTimers
         _ => reply,
     };
 
-    /// <summary>Every disk of every Up host, each with its host; a disk that does not answer in time is left out.</summary>
+    /// <summary>
+    /// Every disk of every Up host, each with its host. A disk that does not answer in time is listed as
+    /// <see cref="DiskStates.Unresponsive"/> (its path and jobs unknown), not left out.
+    /// </summary>
     private async Task<object> ListDisks()
     {
         var infos = await Gather(disk => new EngineMessages.Summarize(disk));
-        return new ManagerCommands.DiskList([.. infos.Select(a => (Info: a.Reply as DiskReplies.DiskInfo, a.Host)).Where(a => a.Info is not null)
-            .Select(a => new ManagerCommands.DiskSummary(a.Info!.Disk.Value, a.Info.ActivePath, a.Info.Chain.Count,
-                a.Info.Jobs.Count(j => j.Status is not ("concluded" or "null")), a.Info.State, a.Info.Quarantine, a.Host))
+        return new ManagerCommands.DiskList([.. infos.Where(a => a.Reply is DiskReplies.DiskInfo or null).Select(a => a.Reply is DiskReplies.DiskInfo info
+                ? new ManagerCommands.DiskSummary(info.Disk.Value, info.ActivePath, info.Chain.Count,
+                    info.Jobs.Count(j => j.Status is not ("concluded" or "null")), info.State, info.Quarantine, a.Host)
+                : new ManagerCommands.DiskSummary(a.Disk, "", 0, 0, DiskStates.Unresponsive,
+                    $"it did not answer within {FanOutTimeout.TotalSeconds:0} s (its host may be waiting for the journal's database)", a.Host))
             .OrderBy(s => s.Disk, StringComparer.Ordinal)]);
     }
 
@@ -191,19 +196,24 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash, IWithTimers
             .OrderBy(j => j.Device, StringComparer.Ordinal)]);
     }
 
-    /// <summary>Asks every disk of every Up host the question; answers are paired with the host.</summary>
-    private async Task<IReadOnlyList<(object? Reply, string Host)>> Gather(Func<DiskId, IDiskCommand> question)
+    /// <summary>Asks every disk of every Up host the question; answers (null: none in time) are paired with the disk and its host.</summary>
+    private async Task<IReadOnlyList<(object? Reply, string Disk, string Host)>> Gather(Func<DiskId, IDiskCommand> question)
     {
         var disks = (await _directory.AllAsync()).Where(kv => _disks.StatusOf(kv.Value) == HostStatus.Up).ToList();
         return await Task.WhenAll(disks.Select(async kv =>
         {
             try
             {
-                return ((object?)await _disks.AskAsync<object>(kv.Value, question(new DiskId(kv.Key)), FanOutTimeout), kv.Value);
+                return ((object?)await _disks.AskAsync<object>(kv.Value, question(new DiskId(kv.Key)), FanOutTimeout), kv.Key, kv.Value);
             }
-            catch (Exception e) when (e is AskTimeoutException or HostUnreachableException or TaskCanceledException)
+            catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
             {
-                return ((object?)null, kv.Value);
+                return ((object?)null, kv.Key, kv.Value);
+            }
+            catch (HostUnreachableException)
+            {
+                // Its host became unreachable meanwhile: like the disks of hosts that are not Up, it is not listed.
+                return ((object?)new DiskReplies.Refused(new DomainError("unavailable", $"host {kv.Value} is unreachable")), kv.Key, kv.Value);
             }
         }));
     }
