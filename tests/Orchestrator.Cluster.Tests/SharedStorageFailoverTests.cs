@@ -14,7 +14,8 @@ namespace Orchestrator.Cluster.Tests;
 /// The shared-storage failover on three in-process nodes with the real engine and one PostgreSQL journal: n2 is cut
 /// off mid-merge, the split-brain resolver downs it (and it downs itself), and its disk on the shared root moves to
 /// the survivor the plan picks, where the merge resumes from its checkpoint and completes with the content intact.
-/// Its disk on its own storage does not move. When n2 returns, the moved disk stays where it went.
+/// Its disk on its own storage does not move, and the job's id moves with the disk. When n2 returns, the moved disk stays
+/// where it went.
 /// </summary>
 public sealed class SharedStorageFailoverTests(ITestOutputHelper output) : IDisposable
 {
@@ -120,6 +121,14 @@ public sealed class SharedStorageFailoverTests(ITestOutputHelper output) : IDisp
         Assert.Equal(0, QemuTools.Check(onShared.Top).ExitCode);
         var compare = QemuTools.Compare(onShared.Top, reference, fmtB: "raw");
         Assert.True(compare.ExitCode == 0, $"d1 differs from its content before the merge ({onShared.Describe()}): {compare.StdOut}{compare.StdErr}");
+
+        // The job id moved with its disk: once dismissed on the new host it is free in the fleet (while n2 is still down),
+        // and a job of another disk takes it.
+        Assert.IsNotType<DiskReplies.Refused>(await other.Front.Ask<object>(new ManagerCommands.JobVerbById(new JobId("m1"), JobVerb.Dismiss), AskTimeout));
+        var third = new RandomChainBuilder(seed + 2, output.WriteLine).Build(Folder($"{takerName}/d3"), new ChainSpec { Layers = 2, VirtualSize = 4 * MiB });
+        await Ask<DiskReplies.DiskInfo>(other, new DiskCommands.Register(new DiskId("d3"), third.Top, takerName));
+        var reused = await Ask<DiskReplies.JobStarted>(other, new DiskCommands.Stream(new DiskId("d3"), new StreamRequest { JobId = new JobId("m1") }));
+        Assert.Equal(("m1", takerName), (reused.Job.Device, reused.Job.Host));
 
         // n2 comes back: d2 is served there again, d1 stays on its new host (n2's registry recorded the move).
         foreach (var survivor in new[] { taker, other })

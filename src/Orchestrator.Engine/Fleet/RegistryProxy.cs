@@ -70,8 +70,9 @@ public sealed class RegistryProxy : ReceiveActor
     }
 
     /// <summary>
-    /// Claims the id in the fleet. Held by another disk, the holder's host is asked whether it still has that job: if
-    /// not (its release was lost in a crash), the stale holder is replaced; if it has, or cannot say in time, refused.
+    /// Claims the id in the fleet. Held by the same disk on another host, the disk moved and the holder is replaced. Held
+    /// by another disk, the holder's host is asked whether it still has that job: if not (its release was lost in a
+    /// crash), the stale holder is replaced; if it has, or cannot say in time, refused.
     /// </summary>
     private async Task<object> ClaimInFleet(JobId job, JobIdHolder claimant)
     {
@@ -79,6 +80,14 @@ public sealed class RegistryProxy : ReceiveActor
         if (reply is not JobIdCommands.HeldBy held)
         {
             return reply;
+        }
+
+        if (held.Holder.Disk == claimant.Disk)
+        {
+            // The same disk from another host: it moved (shared-storage failover), and its job ids move with it. Only
+            // the disk's own entity claims for it, and it runs on one host at a time.
+            var moved = await _jobIds.Ask<object>(new JobIdCommands.Claim(job, claimant, held.Holder), ClaimTimeout).ConfigureAwait(false);
+            return moved is JobIdCommands.HeldBy other ? new DiskReplies.Refused(other.Error) : moved;
         }
 
         RegistryCommands.Located located;
