@@ -34,16 +34,6 @@ public sealed class FleetCrashTests(ITestOutputHelper output)
     private const long SlowSpeed = 256 * 1024;
     private static readonly TimeSpan JobTimeout = TimeSpan.FromMinutes(2);
 
-    // Small steps, so that the job has a checkpoint to resume from between any two kills; a lost member downed after
-    // 2 s of stable membership instead of 7 (the resolver's stable-after), so a killed host's new incarnation joins
-    // sooner. The failure detector keeps its 3 s: shorter, a loaded machine made members flap.
-    private static readonly Dictionary<string, string> NodeSettings = new()
-    {
-        ["ORCHESTRATOR_BATCHSIZE"] = "256K",
-        ["ORCHESTRATOR_CHECKPOINTSIZE"] = "1M",
-        ["ORCHESTRATOR_STABLEAFTER"] = "2",
-    };
-
     [Fact]
     public async Task The_host_killed_at_ten_points_a_non_host_killed_and_PostgreSQL_restarted_mid_merge_lose_no_acknowledged_write()
     {
@@ -52,7 +42,7 @@ public sealed class FleetCrashTests(ITestOutputHelper output)
         var failures = new List<string>();
         try
         {
-            await LocalClusterScript.RunAsync(output, "up", dir.Path, NodeSettings);
+            await LocalClusterScript.RunAsync(output, "up", dir.Path, CrashTestNodeSettings);
             var seed = RandomChainBuilder.ChooseSeed();
             var rng = new Random(seed);
             var context = $"[seed {seed}]";
@@ -93,7 +83,7 @@ public sealed class FleetCrashTests(ITestOutputHelper output)
                 await KillAsync(dir, "n2");
                 await loop.StopAsync();
                 failures.AddRange(loop.Failures.Select(f => $"{context} before kill {kill + 1}: {f}"));
-                await LocalClusterScript.RunAsync(output, "up", dir.Path, NodeSettings);
+                await LocalClusterScript.RunAsync(output, "up", dir.Path, CrashTestNodeSettings);
                 var resumed = await WaitJobAsync(n1, Disk, JobTimeout, j => j is { } r && Status(r) is "running" or "concluded", context);
                 offset = Offset(resumed!.Value);
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -161,7 +151,7 @@ public sealed class FleetCrashTests(ITestOutputHelper output)
         }
 
         output.WriteLine($"{context} n3 killed: the job went from {Offset(before!.Value)} to {(during is { } d ? Offset(d) : -1)}, {loop.Acknowledged - acknowledged} guest flushes acknowledged meanwhile");
-        await LocalClusterScript.RunAsync(output, "up", dir.Path, NodeSettings);
+        await LocalClusterScript.RunAsync(output, "up", dir.Path, CrashTestNodeSettings);
     }
 
     /// <summary>PostgreSQL stopped for a few seconds mid-merge: the guest's flushes go on throughout; then it starts again.</summary>

@@ -12,6 +12,16 @@ namespace Orchestrator.Cluster.Tests;
 /// <summary>What the tests on local-cluster.sh's real nodes do through the HTTP API and to the processes.</summary>
 internal static class LocalClusterHttp
 {
+    // Small steps, so that the job has a checkpoint to resume from between any two kills; a lost member downed after
+    // 2 s of stable membership instead of 7 (the resolver's stable-after), so a killed host's new incarnation joins
+    // sooner. The failure detector keeps its 3 s: shorter, a loaded machine made members flap.
+    public static readonly IReadOnlyDictionary<string, string> CrashTestNodeSettings = new Dictionary<string, string>
+    {
+        ["ORCHESTRATOR_BATCHSIZE"] = "256K",
+        ["ORCHESTRATOR_CHECKPOINTSIZE"] = "1M",
+        ["ORCHESTRATOR_STABLEAFTER"] = "2",
+    };
+
     /// <summary>[A] -> [B] -> [C] -> [D]: B holds <paramref name="dataBytes"/> of data from offset 0, C a few random clusters, D nothing yet.</summary>
     public static (string Top, string Bottom) DataChain(string folder, Random rng, long chainSize, long dataBytes, int guestCluster)
     {

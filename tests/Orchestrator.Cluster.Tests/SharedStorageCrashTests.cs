@@ -26,13 +26,6 @@ public sealed class SharedStorageCrashTests(ITestOutputHelper output)
     private const long DataBytes = 8L * 1024 * 1024;
     private static readonly TimeSpan JobTimeout = TimeSpan.FromMinutes(2);
 
-    private static readonly Dictionary<string, string> NodeSettings = new()
-    {
-        ["ORCHESTRATOR_BATCHSIZE"] = "256K",
-        ["ORCHESTRATOR_CHECKPOINTSIZE"] = "1M",
-        ["ORCHESTRATOR_STABLEAFTER"] = "2",
-    };
-
     private static readonly Dictionary<string, int> HttpPorts = new() { ["n1"] = 8081, ["n2"] = 8082, ["n3"] = 8083 };
     private static readonly Dictionary<string, int> NbdPorts = new() { ["n1"] = 10811, ["n2"] = 10812, ["n3"] = 10813 };
 
@@ -44,7 +37,7 @@ public sealed class SharedStorageCrashTests(ITestOutputHelper output)
         var failures = new List<string>();
         try
         {
-            await LocalClusterScript.RunAsync(output, "up", dir.Path, NodeSettings);
+            await LocalClusterScript.RunAsync(output, "up", dir.Path, CrashTestNodeSettings);
             var seed = RandomChainBuilder.ChooseSeed();
             var rng = new Random(seed);
             var context = $"[seed {seed}]";
@@ -95,7 +88,7 @@ public sealed class SharedStorageCrashTests(ITestOutputHelper output)
             }
 
             // n2 returns: the disk stays on its new host, and n2 does not open it.
-            await LocalClusterScript.RunAsync(output, "up", dir.Path, NodeSettings);
+            await LocalClusterScript.RunAsync(output, "up", dir.Path, CrashTestNodeSettings);
             using var n2 = Client(dir, HttpPorts["n2"]);
             var shown = await ShowAsync(n2);
             if (shown.GetProperty("host").GetString() != taker || shown.GetProperty("chain").GetArrayLength() != 2)
