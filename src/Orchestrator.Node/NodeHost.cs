@@ -40,6 +40,7 @@ public static partial class NodeHost
     public static async Task RunAsync(NodeOptions options, CancellationToken cancel = default)
     {
         using var data = DataFolder.Open(options.DataDirectory);
+        using var journal = SqliteJournalFile.Open(options.Journal);
         await using var app = Build(options, data);
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orchestrator.Node");
         await app.StartAsync(cancel);
@@ -136,7 +137,7 @@ public static partial class NodeHost
                 loggers.AddLogger<AkkaLogBridge>();
             });
             akka.WithSqlPersistence(options.Journal.ConnectionString, options.Journal.ProviderName, autoInitialize: true);
-            akka.AddHocon(Engine.Persistence.JournalSettings.Overrides(), HoconAddMode.Prepend);
+            akka.AddHocon(options.Journal.Overrides(), HoconAddMode.Prepend);
 
             // What Akka logs before its loggers start and after they stop goes to the node's logger too (and so is JSON
             // when the logs are): warnings only, as those lines come while nothing else is logged.

@@ -1,0 +1,65 @@
+using Microsoft.Data.Sqlite;
+using Orchestrator.Engine.Persistence;
+
+namespace Orchestrator.Node.Hosting;
+
+/// <summary>
+/// Keeps the node's SQLite journal in write-ahead-log mode, open for as long as the node runs. In SQLite's default
+/// (rollback journal) mode a commit waits until no connection reads, and no read starts while a commit waits, so the
+/// recoveries of many disks at a restart and the writes beside them took turns, each loser sleeping before it tried
+/// again. With a write-ahead log, reads never wait for a write nor a write for reads. The mode is stored in the
+/// database file; every commit is still synced to disk (synchronous stays FULL). The journal's own connections are not
+/// pooled (see SqliteJournalConfig.ConnectionString): this one stays open so that the last of them to close does not
+/// checkpoint and remove the log each time, which made the next ones wait while it was set up again. The folder holds
+/// journal.db-wal and journal.db-shm beside journal.db while the node runs (and after a crash): they are part of the
+/// journal, so copy all three, and only while the node is stopped.
+/// </summary>
+public sealed class SqliteJournalFile : IDisposable
+{
+    private readonly SqliteConnection? _connection;
+
+    private SqliteJournalFile(SqliteConnection? connection) => _connection = connection;
+
+    /// <summary>
+    /// Opens the journal of <paramref name="journal"/> in write-ahead-log mode when it is SQLite (creating the file if
+    /// needed); for PostgreSQL it does nothing.
+    /// </summary>
+    /// <exception cref="IOException">The database cannot be opened or switched (its folder is missing or not writable, or it is not an SQLite file).</exception>
+    public static SqliteJournalFile Open(JournalSettings journal)
+    {
+        if (journal.Provider != JournalProvider.Sqlite)
+        {
+            return new SqliteJournalFile(null);
+        }
+
+        var connection = new SqliteConnection(journal.ConnectionString);
+        try
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA journal_mode = WAL;";
+            var mode = command.ExecuteScalar() as string;
+
+            // An in-memory database has no file to log beside, and no other connection to wait for.
+            if (mode is not ("wal" or "memory"))
+            {
+                throw new IOException($"the SQLite journal ({journal.Describe()}) stayed in journal mode '{mode}', not WAL");
+            }
+
+            return new SqliteJournalFile(connection);
+        }
+        catch (SqliteException e)
+        {
+            connection.Dispose();
+            throw new IOException($"the SQLite journal ({journal.Describe()}) could not be opened: {e.Message}", e);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Closes the kept connection; the last connection to close checkpoints the log into journal.db.</summary>
+    public void Dispose() => _connection?.Dispose();
+}
