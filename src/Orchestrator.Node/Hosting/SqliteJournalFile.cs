@@ -46,6 +46,9 @@ public sealed class SqliteJournalFile : IDisposable
                 throw new IOException($"the SQLite journal ({journal.Describe()}) stayed in journal mode '{mode}', not WAL");
             }
 
+            // A first read opens the log: from then on this connection holds the shared lock that keeps it.
+            command.CommandText = "SELECT count(*) FROM sqlite_master;";
+            command.ExecuteScalar();
             return new SqliteJournalFile(connection);
         }
         catch (SqliteException e)
