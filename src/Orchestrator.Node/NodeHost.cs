@@ -41,7 +41,7 @@ public static partial class NodeHost
     {
         using var data = DataFolder.Open(options.DataDirectory);
         using var journal = SqliteJournalFile.Open(options.Journal);
-        await using var app = Build(options, data);
+        await using var app = Build(options, data, journal);
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orchestrator.Node");
         await app.StartAsync(cancel);
         try
@@ -74,7 +74,7 @@ public static partial class NodeHost
         }
     }
 
-    private static WebApplication Build(NodeOptions options, DataFolder data)
+    private static WebApplication Build(NodeOptions options, DataFolder data, SqliteJournalFile journal)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
         if (options.Observability.JsonLogs)
@@ -136,7 +136,7 @@ public static partial class NodeHost
                 loggers.ClearLoggers();
                 loggers.AddLogger<AkkaLogBridge>();
             });
-            akka.WithSqlPersistence(options.Journal.ConnectionString, options.Journal.ProviderName, autoInitialize: true);
+            akka.WithSqlPersistence(journal.ConnectionString, options.Journal.ProviderName, autoInitialize: true);
             akka.AddHocon(options.Journal.Overrides(), HoconAddMode.Prepend);
 
             // What Akka logs before its loggers start and after they stop goes to the node's logger too (and so is JSON

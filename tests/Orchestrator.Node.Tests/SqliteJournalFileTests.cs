@@ -32,6 +32,23 @@ public sealed class SqliteJournalFileTests : IDisposable
     }
 
     [Fact]
+    public void The_plugin_connects_pooled_to_the_same_file_and_a_stop_folds_the_log_back()
+    {
+        var journal = JournalSettings.Sqlite(_dir.Combine("journal.db"));
+        using (var file = SqliteJournalFile.Open(journal))
+        {
+            var pooled = new SqliteConnectionStringBuilder(file.ConnectionString);
+            Assert.True(pooled.Pooling);
+            Assert.Equal(_dir.Combine("journal.db"), pooled.DataSource);
+            Scalar(file.ConnectionString, "CREATE TABLE journal (n INTEGER); INSERT INTO journal VALUES (1)");
+        }
+
+        // Every connection closed: the log was checkpointed into journal.db and removed.
+        Assert.False(File.Exists(_dir.Combine("journal.db-wal")));
+        Assert.Equal("1", Scalar(journal.ConnectionString, "SELECT count(*) FROM journal"));
+    }
+
+    [Fact]
     public async Task A_read_in_a_deferred_transaction_goes_on_while_another_connection_writes()
     {
         var journal = JournalSettings.Sqlite(_dir.Combine("journal.db"));
@@ -106,7 +123,9 @@ public sealed class SqliteJournalFileTests : IDisposable
     [Fact]
     public void A_postgres_journal_is_left_alone()
     {
-        using var file = SqliteJournalFile.Open(JournalSettings.Postgres("Host=127.0.0.1;Port=1;Username=orch;Password=x"));
+        var postgres = JournalSettings.Postgres("Host=127.0.0.1;Port=1;Username=orch;Password=x");
+        using var file = SqliteJournalFile.Open(postgres);
+        Assert.Equal(postgres.ConnectionString, file.ConnectionString);
         Assert.Empty(Directory.GetFiles(_dir.Path));
     }
 

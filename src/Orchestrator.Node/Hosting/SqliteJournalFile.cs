@@ -8,17 +8,29 @@ namespace Orchestrator.Node.Hosting;
 /// (rollback journal) mode a commit waits until no connection reads, and no read starts while a commit waits, so the
 /// recoveries of many disks at a restart and the writes beside them took turns, each loser sleeping before it tried
 /// again. With a write-ahead log, reads never wait for a write nor a write for reads. The mode is stored in the
-/// database file; every commit is still synced to disk (synchronous stays FULL). The journal's own connections are not
-/// pooled (see SqliteJournalConfig.ConnectionString): this one stays open so that the last of them to close does not
-/// checkpoint and remove the log each time, which made the next ones wait while it was set up again. The folder holds
-/// journal.db-wal and journal.db-shm beside journal.db while the node runs (and after a crash): they are part of the
-/// journal, so copy all three, and only while the node is stopped.
+/// database file; every commit is still synced to disk (synchronous stays FULL). One connection stays open so that the
+/// log is not checkpointed and removed each time the last other one closes. The folder holds journal.db-wal and
+/// journal.db-shm beside journal.db while the node runs (and after a crash): they are part of the journal, so copy all
+/// three, and only while the node is stopped.
 /// </summary>
 public sealed class SqliteJournalFile : IDisposable
 {
     private readonly SqliteConnection? _connection;
 
-    private SqliteJournalFile(SqliteConnection? connection) => _connection = connection;
+    private SqliteJournalFile(SqliteConnection? connection, string connectionString)
+    {
+        _connection = connection;
+        ConnectionString = connectionString;
+    }
+
+    /// <summary>
+    /// What the journal's plugin connects with. For SQLite, its connections are pooled: each opened connection otherwise
+    /// read and parsed the schema again, three times per disk at a restart (about 2 s of a 1,000-disk restart). The
+    /// tests' and tools' unpooled string (<see cref="Engine.SqliteJournalConfig.ConnectionString"/>) is there for the
+    /// rollback mode, where a pooled connection could keep a schema from before the journal table existed and fail with
+    /// "no such table" while another connection wrote; in WAL mode it can always read the newer schema.
+    /// </summary>
+    public string ConnectionString { get; }
 
     /// <summary>
     /// Opens the journal of <paramref name="journal"/> in write-ahead-log mode when it is SQLite (creating the file if
@@ -29,7 +41,7 @@ public sealed class SqliteJournalFile : IDisposable
     {
         if (journal.Provider != JournalProvider.Sqlite)
         {
-            return new SqliteJournalFile(null);
+            return new SqliteJournalFile(null, journal.ConnectionString);
         }
 
         var connection = new SqliteConnection(journal.ConnectionString);
@@ -49,7 +61,7 @@ public sealed class SqliteJournalFile : IDisposable
             // A first read opens the log: from then on this connection holds the shared lock that keeps it.
             command.CommandText = "SELECT count(*) FROM sqlite_master;";
             command.ExecuteScalar();
-            return new SqliteJournalFile(connection);
+            return new SqliteJournalFile(connection, new SqliteConnectionStringBuilder(journal.ConnectionString) { Pooling = true }.ToString());
         }
         catch (SqliteException e)
         {
@@ -63,6 +75,18 @@ public sealed class SqliteJournalFile : IDisposable
         }
     }
 
-    /// <summary>Closes the kept connection; the last connection to close checkpoints the log into journal.db.</summary>
-    public void Dispose() => _connection?.Dispose();
+    /// <summary>
+    /// After the engine stopped: closes the pooled connections and the kept one; the last to close checkpoints the log
+    /// into journal.db.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_connection is null)
+        {
+            return;
+        }
+
+        SqliteConnection.ClearAllPools();
+        _connection.Dispose();
+    }
 }
