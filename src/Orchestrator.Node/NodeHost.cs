@@ -137,7 +137,7 @@ public static partial class NodeHost
                 loggers.AddLogger<AkkaLogBridge>();
             });
             akka.WithSqlPersistence(journal.ConnectionString, options.Journal.ProviderName, autoInitialize: true);
-            akka.AddHocon(options.Journal.Overrides(), HoconAddMode.Prepend);
+            akka.AddHocon(journal.Overrides, HoconAddMode.Prepend);
 
             // What Akka logs before its loggers start and after they stop goes to the node's logger too (and so is JSON
             // when the logs are): warnings only, as those lines come while nothing else is logged.

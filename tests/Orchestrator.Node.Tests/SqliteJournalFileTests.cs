@@ -100,14 +100,17 @@ public sealed class SqliteJournalFileTests : IDisposable
     [Fact]
     public void The_plugin_reads_sqlite_in_deferred_transactions_and_postgres_as_before()
     {
-        var sqlite = JournalSettings.Sqlite(_dir.Combine("journal.db")).Overrides();
+        using var file = SqliteJournalFile.Open(JournalSettings.Sqlite(_dir.Combine("journal.db")));
+        var sqlite = file.Overrides;
         foreach (var plugin in new[] { "journal.sql", "snapshot-store.sql", "query.journal.sql" })
         {
             Assert.Equal("read-uncommitted", sqlite.GetString($"akka.persistence.{plugin}.read-isolation-level"));
         }
 
-        var postgres = JournalSettings.Postgres("Host=db;Username=orch;Password=x").Overrides();
-        Assert.False(postgres.HasPath("akka.persistence.journal.sql.read-isolation-level"));
+        using var pg = SqliteJournalFile.Open(JournalSettings.Postgres("Host=db;Username=orch;Password=x"));
+        Assert.False(pg.Overrides.HasPath("akka.persistence.journal.sql.read-isolation-level"));
+        Assert.Equal("1d", pg.Overrides.GetString("akka.persistence.journal.sql.circuit-breaker.call-timeout"));
+        Assert.Equal("1d", sqlite.GetString("akka.persistence.journal.sql.circuit-breaker.call-timeout"));
     }
 
     [Fact]

@@ -94,13 +94,13 @@ public sealed record JournalSettings
     /// the writing actors; the journal's own back-off takes its place. Its call timeout bounds how long one write may
     /// wait for the database (a day); each attempt is bounded by the database client's own timeouts.
     /// </summary>
-    public Config Overrides() => (Provider == JournalProvider.Sqlite ? SqliteReads : Config.Empty).WithFallback(ConfigurationFactory.ParseString($$"""
+    public static Config Overrides() => ConfigurationFactory.ParseString($$"""
         akka.persistence.journal.sql {
           recovery-event-timeout = {{(int)RecoveryTimeout.TotalSeconds}}s
           class = "{{WriteJournalClass}}"
           circuit-breaker { max-failures = 1000000000, call-timeout = 1d, reset-timeout = 1s }
         }
-        """));
+        """);
 
     /// <summary>
     /// SQLite reads in deferred transactions. With the default isolation level Microsoft.Data.Sqlite begins every
@@ -108,9 +108,11 @@ public sealed record JournalSettings
     /// a snapshot, the highest sequence number, the events) queue behind each other and behind every write, and each one
     /// that finds the lock taken sleeps before it tries again: a node restarting with 1,000 disks spent most of its time
     /// there. "read-uncommitted" is the one level it begins with a plain (deferred) BEGIN; without a shared cache
-    /// SQLite still reads serializably. Writes keep BEGIN IMMEDIATE.
+    /// SQLite still reads serializably. Writes keep BEGIN IMMEDIATE. The node sets it with the write-ahead log, in which
+    /// reads and the write never wait for each other (Node/Hosting/SqliteJournalFile); bare ActorSystems (tests) keep
+    /// the plugin's default.
     /// </summary>
-    private static readonly Config SqliteReads = ConfigurationFactory.ParseString("""
+    public static readonly Config SqliteReads = ConfigurationFactory.ParseString("""
         akka.persistence.journal.sql.read-isolation-level = read-uncommitted
         akka.persistence.snapshot-store.sql.read-isolation-level = read-uncommitted
         akka.persistence.query.journal.sql.read-isolation-level = read-uncommitted

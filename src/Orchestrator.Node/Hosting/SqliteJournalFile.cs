@@ -33,6 +33,14 @@ public sealed class SqliteJournalFile : IDisposable
     public string ConnectionString { get; }
 
     /// <summary>
+    /// The plugin settings the node adds over Akka.Persistence.Sql.Hosting's (<see cref="JournalSettings.Overrides"/>),
+    /// and for SQLite its reads in deferred transactions (<see cref="JournalSettings.SqliteReads"/>).
+    /// </summary>
+    public Akka.Configuration.Config Overrides => _connection is null
+        ? JournalSettings.Overrides()
+        : JournalSettings.SqliteReads.WithFallback(JournalSettings.Overrides());
+
+    /// <summary>
     /// Opens the journal of <paramref name="journal"/> in write-ahead-log mode when it is SQLite (creating the file if
     /// needed); for PostgreSQL it does nothing.
     /// </summary>
