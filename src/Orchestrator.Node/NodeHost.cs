@@ -40,7 +40,8 @@ public static partial class NodeHost
     public static async Task RunAsync(NodeOptions options, CancellationToken cancel = default)
     {
         using var data = DataFolder.Open(options.DataDirectory);
-        await using var app = Build(options, data);
+        using var journal = SqliteJournalFile.Open(options.Journal);
+        await using var app = Build(options, data, journal);
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Orchestrator.Node");
         await app.StartAsync(cancel);
         try
@@ -73,7 +74,7 @@ public static partial class NodeHost
         }
     }
 
-    private static WebApplication Build(NodeOptions options, DataFolder data)
+    private static WebApplication Build(NodeOptions options, DataFolder data, SqliteJournalFile journal)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
         if (options.Observability.JsonLogs)
@@ -135,8 +136,8 @@ public static partial class NodeHost
                 loggers.ClearLoggers();
                 loggers.AddLogger<AkkaLogBridge>();
             });
-            akka.WithSqlPersistence(options.Journal.ConnectionString, options.Journal.ProviderName, autoInitialize: true);
-            akka.AddHocon(Engine.Persistence.JournalSettings.Overrides(), HoconAddMode.Prepend);
+            akka.WithSqlPersistence(journal.ConnectionString, options.Journal.ProviderName, autoInitialize: true);
+            akka.AddHocon(journal.Overrides, HoconAddMode.Prepend);
 
             // What Akka logs before its loggers start and after they stop goes to the node's logger too (and so is JSON
             // when the logs are): warnings only, as those lines come while nothing else is logged.

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Orchestrator.Domain.Disks;
+using Orchestrator.Engine.Disks;
 
 // A partial of the disk entity: same namespace as its other parts.
 namespace Orchestrator.Engine;
@@ -29,11 +30,10 @@ public sealed partial class DiskChainActor
     }
 
     /// <summary>
-    /// Blocking image work on a thread of its own (LongRunning), not a thread-pool thread: the actors and the asks
-    /// of every other disk keep the pool while a large chain opens or is scanned.
+    /// Blocking image work on a thread of its own (<see cref="ImageWorkThreads"/>), not a thread-pool thread: the actors
+    /// and the asks of every other disk keep the pool while a large chain opens or is scanned.
     /// </summary>
-    private static Task<T> OffThread<T>(Func<T> work) =>
-        Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    private static Task<T> OffThread<T>(Func<T> work) => ImageWorkThreads.Shared.Run(work);
 
     private Task<object> AskRegistry(object question) => _registry.Ask<object>(question, RegistryTimeout);
 
