@@ -111,7 +111,7 @@ up() {
     until all_up_seen_by "$node"; do
       running "$node" || die "$node exited; see $DIR/$node.log"
       [ "$SECONDS" -lt "$deadline" ] || die "$node does not see n1, n2 and n3 Up within $UP_TIMEOUT s; see $DIR/$node.log"
-      sleep 1
+      sleep 0.2
     done
   done
   say "n1, n2 and n3 are Up: orchestrator --server http://127.0.0.1:8081 --token-file $DIR/token ..."
