@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Buffers.Binary;
 using Orchestrator.Qcow2.Chain;
 using Orchestrator.Qcow2.Check;
@@ -47,6 +48,9 @@ internal sealed class MutantRunner
     private bool _topConsistentBefore;
     private volatile string _phase = "starting";
 
+    // Time spent in qemu-img check (the cross-check): QEMU's cost, not the library's, so it is not part of the time limit.
+    private long _qemuTicks;
+
     public MutantRunner(string dir, BaseImage baseImage, byte[] mutant, Random rng)
     {
         _dir = dir;
@@ -54,6 +58,9 @@ internal sealed class MutantRunner
         _mutant = mutant;
         _rng = rng;
     }
+
+    /// <summary>How long the cross-check's qemu-img runs took so far (QEMU's own check can take seconds on a hostile L1).</summary>
+    public TimeSpan QemuTime => TimeSpan.FromTicks(Interlocked.Read(ref _qemuTicks));
 
     /// <summary>The phase running now; named in the failure when the mutant times out.</summary>
     public string Phase => _phase;
@@ -363,8 +370,10 @@ internal sealed class MutantRunner
         _phase = "qemu-img check";
         var prePath = Path.Combine(_dir, "pre-" + _base.TopFile);
         File.WriteAllBytes(prePath, topBefore);
+        var qemu = Stopwatch.StartNew();
         var pre = QemuCheck(prePath);
         var post = QemuCheck(TopPath);
+        Interlocked.Add(ref _qemuTicks, qemu.Elapsed.Ticks);
         if (pre is null || post is null)
         {
             _findings.Tag("qemu-check:timeout");
