@@ -81,5 +81,12 @@ public sealed class ClusterNode
         }
     }
 
+    /// <summary>Asks the node's disk front, as the API does; fails naming the answer when it is not a <typeparamref name="T"/>.</summary>
+    public async Task<T> AskFrontAsync<T>(object message)
+    {
+        var reply = await Front.Ask<object>(message, TimeSpan.FromSeconds(30));
+        return reply is T typed ? typed : throw new InvalidOperationException($"{Name} answered {reply} to {message}, not a {typeof(T).Name}");
+    }
+
     public Task StopAsync() => System.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
 }

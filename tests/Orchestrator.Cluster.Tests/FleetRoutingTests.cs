@@ -25,12 +25,6 @@ public sealed class FleetRoutingTests(ITestOutputHelper output) : IDisposable
 
     private string RootOf(string node) => Directory.CreateDirectory(_dir.Combine(node)).FullName;
 
-    private static async Task<T> Ask<T>(ClusterNode node, object message)
-    {
-        var reply = await node.Front.Ask<object>(message, AskTimeout);
-        return reply is T typed ? typed : throw new InvalidOperationException($"{node.Name} answered {reply} to {message}, not a {typeof(T).Name}");
-    }
-
     [Fact]
     public async Task Disk_commands_from_every_node_reach_the_disk_on_its_host()
     {
@@ -48,7 +42,7 @@ public sealed class FleetRoutingTests(ITestOutputHelper output) : IDisposable
                 new ChainSpec { Layers = 3, VirtualSize = 4L * 1024 * 1024 });
             chains["d" + (i + 1)] = chain;
             var via = cluster[Nodes[(i + 1) % Nodes.Length]];
-            var info = await Ask<DiskReplies.DiskInfo>(via, new DiskCommands.Register(new DiskId("d" + (i + 1)), chain.Top, host));
+            var info = await via.AskFrontAsync<DiskReplies.DiskInfo>(new DiskCommands.Register(new DiskId("d" + (i + 1)), chain.Top, host));
             Assert.Equal(3, info.Chain.Count);
         }
 
@@ -59,14 +53,14 @@ public sealed class FleetRoutingTests(ITestOutputHelper output) : IDisposable
             Assert.All(Nodes.Where(n => n != host), n => Assert.Null(cluster[n].Disks.Find(new DiskId(disk))));
             foreach (var from in Nodes)
             {
-                var shown = await Ask<DiskReplies.DiskInfo>(cluster[from], new DiskCommands.Show(new DiskId(disk)));
+                var shown = await cluster[from].AskFrontAsync<DiskReplies.DiskInfo>(new DiskCommands.Show(new DiskId(disk)));
                 Assert.Equal(chains[disk].Top, shown.ActivePath);
             }
         }
 
         foreach (var from in Nodes)
         {
-            var list = await Ask<ManagerCommands.DiskList>(cluster[from], new ManagerCommands.ListDisks());
+            var list = await cluster[from].AskFrontAsync<ManagerCommands.DiskList>(new ManagerCommands.ListDisks());
             Assert.Equal(["d1@n1", "d2@n2", "d3@n3"], list.Disks.Select(d => $"{d.Disk}@{d.Host}"));
         }
 
@@ -77,20 +71,20 @@ public sealed class FleetRoutingTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("host n2", conflict.Error.Message);
 
         // A stream started from n3 runs on n2; n1 sees the job with its host, then the chain rewritten.
-        var started = await Ask<DiskReplies.JobStarted>(cluster["n3"], new DiskCommands.Stream(new DiskId("d2"), new StreamRequest { JobId = new JobId("s2"), AutoDismiss = false }));
+        var started = await cluster["n3"].AskFrontAsync<DiskReplies.JobStarted>(new DiskCommands.Stream(new DiskId("d2"), new StreamRequest { JobId = new JobId("s2"), AutoDismiss = false }));
         Assert.Equal(("s2", "n2"), (started.Job.Device, started.Job.Host));
         await TestCluster.WaitUntilAsync(() =>
         {
-            var jobs = Ask<DiskReplies.JobList>(cluster["n1"], new ManagerCommands.QueryAllJobs()).GetAwaiter().GetResult();
+            var jobs = cluster["n1"].AskFrontAsync<DiskReplies.JobList>(new ManagerCommands.QueryAllJobs()).GetAwaiter().GetResult();
             output.WriteLine(string.Join(", ", jobs.Jobs.Select(j => $"{j.Device}@{j.Host}:{j.Status}")));
             var s2 = Assert.Single(jobs.Jobs, j => j.Device == "s2");
             Assert.Equal("n2", s2.Host);
             return s2.Status == "concluded";
         }, "the stream s2 to conclude, as seen from n1", TimeSpan.FromSeconds(60));
-        var byId = await Ask<DiskReplies.JobList>(cluster["n3"], new ManagerCommands.QueryJob(new JobId("s2")));
+        var byId = await cluster["n3"].AskFrontAsync<DiskReplies.JobList>(new ManagerCommands.QueryJob(new JobId("s2")));
         Assert.Null(Assert.Single(byId.Jobs).Error);
         Assert.Equal("n2", byId.Jobs[0].Host);
-        Assert.Single((await Ask<DiskReplies.DiskInfo>(cluster["n1"], new DiskCommands.Show(new DiskId("d2")))).Chain);
+        Assert.Single((await cluster["n1"].AskFrontAsync<DiskReplies.DiskInfo>(new DiskCommands.Show(new DiskId("d2")))).Chain);
         Assert.Equal(0, QemuTools.Check(chains["d2"].Top).ExitCode);
 
         // Job ids are unique in the fleet: s2 (concluded, not dismissed, on n2) is refused for a disk of n1, naming its
@@ -100,11 +94,11 @@ public sealed class FleetRoutingTests(ITestOutputHelper output) : IDisposable
         Assert.Equal("conflict", taken.Error.Code);
         Assert.Contains("disk 'd2' on host n2", taken.Error.Message);
         Assert.IsNotType<DiskReplies.Refused>(await cluster["n3"].Front.Ask<object>(new ManagerCommands.JobVerbById(new JobId("s2"), JobVerb.Dismiss), AskTimeout));
-        var reused = await Ask<DiskReplies.JobStarted>(cluster["n3"], new DiskCommands.Stream(new DiskId("d1"), new StreamRequest { JobId = new JobId("s2"), AutoDismiss = false }));
+        var reused = await cluster["n3"].AskFrontAsync<DiskReplies.JobStarted>(new DiskCommands.Stream(new DiskId("d1"), new StreamRequest { JobId = new JobId("s2"), AutoDismiss = false }));
         Assert.Equal(("s2", "n1"), (reused.Job.Device, reused.Job.Host));
         await TestCluster.WaitUntilAsync(() =>
         {
-            var job = Ask<DiskReplies.JobList>(cluster["n2"], new ManagerCommands.QueryJob(new JobId("s2"))).GetAwaiter().GetResult().Jobs.Single();
+            var job = cluster["n2"].AskFrontAsync<DiskReplies.JobList>(new ManagerCommands.QueryJob(new JobId("s2"))).GetAwaiter().GetResult().Jobs.Single();
             return job.Host == "n1" && job.Status == "concluded";
         }, "the job s2, now of d1, to conclude on n1 as seen from n2", TimeSpan.FromSeconds(60));
 
@@ -119,7 +113,7 @@ public sealed class FleetRoutingTests(ITestOutputHelper output) : IDisposable
             Assert.Equal("unavailable", refused.Error.Code);
             Assert.StartsWith("host n3 is unreachable", refused.Error.Message);
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"the refusal took {watch.ElapsedMilliseconds} ms");
-            Assert.Equal(chains["d1"].Top, (await Ask<DiskReplies.DiskInfo>(cluster[from], new DiskCommands.Show(new DiskId("d1")))).ActivePath);
+            Assert.Equal(chains["d1"].Top, (await cluster[from].AskFrontAsync<DiskReplies.DiskInfo>(new DiskCommands.Show(new DiskId("d1")))).ActivePath);
         }
     }
 }

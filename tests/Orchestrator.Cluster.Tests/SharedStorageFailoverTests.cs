@@ -28,14 +28,8 @@ public sealed class SharedStorageFailoverTests(ITestOutputHelper output) : IDisp
 
     private string Folder(string name) => Directory.CreateDirectory(_dir.Combine(name)).FullName;
 
-    private static async Task<T> Ask<T>(ClusterNode node, object message)
-    {
-        var reply = await node.Front.Ask<object>(message, AskTimeout);
-        return reply is T typed ? typed : throw new InvalidOperationException($"{node.Name} answered {reply} to {message}, not a {typeof(T).Name}");
-    }
-
     private static JobInfo Job(ClusterNode via, string id) =>
-        Ask<DiskReplies.JobList>(via, new ManagerCommands.QueryJob(new JobId(id))).GetAwaiter().GetResult().Jobs.Single();
+        via.AskFrontAsync<DiskReplies.JobList>(new ManagerCommands.QueryJob(new JobId(id))).GetAwaiter().GetResult().Jobs.Single();
 
     [Fact]
     public async Task A_downed_hosts_disk_on_a_shared_root_moves_to_a_survivor_and_its_merge_resumes_from_its_checkpoint()
@@ -50,13 +44,13 @@ public sealed class SharedStorageFailoverTests(ITestOutputHelper output) : IDisp
         var onShared = new RandomChainBuilder(seed, output.WriteLine).Build(Folder("shared/d1"), new ChainSpec { Layers = 3, VirtualSize = 32 * MiB, WritesPerLayer = 48 });
         var reference = onShared.WriteReferenceRaw(Path.Combine(_dir.Path, "d1.raw"));
         var ownStorage = new RandomChainBuilder(seed + 1, output.WriteLine).Build(Folder("n2/d2"), new ChainSpec { Layers = 2, VirtualSize = 4 * MiB });
-        await Ask<DiskReplies.DiskInfo>(cluster["n1"], new DiskCommands.Register(new DiskId("d1"), onShared.Top, "n2"));
-        await Ask<DiskReplies.DiskInfo>(cluster["n3"], new DiskCommands.Register(new DiskId("d2"), ownStorage.Top, "n2"));
+        await cluster["n1"].AskFrontAsync<DiskReplies.DiskInfo>(new DiskCommands.Register(new DiskId("d1"), onShared.Top, "n2"));
+        await cluster["n3"].AskFrontAsync<DiskReplies.DiskInfo>(new DiskCommands.Register(new DiskId("d2"), ownStorage.Top, "n2"));
         Assert.NotNull(cluster["n2"].Disks.Find(new DiskId("d1")));
 
         // A slow merge of d1 runs on n2 until it has passed a checkpoint; slow enough that it is still running when n2
         // goes down (its offset also counts the ranges it skips, which cost nothing).
-        await Ask<DiskReplies.JobStarted>(cluster["n3"], new DiskCommands.Stream(new DiskId("d1"),
+        await cluster["n3"].AskFrontAsync<DiskReplies.JobStarted>(new DiskCommands.Stream(new DiskId("d1"),
             new StreamRequest { JobId = new JobId("m1"), Speed = MiB / 4, AutoDismiss = false }));
         await TestCluster.WaitUntilAsync(() => Job(cluster["n1"], "m1").BytesCopied >= MiB, "m1 to copy 1 MiB on n2", TimeSpan.FromSeconds(60));
         var before = Job(cluster["n1"], "m1");
@@ -113,10 +107,10 @@ public sealed class SharedStorageFailoverTests(ITestOutputHelper output) : IDisp
         }
 
         // At full speed the merge completes on the new host, with the guest-visible content unchanged.
-        await Ask<object>(other, new ManagerCommands.JobVerbById(new JobId("m1"), JobVerb.SetSpeed, 0));
+        await other.AskFrontAsync<object>(new ManagerCommands.JobVerbById(new JobId("m1"), JobVerb.SetSpeed, 0));
         await TestCluster.WaitUntilAsync(() => Job(other, "m1").Status == "concluded", "m1 to conclude", TimeSpan.FromSeconds(60));
         Assert.Null(Job(other, "m1").Error);
-        var info = await Ask<DiskReplies.DiskInfo>(other, new DiskCommands.Show(new DiskId("d1")));
+        var info = await other.AskFrontAsync<DiskReplies.DiskInfo>(new DiskCommands.Show(new DiskId("d1")));
         Assert.Equal((takerName, 1), (info.Host, info.Chain.Count));
         Assert.Equal(0, QemuTools.Check(onShared.Top).ExitCode);
         var compare = QemuTools.Compare(onShared.Top, reference, fmtB: "raw");
@@ -126,8 +120,8 @@ public sealed class SharedStorageFailoverTests(ITestOutputHelper output) : IDisp
         // and a job of another disk takes it.
         Assert.IsNotType<DiskReplies.Refused>(await other.Front.Ask<object>(new ManagerCommands.JobVerbById(new JobId("m1"), JobVerb.Dismiss), AskTimeout));
         var third = new RandomChainBuilder(seed + 2, output.WriteLine).Build(Folder($"{takerName}/d3"), new ChainSpec { Layers = 2, VirtualSize = 4 * MiB });
-        await Ask<DiskReplies.DiskInfo>(other, new DiskCommands.Register(new DiskId("d3"), third.Top, takerName));
-        var reused = await Ask<DiskReplies.JobStarted>(other, new DiskCommands.Stream(new DiskId("d3"), new StreamRequest { JobId = new JobId("m1") }));
+        await other.AskFrontAsync<DiskReplies.DiskInfo>(new DiskCommands.Register(new DiskId("d3"), third.Top, takerName));
+        var reused = await other.AskFrontAsync<DiskReplies.JobStarted>(new DiskCommands.Stream(new DiskId("d3"), new StreamRequest { JobId = new JobId("m1") }));
         Assert.Equal(("m1", takerName), (reused.Job.Device, reused.Job.Host));
 
         // n2 comes back: d2 is served there again, d1 stays on its new host (n2's registry recorded the move).
@@ -139,9 +133,9 @@ public sealed class SharedStorageFailoverTests(ITestOutputHelper output) : IDisp
         await cluster.StartNodeAsync("n2");
         await cluster.WaitAllUpAsync(Nodes, TimeSpan.FromSeconds(90));
         await TestCluster.WaitUntilAsync(() => cluster["n2"].Disks.Find(new DiskId("d2")) is not null, "d2 to open on the returned n2", TimeSpan.FromSeconds(60));
-        var d2 = await Ask<DiskReplies.DiskInfo>(other, new DiskCommands.Show(new DiskId("d2")));
+        var d2 = await other.AskFrontAsync<DiskReplies.DiskInfo>(new DiskCommands.Show(new DiskId("d2")));
         Assert.Equal("n2", d2.Host);
-        var d1 = await Ask<DiskReplies.DiskInfo>(cluster["n2"], new DiskCommands.Show(new DiskId("d1")));
+        var d1 = await cluster["n2"].AskFrontAsync<DiskReplies.DiskInfo>(new DiskCommands.Show(new DiskId("d1")));
         Assert.Equal(takerName, d1.Host);
         Assert.Null(cluster["n2"].Disks.Find(new DiskId("d1")));
         Assert.NotNull(taker.Disks.Find(new DiskId("d1")));
