@@ -42,8 +42,10 @@ public static class ClusterHocon
             split-brain-resolver {
               active-strategy = keep-majority
               stable-after = {{Seconds(settings.StableAfter)}}
-              # A membership that keeps changing (flapping links) downs everyone rather than guessing.
-              down-all-when-unstable = on
+              # A membership that keeps changing (flapping links) downs everyone rather than guessing, once it has been
+              # unstable this long past stable-after. Akka's "on" is 3/4 of stable-after: with a short stable-after
+              # (2 s in the crash tests) a killed node's restart on a loaded machine downed the whole cluster.
+              down-all-when-unstable = {{Seconds(DownAllWhenUnstable(settings.StableAfter))}}
             }
             sharding {
               remember-entities = on
@@ -67,6 +69,9 @@ public static class ClusterHocon
           }
         }
         """);
+
+    /// <summary>Akka's default (3/4 of stable-after), but never under 15 s.</summary>
+    public static TimeSpan DownAllWhenUnstable(TimeSpan stableAfter) => TimeSpan.FromTicks(Math.Max(stableAfter.Ticks * 3 / 4, TimeSpan.FromSeconds(15).Ticks));
 
     private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s";
 }
