@@ -157,7 +157,7 @@ public sealed class NodeOptions
         foreach (var shared in Cluster.SharedRoots)
         {
             // A shared root is a storage root (or inside one): the disks that move here must pass the same confinement.
-            if (!StorageRoots.Any(root => shared == root || shared.StartsWith(Path.EndsInDirectorySeparator(root) ? root : root + Path.DirectorySeparatorChar, StringComparison.Ordinal)))
+            if (!StorageRoots.Any(root => PhysicalPath.IsUnder(shared, root)))
             {
                 throw Invalid(SharedRootsKey, "ORCHESTRATOR_SHAREDROOTS", $"the shared root '{shared}' is not inside a storage root ({string.Join(", ", StorageRoots)})");
             }

@@ -1,3 +1,5 @@
+using Orchestrator.Qcow2.IO;
+
 namespace Orchestrator.Engine.Cluster;
 
 /// <summary>
@@ -35,7 +37,7 @@ public static class SharedRoots
             return null;
         }
 
-        return roots.Where(root => paths.All(p => IsUnder(p, root))).OrderByDescending(r => r.Length).FirstOrDefault();
+        return roots.Where(root => paths.All(p => PhysicalPath.IsUnder(Path.GetFullPath(p), root))).OrderByDescending(r => r.Length).FirstOrDefault();
     }
 
     /// <summary>What is wrong with <paramref name="root"/> as a shared root, or null: a full path, and nothing a role or HOCON string cannot carry.</summary>
@@ -49,12 +51,5 @@ public static class SharedRoots
         return root.Any(c => char.IsControl(c) || c is '"' or '\\' or '$' or '{' or '}')
             ? $"the shared root '{root}' holds a character a cluster role cannot carry (quotes, backslashes, '$', braces or control characters)"
             : null;
-    }
-
-    private static bool IsUnder(string path, string root)
-    {
-        var full = Path.GetFullPath(path);
-        var prefix = Path.EndsInDirectorySeparator(root) ? root : root + Path.DirectorySeparatorChar;
-        return full.StartsWith(prefix, StringComparison.Ordinal);
     }
 }
