@@ -88,5 +88,9 @@ public sealed class ClusterNode
         return reply is T typed ? typed : throw new InvalidOperationException($"{Name} answered {reply} to {message}, not a {typeof(T).Name}");
     }
 
+    /// <summary>The job <paramref name="id"/> as this node's front answers a query of it (a blocking call, for polls).</summary>
+    public Domain.Jobs.JobInfo JobNow(string id) =>
+        AskFrontAsync<Domain.Disks.DiskReplies.JobList>(new Domain.Disks.ManagerCommands.QueryJob(new Domain.JobId(id))).GetAwaiter().GetResult().Jobs.Single();
+
     public Task StopAsync() => System.Terminate().WaitAsync(TimeSpan.FromSeconds(30));
 }

@@ -26,9 +26,6 @@ public sealed class HostStoppedMidMergeTests(ITestOutputHelper output) : IDispos
 
     private string Folder(string name) => Directory.CreateDirectory(_dir.Combine(name)).FullName;
 
-    private static JobInfo Job(ClusterNode via, string id) =>
-        via.AskFrontAsync<DiskReplies.JobList>(new ManagerCommands.QueryJob(new JobId(id))).GetAwaiter().GetResult().Jobs.Single();
-
     [Fact]
     public async Task The_host_stopped_mid_merge_is_answered_for_at_once_and_its_merge_resumes_from_its_checkpoint_when_it_is_back()
     {
@@ -41,7 +38,7 @@ public sealed class HostStoppedMidMergeTests(ITestOutputHelper output) : IDispos
         await cluster["n1"].AskFrontAsync<DiskReplies.DiskInfo>(new DiskCommands.Register(new DiskId("d1"), chain.Top, "n2"));
         await cluster["n3"].AskFrontAsync<DiskReplies.JobStarted>(new DiskCommands.Stream(new DiskId("d1"),
             new StreamRequest { JobId = new JobId("m1"), Speed = MiB / 4, AutoDismiss = false }));
-        await TestCluster.WaitUntilAsync(() => Job(cluster["n1"], "m1").BytesCopied >= MiB, "m1 to copy 1 MiB on n2", TimeSpan.FromSeconds(60));
+        await TestCluster.WaitUntilAsync(() => cluster["n1"].JobNow("m1").BytesCopied >= MiB, "m1 to copy 1 MiB on n2", TimeSpan.FromSeconds(60));
 
         // The host stops (coordinated shutdown: its job is held at a checkpoint first).
         await cluster["n2"].StopAsync();
@@ -64,8 +61,8 @@ public sealed class HostStoppedMidMergeTests(ITestOutputHelper output) : IDispos
         Assert.True(Resumed()!.Offset >= MiB, $"m1 resumed from {Resumed()!.Offset}, not from a checkpoint past the first MiB");
 
         await cluster["n1"].AskFrontAsync<object>(new ManagerCommands.JobVerbById(new JobId("m1"), JobVerb.SetSpeed, 0));
-        await TestCluster.WaitUntilAsync(() => Job(cluster["n3"], "m1").Status == "concluded", "m1 to conclude", TimeSpan.FromSeconds(60));
-        var done = Job(cluster["n3"], "m1");
+        await TestCluster.WaitUntilAsync(() => cluster["n3"].JobNow("m1").Status == "concluded", "m1 to conclude", TimeSpan.FromSeconds(60));
+        var done = cluster["n3"].JobNow("m1");
         Assert.Equal(("n2", (string?)null), (done.Host, done.Error));
         Assert.Single((await cluster["n1"].AskFrontAsync<DiskReplies.DiskInfo>(new DiskCommands.Show(new DiskId("d1")))).Chain);
         Assert.Equal(0, QemuTools.Check(chain.Top).ExitCode);

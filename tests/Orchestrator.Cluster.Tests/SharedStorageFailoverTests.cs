@@ -28,9 +28,6 @@ public sealed class SharedStorageFailoverTests(ITestOutputHelper output) : IDisp
 
     private string Folder(string name) => Directory.CreateDirectory(_dir.Combine(name)).FullName;
 
-    private static JobInfo Job(ClusterNode via, string id) =>
-        via.AskFrontAsync<DiskReplies.JobList>(new ManagerCommands.QueryJob(new JobId(id))).GetAwaiter().GetResult().Jobs.Single();
-
     [Fact]
     public async Task A_downed_hosts_disk_on_a_shared_root_moves_to_a_survivor_and_its_merge_resumes_from_its_checkpoint()
     {
@@ -52,8 +49,8 @@ public sealed class SharedStorageFailoverTests(ITestOutputHelper output) : IDisp
         // goes down (its offset also counts the ranges it skips, which cost nothing).
         await cluster["n3"].AskFrontAsync<DiskReplies.JobStarted>(new DiskCommands.Stream(new DiskId("d1"),
             new StreamRequest { JobId = new JobId("m1"), Speed = MiB / 4, AutoDismiss = false }));
-        await TestCluster.WaitUntilAsync(() => Job(cluster["n1"], "m1").BytesCopied >= MiB, "m1 to copy 1 MiB on n2", TimeSpan.FromSeconds(60));
-        var before = Job(cluster["n1"], "m1");
+        await TestCluster.WaitUntilAsync(() => cluster["n1"].JobNow("m1").BytesCopied >= MiB, "m1 to copy 1 MiB on n2", TimeSpan.FromSeconds(60));
+        var before = cluster["n1"].JobNow("m1");
         output.WriteLine($"before the cut: m1 {before.Status} at {before.Offset} of {before.Len} ({before.BytesCopied} bytes copied) on {before.Host}");
         Assert.Equal("n2", before.Host);
 
@@ -88,7 +85,7 @@ public sealed class SharedStorageFailoverTests(ITestOutputHelper output) : IDisp
         catch (TimeoutException)
         {
             output.WriteLine("events on the taker: " + string.Join("; ", taker.Events.Retained().Select(e => e.ToString())));
-            output.WriteLine("m1: " + Job(other, "m1"));
+            output.WriteLine("m1: " + other.JobNow("m1"));
             throw;
         }
 
@@ -100,7 +97,7 @@ public sealed class SharedStorageFailoverTests(ITestOutputHelper output) : IDisp
         // Both survivors route to the new host; the disk left on n2's own storage waits for n2.
         foreach (var via in new[] { taker, other })
         {
-            Assert.Equal(takerName, Job(via, "m1").Host);
+            Assert.Equal(takerName, via.JobNow("m1").Host);
             var refused = Assert.IsType<DiskReplies.Refused>(await via.Front.Ask<object>(new DiskCommands.Show(new DiskId("d2")), AskTimeout));
             Assert.Equal("unavailable", refused.Error.Code);
             Assert.Contains("host n2", refused.Error.Message, StringComparison.Ordinal);
@@ -108,8 +105,8 @@ public sealed class SharedStorageFailoverTests(ITestOutputHelper output) : IDisp
 
         // At full speed the merge completes on the new host, with the guest-visible content unchanged.
         await other.AskFrontAsync<object>(new ManagerCommands.JobVerbById(new JobId("m1"), JobVerb.SetSpeed, 0));
-        await TestCluster.WaitUntilAsync(() => Job(other, "m1").Status == "concluded", "m1 to conclude", TimeSpan.FromSeconds(60));
-        Assert.Null(Job(other, "m1").Error);
+        await TestCluster.WaitUntilAsync(() => other.JobNow("m1").Status == "concluded", "m1 to conclude", TimeSpan.FromSeconds(60));
+        Assert.Null(other.JobNow("m1").Error);
         var info = await other.AskFrontAsync<DiskReplies.DiskInfo>(new DiskCommands.Show(new DiskId("d1")));
         Assert.Equal((takerName, 1), (info.Host, info.Chain.Count));
         Assert.Equal(0, QemuTools.Check(onShared.Top).ExitCode);
