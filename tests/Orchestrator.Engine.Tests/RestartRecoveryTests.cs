@@ -251,11 +251,20 @@ public sealed class RestartRecoveryTests : EngineTestBase
         var rawTwo = ImageAssert.CaptureRaw(second[^1], PathOf("two.raw"));
         await Register(new DiskId("one"), first[^1]);
         await Register(new DiskId("two"), second[^1]);
-        await Stream(new DiskId("one"), new StreamRequest { Speed = 4 * MiB });
-        await Stream(new DiskId("two"), new StreamRequest { Base = second[0], Speed = 2 * MiB });
-        await WaitForOffset(new DiskId("one"), "one", 2 * MiB);
+        // Slow enough that neither can end before the restart on a loaded machine (a job that ended before it would
+        // send its completion to the old node, and this test would wait for it on the new one); checked, then lifted.
+        await Stream(new DiskId("one"), new StreamRequest { Speed = 1 * MiB });
+        await Stream(new DiskId("two"), new StreamRequest { Base = second[0], Speed = 256 * 1024 });
+        await WaitForOffset(new DiskId("one"), "one", 1 * MiB);
+        var two = await QueryLive(new DiskId("two"), "two");
+        Assert.True(two.Offset < two.Len, $"job 'two' ran to its end before the restart: {two.Offset}/{two.Len}");
 
         await RestartAsync();
+        await WaitUntil(
+            async () => await Query(new DiskId("one"), "one") is not null && await Query(new DiskId("two"), "two") is not null,
+            "both jobs back after the restart");
+        await Verb(new DiskId("one"), "one", JobVerb.SetSpeed, 0);
+        await Verb(new DiskId("two"), "two", JobVerb.SetSpeed, 0);
         Assert.Null((await WaitCompleted("one")).Error);
         Assert.Null((await WaitCompleted("two")).Error);
 

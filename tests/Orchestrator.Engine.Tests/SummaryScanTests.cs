@@ -54,21 +54,32 @@ public sealed class SummaryScanTests(ITestOutputHelper output) : IDisposable
         IReadOnlyList<Orchestrator.Domain.Disks.DiskReplies.ImageSummary> summary;
         do
         {
-            // Writes count from when the scan runs: on a loaded machine the pool may start it late, and writes done before
-            // it takes the lock would count against the control.
-            var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            // Only writes started once the scan's first slice holds the lock count (AllocationSummary.OfLive's loop, with
+            // a signal in it): on a loaded machine the pool may start the scan late, and writes done before it takes the
+            // lock would count against the control.
+            var locked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var scanning = Task.Run(() =>
             {
-                running.SetResult();
-                return AllocationSummary.OfLive(live, slice);
+                while (true)
+                {
+                    AllocationSummary? scan = null;
+                    if (live.InSlices(chain =>
+                        {
+                            locked.TrySetResult();
+                            return (scan ??= new AllocationSummary(chain)).Step(slice);
+                        }))
+                    {
+                        return scan!.Result!;
+                    }
+                }
             });
-            await running.Task;
             while (!scanning.IsCompleted)
             {
                 var offset = random.NextInt64(0, (256L << 30) / 65536) * 65536;
+                var startedUnderScan = locked.Task.IsCompleted;
                 var one = Stopwatch.StartNew();
                 await Task.Run(() => live.Write(offset, data));
-                if (!scanning.IsCompleted)
+                if (startedUnderScan && !scanning.IsCompleted)
                 {
                     writes++;
                     slowest = one.Elapsed > slowest ? one.Elapsed : slowest;

@@ -73,7 +73,12 @@ public sealed class StreamInteropTests(ITestOutputHelper output)
 
         Stream(chain.Top, chain.ImagePaths[1], PathMode.Relative, cacheNone: false, tag);
 
-        Expect.SameMapText(mapBefore, QemuTools.Map(chain.Top), $"{tag}: the top's map changed (qemu-img map before vs after)");
+        // Same extents, depths and host offsets; the hole hints may differ because the stream read the files (see WithoutHostHoleHints).
+        var mapChange = JsonMap.FirstDifference(
+            JsonMap.WithoutHostHoleHints(JsonMap.Parse(mapBefore)),
+            JsonMap.WithoutHostHoleHints(JsonMap.Parse(QemuTools.Map(chain.Top))),
+            compareOffsets: true);
+        Assert.True(mapChange is null, $"{tag}: the top's map changed (qemu-img map before vs after): {mapChange}");
         Assert.True(new FileInfo(chain.Top).Length == lengthBefore, $"{tag}: the top grew from {lengthBefore} to {new FileInfo(chain.Top).Length} bytes");
         AssertSameGuestView(chain.Top, reference, tag);
         Expect.Exit(QemuTools.Check(chain.Top), 0, $"{tag}: qemu-img check after the stream");

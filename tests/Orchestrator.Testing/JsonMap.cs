@@ -41,6 +41,15 @@ public static class JsonMap
     }
 
     /// <summary>
+    /// Clears "zero" on extents that are also "data". On those, qemu-img reports zero where the image file has a hole
+    /// (lseek SEEK_DATA), and on ext4 an unwritten extent stops being a hole once its pages are in the page cache: any
+    /// buffered read near it (readahead of a nearby table) flips the flag although no byte of the file changed. Use it
+    /// to compare maps of the same image taken at different times.
+    /// </summary>
+    public static IReadOnlyList<MapExtent> WithoutHostHoleHints(IEnumerable<MapExtent> extents) =>
+        extents.Select(e => e.Data && e.Zero ? e with { Zero = false } : e).ToList();
+
+    /// <summary>
     /// Merges neighbours with equal flags so maps that only split extents differently compare equal.
     /// Without <paramref name="keepOffsets"/>, host offsets are dropped (they legitimately differ between writers).
     /// </summary>
