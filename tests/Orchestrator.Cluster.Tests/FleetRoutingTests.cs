@@ -15,13 +15,20 @@ namespace Orchestrator.Cluster.Tests;
 /// through another node, every command from every node reaching the disk's entity on its host, fleet-wide lists
 /// with each item's host, disk ids and job ids unique in the fleet, and a stopped host answered for within 2 s.
 /// </summary>
-public sealed class FleetRoutingTests(ITestOutputHelper output) : IDisposable
+public sealed class FleetRoutingTests(ITestOutputHelper output) : ClusterTestKit(output)
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
     private static readonly string[] Nodes = ["n1", "n2", "n3"];
     private readonly TempDirectory _dir = new("fleet");
 
-    public void Dispose() => _dir.Dispose();
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            _dir.Dispose();
+        }
+    }
 
     private string RootOf(string node) => Directory.CreateDirectory(_dir.Combine(node)).FullName;
 
@@ -29,7 +36,7 @@ public sealed class FleetRoutingTests(ITestOutputHelper output) : IDisposable
     public async Task Disk_commands_from_every_node_reach_the_disk_on_its_host()
     {
         var seed = RandomChainBuilder.ChooseSeed();
-        output.WriteLine($"seed {seed} (set {RandomChainBuilder.SeedVariable} to reproduce)");
+        Output.WriteLine($"seed {seed} (set {RandomChainBuilder.SeedVariable} to reproduce)");
         await using var cluster = await TestCluster.StartWithEngineAsync(
             node => new EngineSettings { StorageRoots = [RootOf(node)], BatchBytes = 256 * 1024, CheckpointBytes = 1024 * 1024 }, Nodes);
 
@@ -38,7 +45,7 @@ public sealed class FleetRoutingTests(ITestOutputHelper output) : IDisposable
         for (var i = 0; i < Nodes.Length; i++)
         {
             var host = Nodes[i];
-            var chain = new RandomChainBuilder(seed + i, output.WriteLine).Build(Directory.CreateDirectory(Path.Combine(RootOf(host), "d" + (i + 1))).FullName,
+            var chain = new RandomChainBuilder(seed + i, Output.WriteLine).Build(Directory.CreateDirectory(Path.Combine(RootOf(host), "d" + (i + 1))).FullName,
                 new ChainSpec { Layers = 3, VirtualSize = 4L * 1024 * 1024 });
             chains["d" + (i + 1)] = chain;
             var via = cluster[Nodes[(i + 1) % Nodes.Length]];
@@ -73,14 +80,13 @@ public sealed class FleetRoutingTests(ITestOutputHelper output) : IDisposable
         // A stream started from n3 runs on n2; n1 sees the job with its host, then the chain rewritten.
         var started = await cluster["n3"].AskFrontAsync<DiskReplies.JobStarted>(new DiskCommands.Stream(new DiskId("d2"), new StreamRequest { JobId = new JobId("s2"), AutoDismiss = false }));
         Assert.Equal(("s2", "n2"), (started.Job.Device, started.Job.Host));
-        await TestCluster.WaitUntilAsync(() =>
+        await EventuallyAsync(() =>
         {
             var jobs = cluster["n1"].AskFrontAsync<DiskReplies.JobList>(new ManagerCommands.QueryAllJobs()).GetAwaiter().GetResult();
-            output.WriteLine(string.Join(", ", jobs.Jobs.Select(j => $"{j.Device}@{j.Host}:{j.Status}")));
+            Output.WriteLine(string.Join(", ", jobs.Jobs.Select(j => $"{j.Device}@{j.Host}:{j.Status}")));
             var s2 = Assert.Single(jobs.Jobs, j => j.Device == "s2");
-            Assert.Equal("n2", s2.Host);
-            return s2.Status == "concluded";
-        }, "the stream s2 to conclude, as seen from n1", TimeSpan.FromSeconds(60));
+            Assert.Equal(("n2", "concluded"), (s2.Host, s2.Status));
+        }, TimeSpan.FromSeconds(60));
         var byId = await cluster["n3"].AskFrontAsync<DiskReplies.JobList>(new ManagerCommands.QueryJob(new JobId("s2")));
         Assert.Null(Assert.Single(byId.Jobs).Error);
         Assert.Equal("n2", byId.Jobs[0].Host);
@@ -96,11 +102,12 @@ public sealed class FleetRoutingTests(ITestOutputHelper output) : IDisposable
         Assert.IsNotType<DiskReplies.Refused>(await cluster["n3"].Front.Ask<object>(new ManagerCommands.JobVerbById(new JobId("s2"), JobVerb.Dismiss), AskTimeout));
         var reused = await cluster["n3"].AskFrontAsync<DiskReplies.JobStarted>(new DiskCommands.Stream(new DiskId("d1"), new StreamRequest { JobId = new JobId("s2"), AutoDismiss = false }));
         Assert.Equal(("s2", "n1"), (reused.Job.Device, reused.Job.Host));
-        await TestCluster.WaitUntilAsync(() =>
+        await EventuallyAsync(() =>
         {
-            var job = cluster["n2"].AskFrontAsync<DiskReplies.JobList>(new ManagerCommands.QueryJob(new JobId("s2"))).GetAwaiter().GetResult().Jobs.Single();
-            return job.Host == "n1" && job.Status == "concluded";
-        }, "the job s2, now of d1, to conclude on n1 as seen from n2", TimeSpan.FromSeconds(60));
+            // The job s2, now of d1, concludes on n1 as seen from n2.
+            var job = cluster["n2"].JobNow("s2");
+            Assert.Equal(("n1", "concluded"), (job.Host, job.Status));
+        }, TimeSpan.FromSeconds(60));
 
         // n3 stops: commands for its disk are refused from the others within 2 s, naming it; the others still answer.
         await cluster["n3"].StopAsync();
@@ -109,7 +116,7 @@ public sealed class FleetRoutingTests(ITestOutputHelper output) : IDisposable
             var watch = Stopwatch.StartNew();
             var refused = Assert.IsType<DiskReplies.Refused>(await cluster[from].Front.Ask<object>(new DiskCommands.Show(new DiskId("d3")), AskTimeout));
             watch.Stop();
-            output.WriteLine($"{from}: {refused.Error.Code} '{refused.Error.Message}' in {watch.ElapsedMilliseconds} ms");
+            Output.WriteLine($"{from}: {refused.Error.Code} '{refused.Error.Message}' in {watch.ElapsedMilliseconds} ms");
             Assert.Equal("unavailable", refused.Error.Code);
             Assert.StartsWith("host n3 is unreachable", refused.Error.Message);
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"the refusal took {watch.ElapsedMilliseconds} ms");

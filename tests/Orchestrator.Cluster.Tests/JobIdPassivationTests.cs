@@ -7,6 +7,7 @@ using Orchestrator.Engine;
 using Orchestrator.Engine.Disks;
 using Orchestrator.Testing;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Orchestrator.Cluster.Tests;
 
@@ -14,11 +15,18 @@ namespace Orchestrator.Cluster.Tests;
 /// Queries of job ids nobody holds leave nothing behind: each one reaches the id's fleet-wide owner (a persisted
 /// entity), which answers "free" and passivates at once instead of staying in memory for its idle time.
 /// </summary>
-public sealed class JobIdPassivationTests : IDisposable
+public sealed class JobIdPassivationTests(ITestOutputHelper output) : ClusterTestKit(output)
 {
     private readonly TempDirectory _dir = new("job-ids");
 
-    public void Dispose() => _dir.Dispose();
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            _dir.Dispose();
+        }
+    }
 
     [Fact]
     public async Task A_hundred_queries_of_unknown_job_ids_are_answered_not_found_and_leave_no_entity_running()
@@ -32,13 +40,13 @@ public sealed class JobIdPassivationTests : IDisposable
         }
 
         var region = ClusterSharding.Get(node.System).ShardRegion(DiskEngine.JobIdRegionName);
-        var running = -1;
-        await TestCluster.WaitUntilAsync(() =>
+        var probe = CreateTestProbe(node.System);
+        await EventuallyAsync(() =>
         {
-            var state = region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
-            running = state.Shards.Sum(s => s.EntityIds.Count);
-            return running == 0;
-        }, "the job-id entities of the unknown ids to passivate", TimeSpan.FromSeconds(20));
-        Assert.Equal(0, running);
+            probe.Send(region, GetShardRegionState.Instance);
+            var state = probe.ExpectMsg<CurrentShardRegionState>(TimeSpan.FromSeconds(10));
+            Assert.True(state.Shards.Sum(s => s.EntityIds.Count) == 0,
+                $"job-id entities still running: {string.Join(", ", state.Shards.SelectMany(s => s.EntityIds))}");
+        }, TimeSpan.FromSeconds(20));
     }
 }

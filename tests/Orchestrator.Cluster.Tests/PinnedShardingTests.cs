@@ -12,7 +12,7 @@ namespace Orchestrator.Cluster.Tests;
 /// asks, a host that is gone or cut off is answered for at once, remembered entities come back on their host by
 /// themselves, and a partition is settled by the split-brain resolver (keep-majority) as docs/operations.md says.
 /// </summary>
-public sealed class PinnedShardingTests(ITestOutputHelper output)
+public sealed class PinnedShardingTests(ITestOutputHelper output) : ClusterTestKit(output)
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan FastAnswer = TimeSpan.FromSeconds(2);
@@ -50,7 +50,7 @@ public sealed class PinnedShardingTests(ITestOutputHelper output)
 
         // One start per entity, each on its host: no entity was ever started anywhere else.
         var starts = cluster.Starts.ToList();
-        output.WriteLine(string.Join(", ", starts.Select(s => $"{s.EntityId}@{s.Node}")));
+        Output.WriteLine(string.Join(", ", starts.Select(s => $"{s.EntityId}@{s.Node}")));
         Assert.Equal(cluster.Hosts.OrderBy(h => h.Key).Select(h => $"{h.Key}@{h.Value}"), starts.Select(s => $"{s.EntityId}@{s.Node}").Order());
     }
 
@@ -60,26 +60,32 @@ public sealed class PinnedShardingTests(ITestOutputHelper output)
         await using var cluster = await ThreeNodesAsync(("d1", "n1"), ("d3", "n3"));
         Assert.Equal("n3", await WhereFrom(cluster, "n1", "d3"));
         var first = cluster.Starts.Single(s => s.EntityId == "d3");
+        var n1Sees = MemberEventsOn(cluster["n1"]);
 
         await cluster["n3"].StopAsync();
         foreach (var from in new[] { "n1", "n2" })
         {
             var clock = Stopwatch.StartNew();
             var refused = await Assert.ThrowsAsync<HostUnreachableException>(() => cluster[from].Gateway.AskAsync<Here>("n3", new Where("d3"), AskTimeout));
-            output.WriteLine($"from {from}: '{refused.Message}' after {clock.ElapsedMilliseconds} ms");
+            Output.WriteLine($"from {from}: '{refused.Message}' after {clock.ElapsedMilliseconds} ms");
             Assert.True(clock.Elapsed < FastAnswer, $"{from} took {clock.ElapsedMilliseconds} ms to say n3 is unreachable");
             Assert.Contains("host n3 is unreachable", refused.Message, StringComparison.Ordinal);
             Assert.Contains("its jobs resume when it returns", refused.Message, StringComparison.Ordinal);
         }
 
-        // The other hosts are not affected.
+        // The other hosts are not affected, and n3 left cleanly (its coordinated shutdown), not downed.
         Assert.Equal("n1", await WhereFrom(cluster, "n2", "d1"));
+        var left = await ExpectMemberEventAsync<ClusterEvent.MemberRemoved>(n1Sees, "n3", TimeSpan.FromSeconds(30));
+        Assert.Equal(MemberStatus.Exiting, left.PreviousStatus);
 
         // n3 comes back (same address, new incarnation): nobody sends d3 anything, yet it starts again on n3.
         await cluster.StartNodeAsync("n3");
         await cluster.WaitAllUpAsync(["n1", "n2", "n3"], TimeSpan.FromSeconds(60));
-        await TestCluster.WaitUntilAsync(() => cluster.Starts.Any(s => s.EntityId == "d3" && s.Incarnation != first.Incarnation),
-            "d3 to restart by itself on the returned n3 (remember-entities)", TimeSpan.FromSeconds(60));
+        await ExpectMemberEventAsync<ClusterEvent.MemberUp>(n1Sees, "n3", TimeSpan.FromSeconds(30));
+        await EventuallyAsync(
+            () => Assert.True(cluster.Starts.Any(s => s.EntityId == "d3" && s.Incarnation != first.Incarnation),
+                "d3 did not restart by itself on the returned n3 (remember-entities)"),
+            TimeSpan.FromSeconds(60));
         var again = cluster.Starts.Last(s => s.EntityId == "d3");
         Assert.Equal("n3", again.Node);
         Assert.Equal("n3", await WhereFrom(cluster, "n1", "d3"));
@@ -91,6 +97,8 @@ public sealed class PinnedShardingTests(ITestOutputHelper output)
         await using var cluster = await ThreeNodesAsync(("d2", "n2"), ("d3", "n3"));
         Assert.Equal("n3", await WhereFrom(cluster, "n1", "d3"));
         Assert.Equal("n2", await WhereFrom(cluster, "n1", "d2"));
+        var n1Sees = MemberEventsOn(cluster["n1"]);
+        var n2Sees = MemberEventsOn(cluster["n2"]);
 
         // Cut n3 off from n1 and n2, both ways, at every end (the throttler drops what crosses the link).
         var clock = Stopwatch.StartNew();
@@ -99,8 +107,9 @@ public sealed class PinnedShardingTests(ITestOutputHelper output)
             await cluster[a].BlackholeAsync(cluster[b]);
         }
 
-        await TestCluster.WaitUntilAsync(() => cluster["n1"].Gateway.StatusOf("n3") != HostStatus.Up, "n1 to see n3 unreachable", TimeSpan.FromSeconds(30));
-        output.WriteLine($"n1 saw n3 unreachable {clock.ElapsedMilliseconds} ms after the cut");
+        await ExpectMemberEventAsync<ClusterEvent.UnreachableMember>(n1Sees, "n3", TimeSpan.FromSeconds(30));
+        await EventuallyAsync(() => Assert.NotEqual(HostStatus.Up, cluster["n1"].Gateway.StatusOf("n3")), TimeSpan.FromSeconds(5));
+        Output.WriteLine($"n1 saw n3 unreachable {clock.ElapsedMilliseconds} ms after the cut");
         var askClock = Stopwatch.StartNew();
         var refused = await Assert.ThrowsAsync<HostUnreachableException>(() => cluster["n1"].Gateway.AskAsync<Here>("n3", new Where("d3"), AskTimeout));
         Assert.True(askClock.Elapsed < FastAnswer, $"n1 took {askClock.ElapsedMilliseconds} ms to answer for the cut-off n3");
@@ -112,10 +121,13 @@ public sealed class PinnedShardingTests(ITestOutputHelper output)
         // keep-majority: after stable-after, n1 and n2 (2 of 3) down n3; n3, alone, downs itself and its system stops.
         var n3 = cluster["n3"].System;
         await n3.WhenTerminated.WaitAsync(TimeSpan.FromSeconds(60));
-        output.WriteLine($"n3 downed itself {clock.ElapsedMilliseconds} ms after the cut");
-        foreach (var survivor in new[] { "n1", "n2" })
+        Output.WriteLine($"n3 downed itself {clock.ElapsedMilliseconds} ms after the cut");
+        foreach (var (survivor, sees) in new[] { ("n1", n1Sees), ("n2", n2Sees) })
         {
-            await TestCluster.WaitUntilAsync(() => cluster[survivor].Gateway.StatusOf("n3") == HostStatus.Absent, $"{survivor} to remove n3", TimeSpan.FromSeconds(60));
+            // Removed after Down: the resolver's decision, not a leave.
+            var removed = await ExpectMemberEventAsync<ClusterEvent.MemberRemoved>(sees, "n3", TimeSpan.FromSeconds(60));
+            Assert.True(removed.PreviousStatus == MemberStatus.Down, $"{survivor} saw n3 removed from {removed.PreviousStatus}, not from Down");
+            await EventuallyAsync(() => Assert.Equal(HostStatus.Absent, cluster[survivor].Gateway.StatusOf("n3")), TimeSpan.FromSeconds(10));
         }
 
         Assert.Equal(MemberStatus.Up, Akka.Cluster.Cluster.Get(cluster["n1"].System).SelfMember.Status);

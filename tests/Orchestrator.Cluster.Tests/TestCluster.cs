@@ -114,21 +114,6 @@ public sealed class TestCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>Polls <paramref name="condition"/> until it holds; fails naming <paramref name="what"/>.</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"timed out after {timeout.TotalSeconds} s waiting for {what}");
-            }
-
-            await Task.Delay(100);
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         // In parallel: each node's coordinated shutdown waits for the others' answers (dotnet-stack.md).
