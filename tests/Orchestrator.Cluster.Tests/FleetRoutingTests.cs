@@ -93,6 +93,9 @@ public sealed class FleetRoutingTests(ITestOutputHelper output) : ClusterTestKit
         Assert.Single((await cluster["n1"].AskFrontAsync<DiskReplies.DiskInfo>(new DiskCommands.Show(new DiskId("d2")))).Chain);
         Assert.Equal(0, QemuTools.Check(chains["d2"].Top).ExitCode);
 
+        // n2 looks s2 up once (and remembers its disk), so its later query of s2 finds that memory stale.
+        Assert.Equal("n2", cluster["n2"].JobNow("s2").Host);
+
         // Job ids are unique in the fleet: s2 (concluded, not dismissed, on n2) is refused for a disk of n1, naming its
         // holder; once dismissed, the id is free, and a job of n1 takes it.
         var taken = Assert.IsType<DiskReplies.Refused>(await cluster["n1"].Front.Ask<object>(

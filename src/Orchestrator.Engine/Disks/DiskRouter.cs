@@ -35,6 +35,7 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash, IWithTimers
     private readonly IActorRef _jobIds;
     private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
     private readonly DiskDirectory _directory;
+    private readonly JobHolderCache _jobHolders = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     public DiskRouter(string host, IActorRef registry, IActorRef diskRegion, IActorRef registryRegion, IActorRef jobIds)
@@ -161,7 +162,13 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash, IWithTimers
             return new DiskReplies.Refused(DomainError.NotFound($"disk '{command.Disk}' is not registered"));
         }
 
-        return WithHost(await _disks.AskAsync<object>(host, command, CommandTimeout), host);
+        var reply = await _disks.AskAsync<object>(host, command, CommandTimeout);
+        if (reply is DiskReplies.JobStarted started)
+        {
+            _jobHolders.Remember(new JobId(started.Job.Device), command.Disk);
+        }
+
+        return WithHost(reply, host);
     }
 
     /// <summary>A disk's description and its jobs say where they run (the API gives the host's NBD URIs, and a job its host).</summary>
@@ -231,11 +238,30 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash, IWithTimers
             return notFound;
         }
 
+        if (_jobHolders.HolderOf(job) is { } known)
+        {
+            try
+            {
+                var reply = await ToDisk(then(known));
+                if (reply is not DiskReplies.Refused { Error.Code: "not-found" })
+                {
+                    return reply;
+                }
+            }
+            catch (HostUnreachableException)
+            {
+                // The id may have been dismissed there and taken by a disk elsewhere since: its owner knows.
+            }
+
+            _jobHolders.Forget(job, known);
+        }
+
         try
         {
             var owner = await _jobIds.Ask<Domain.Fleet.JobIdCommands.Located>(new Domain.Fleet.JobIdCommands.Locate(job), JobIdLookupTimeout);
             if (owner.Holder is { } holder)
             {
+                _jobHolders.Remember(job, new DiskId(holder.Disk));
                 return await ToDisk(then(new DiskId(holder.Disk)));
             }
         }
