@@ -57,7 +57,6 @@ public sealed class FleetCrashTests(ITestOutputHelper output)
 
             await PostAsync(n1, "disks", new { id = Disk, path = chain.Top, host = "n2" }, HttpStatusCode.Created);
             // Started through n3; kept after it concludes (QMP's auto-dismiss false), so its end is seen whatever the timing.
-            // Started through n3; kept after it concludes (QMP's auto-dismiss false), so its end is seen whatever the timing.
             await PostAsync(n3, $"disks/{Disk}/stream", new Dictionary<string, object> { ["base"] = Path.GetFileName(chain.Bottom), ["speed"] = KillSpeed, ["auto-dismiss"] = false },
                 HttpStatusCode.Created);
 
