@@ -12,7 +12,9 @@
 # declare shared (ORCHESTRATOR_SHAREDROOTS), so a disk whose images lie there moves to a surviving node when its host
 # is downed (docs/operations.md, "Shared storage"). Logs: DIR/nX.log, DIR/postgres/postgres.log.
 # Environment: ORCHESTRATOR_DLL (the built orchestrator.dll; default: src/Orchestrator.Cli's Release build, built if
-# missing), LOCAL_CLUSTER_PG_PORT (default 55433), LOCAL_CLUSTER_UP_TIMEOUT (seconds, default 180).
+# missing), LOCAL_CLUSTER_PG_PORT (default 55433), LOCAL_CLUSTER_UP_TIMEOUT (seconds, default 180),
+# LOCAL_CLUSTER_MAX_RESTARTS (default 3: how many times `up` starts again a node that exits while it waits, as a
+# service manager would; a node that cannot join its seeds within its JoinTimeout exits with 75 for this).
 # docker-compose.yml runs the same cluster in containers.
 set -euo pipefail
 
@@ -20,6 +22,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NODES=(n1 n2 n3)
 PG_PORT="${LOCAL_CLUSTER_PG_PORT:-55433}"
 UP_TIMEOUT="${LOCAL_CLUSTER_UP_TIMEOUT:-180}"
+MAX_RESTARTS="${LOCAL_CLUSTER_MAX_RESTARTS:-3}"
 
 die() { echo "local-cluster.sh: $*" >&2; exit 1; }
 say() { echo "local-cluster.sh: $*" >&2; }
@@ -106,10 +109,19 @@ up() {
     fi
   done
 
-  local deadline=$((SECONDS + UP_TIMEOUT))
+  # A node that exits while we wait is started again, a few times: a node that could not join its seeds within its
+  # JoinTimeout, or was downed, exits with 75 for exactly that (a fresh incarnation joins where the stuck one could not).
+  local deadline=$((SECONDS + UP_TIMEOUT)) restarts=0
   for node in "${NODES[@]}"; do
     until all_up_seen_by "$node"; do
-      running "$node" || die "$node exited; see $DIR/$node.log"
+      local other
+      for other in "${NODES[@]}"; do
+        running "$other" && continue
+        [ "$restarts" -lt "$MAX_RESTARTS" ] || die "$other exited again ($restarts restarts already); see $DIR/$other.log"
+        restarts=$((restarts + 1))
+        say "$other exited ($(tail -n 1 "$DIR/$other.log" 2>/dev/null | cut -c1-200)); starting it again"
+        start_node "$other" "$dll"
+      done
       [ "$SECONDS" -lt "$deadline" ] || die "$node does not see n1, n2 and n3 Up within $UP_TIMEOUT s; see $DIR/$node.log"
       sleep 0.2
     done

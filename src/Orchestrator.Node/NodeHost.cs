@@ -1,4 +1,5 @@
 using System.Net;
+using Akka.Actor;
 using System.Text.Json.Serialization;
 using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
@@ -35,9 +36,13 @@ public static partial class NodeHost
     /// <summary>The Akka.Persistence.Sql provider for Microsoft.Data.Sqlite (linq2db's name).</summary>
     public const string SqliteProvider = Engine.Persistence.JournalSettings.SqliteProviderName;
 
-    /// <summary>Runs the node until <paramref name="cancel"/> fires or the process is told to stop (SIGINT, SIGTERM).</summary>
+    /// <summary>
+    /// Runs the node until <paramref name="cancel"/> fires, the process is told to stop (SIGINT, SIGTERM), or the
+    /// cluster stops it; returns the process's exit code: 0, or <see cref="ClusterExit.Code"/> when the cluster stopped
+    /// it (downed, or its seeds never let it join) and a service manager should start it again.
+    /// </summary>
     /// <exception cref="IOException">The data folder is held by another node, or the address is in use.</exception>
-    public static async Task RunAsync(NodeOptions options, CancellationToken cancel = default)
+    public static async Task<int> RunAsync(NodeOptions options, CancellationToken cancel = default)
     {
         using var data = DataFolder.Open(options.DataDirectory);
         using var journal = SqliteJournalFile.Open(options.Journal);
@@ -66,6 +71,13 @@ public static partial class NodeHost
             }
 
             await app.WaitForShutdownAsync(cancel);
+            if (ClusterExit.Reason(app.Services.GetRequiredService<ActorSystem>(), options.Cluster) is { } reason)
+            {
+                LogClusterExit(logger, reason, ClusterExit.Code);
+                return ClusterExit.Code;
+            }
+
+            return 0;
         }
         finally
         {
@@ -204,6 +216,9 @@ public static partial class NodeHost
 
     [LoggerMessage(Level = LogLevel.Information, Message = "cluster member {NodeName} on {Host}:{Port} (0: any free port), joining {Seeds}; journal {Journal}")]
     private static partial void LogCluster(ILogger logger, string nodeName, string host, int port, string seeds, string journal);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Reason}: the node stops with exit code {Code} so that its service manager starts it again, a fresh incarnation")]
+    private static partial void LogClusterExit(ILogger logger, string reason, int code);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "created a new API token in {TokenPath} (mode 0600)")]
     private static partial void LogTokenCreated(ILogger logger, string tokenPath);

@@ -37,6 +37,7 @@ public sealed class NodeOptions
     public const string SeedsKey = "Seeds";
     public const string StableAfterKey = "StableAfter";
     public const string HeartbeatPauseKey = "HeartbeatPause";
+    public const string JoinTimeoutKey = "JoinTimeout";
     public const string ImageLockingKey = "ImageLocking";
     public const string SharedRootsKey = "SharedRoots";
 
@@ -364,7 +365,8 @@ public sealed class NodeOptions
 
     /// <summary>
     /// NodeName, ClusterHost, ClusterPort and Seeds (a list, or one comma-separated string of HOST:PORT); StableAfter and
-    /// HeartbeatPause (durations: how soon a lost member is found and downed) and SharedRoots (storage roots mounted at
+    /// HeartbeatPause (durations: how soon a lost member is found and downed), JoinTimeout (how long a node tries to join
+    /// its seeds before it exits for a fresh start) and SharedRoots (storage roots mounted at
     /// the same path on other hosts, whose disks may move here when their host is downed) have no flag, only the
     /// configuration.
     /// </summary>
@@ -386,6 +388,7 @@ public sealed class NodeOptions
         settings = Apply(settings, ClusterPortKey, "--cluster-port", s => port is null ? s : s with { Port = port is >= 0 and <= 65535 ? (int)port : -1 });
         settings = ApplyDuration(configuration, settings, StableAfterKey, (s, d) => s with { StableAfter = d });
         settings = ApplyDuration(configuration, settings, HeartbeatPauseKey, (s, d) => s with { HeartbeatPause = d });
+        settings = ApplyDuration(configuration, settings, JoinTimeoutKey, (s, d) => s with { JoinTimeout = d });
         var shared = ReadList(configuration.GetSection(SharedRootsKey)).Select(r => Path.IsPathFullyQualified(r) ? Path.GetFullPath(r) : r).ToList();
         settings = Apply(settings, SharedRootsKey, "ORCHESTRATOR_SHAREDROOTS", s => s with { SharedRoots = shared });
         return Apply(settings, SeedsKey, "--seed", s => s with { Seeds = seeds });

@@ -122,6 +122,10 @@ public sealed class PinnedShardingTests(ITestOutputHelper output) : ClusterTestK
         var n3 = cluster["n3"].System;
         await n3.WhenTerminated.WaitAsync(TimeSpan.FromSeconds(60));
         Output.WriteLine($"n3 downed itself {clock.ElapsedMilliseconds} ms after the cut");
+
+        // Its process would exit with 75 naming why, so that a service manager starts it again.
+        Assert.Equal("node n3 was downed and removed from the cluster (the split-brain resolver, or an operator)",
+            ClusterExit.Reason(n3, cluster["n3"].Settings));
         foreach (var (survivor, sees) in new[] { ("n1", n1Sees), ("n2", n2Sees) })
         {
             // Removed after Down: the resolver's decision, not a leave.

@@ -104,6 +104,20 @@ public sealed class OptionsTests
     }
 
     [Fact]
+    public void The_join_timeout_is_a_setting_zero_means_never_give_up_and_a_bad_one_is_named()
+    {
+        using var folder = new TempDirectory("options");
+        Assert.Equal(TimeSpan.FromSeconds(60), NodeOptions.FromConfiguration(NodeConfiguration.Build([], folder.Path)).Cluster.JoinTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(30), NodeOptions.FromConfiguration(NodeConfiguration.Build([new("JoinTimeout", "30")], folder.Path)).Cluster.JoinTimeout);
+        Assert.Equal(TimeSpan.Zero, NodeOptions.FromConfiguration(NodeConfiguration.Build([new("JoinTimeout", "0")], folder.Path)).Cluster.JoinTimeout);
+
+        var e = Assert.Throws<NodeConfigurationException>(() => NodeOptions.FromConfiguration(NodeConfiguration.Build([new("JoinTimeout", "0.5")], folder.Path)));
+        Assert.Equal("JoinTimeout", e.Option);
+        Assert.Contains("ORCHESTRATOR_JOINTIMEOUT", e.Message, StringComparison.Ordinal);
+        Assert.Contains("0 (never give up) or between 1 s and 24 h", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Batch_and_checkpoint_sizes_come_from_flags_environment_or_appsettings_and_default_to_the_engine_s()
     {
         using var folder = new TempDirectory("options");

@@ -41,6 +41,28 @@ public sealed class ServeStartupTests
         Assert.Contains("'from-flag' is not HOST:PORT", fromFlag.StdErr, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A node whose seeds never let it join gives up after its JoinTimeout and exits with 75 naming them, so that a
+    /// service manager (Restart=on-failure) starts a fresh incarnation: a restarted node's joins are now and then never
+    /// answered while a new incarnation's are (docs/operations.md).
+    /// </summary>
+    [Fact]
+    public async Task A_node_whose_seeds_never_answer_exits_75_after_its_join_timeout_naming_them()
+    {
+        using var folder = new TempDirectory("serve-no-seeds");
+        var images = Directory.CreateDirectory(folder.Combine("images")).FullName;
+        var seed = $"127.0.0.1:{NodeProcess.FreePort()}";
+        var env = new Dictionary<string, string?>(Orchestrator.CleanEnvironment(folder.Path)) { ["ORCHESTRATOR_JOINTIMEOUT"] = "3" };
+        var result = await Orchestrator.RunAsync(
+            ["serve", "--data", folder.Combine("data"), "--http", $"127.0.0.1:{NodeProcess.FreePort()}", "--storage-root", images,
+                "--node-name", "n2", "--cluster-host", "127.0.0.1", "--seed", seed],
+            folder.Path, env, TimeSpan.FromSeconds(90));
+        var output = result.StdOut + result.StdErr;
+        Assert.True(result.ExitCode == 75, $"exit code {result.ExitCode}, not 75:\n{output}");
+        Assert.Contains($"node n2 could not join the cluster through {seed} within 3 s (JoinTimeout)", output, StringComparison.Ordinal);
+        Assert.Contains("exit code 75", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_second_node_on_the_same_data_folder_is_refused_and_the_token_survives_a_restart()
     {

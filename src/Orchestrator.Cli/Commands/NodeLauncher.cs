@@ -30,14 +30,12 @@ public static class NodeLauncher
         try
         {
             var options = NodeOptions.FromConfiguration(NodeConfiguration.Build(settings));
-            NodeHost.RunAsync(options).GetAwaiter().GetResult();
+            return NodeHost.RunAsync(options).GetAwaiter().GetResult();
         }
         catch (NodeConfigurationException e)
         {
             throw new UsageException(e.Message);
         }
-
-        return 0;
     }
 
     /// <summary>

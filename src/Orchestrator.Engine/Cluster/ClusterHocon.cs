@@ -34,6 +34,8 @@ public static class ClusterHocon
           cluster {
             roles = [{{string.Join(", ", settings.Roles.Select(r => $"\"{r}\""))}}]
             # No seed-nodes here: ClusterJoin joins the seeds, or the node itself, in code (one path for both).
+            # Past this, a node that has not joined its seeds runs coordinated shutdown and the process exits (ClusterExit).
+            shutdown-after-unsuccessful-join-seed-nodes = {{(settings.JoinTimeout == TimeSpan.Zero ? "off" : Seconds(settings.JoinTimeout))}}
             failure-detector {
               heartbeat-interval = 1s
               acceptable-heartbeat-pause = {{Seconds(settings.HeartbeatPause)}}

@@ -17,6 +17,7 @@ public sealed partial record ClusterSettings
     private readonly IReadOnlyList<string> _seeds = [];
     private readonly TimeSpan _stableAfter = TimeSpan.FromSeconds(7);
     private readonly TimeSpan _heartbeatPause = TimeSpan.FromSeconds(3);
+    private readonly TimeSpan _joinTimeout = TimeSpan.FromSeconds(60);
     private readonly TimeSpan _shutdownPhaseTimeout = TimeSpan.FromSeconds(10);
     private readonly IReadOnlyList<string> _sharedRoots = [];
 
@@ -76,6 +77,20 @@ public sealed partial record ClusterSettings
         init => _stableAfter = value >= TimeSpan.FromSeconds(1) && value <= TimeSpan.FromMinutes(10)
             ? value
             : throw new ArgumentOutOfRangeException(nameof(StableAfter), value, "must be between 1 s and 10 min");
+    }
+
+    /// <summary>
+    /// A node with seeds that is not a member this long after it started gives up and stops (exit code
+    /// <see cref="ClusterExit.Code"/>), so that its service manager starts a fresh incarnation: a restarted node's
+    /// joins are now and then never answered for good while a new incarnation joins at once (docs/operations.md).
+    /// Zero: keep trying forever.
+    /// </summary>
+    public TimeSpan JoinTimeout
+    {
+        get => _joinTimeout;
+        init => _joinTimeout = value == TimeSpan.Zero || (value >= TimeSpan.FromSeconds(1) && value <= TimeSpan.FromHours(24))
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(JoinTimeout), value, "must be 0 (never give up) or between 1 s and 24 h");
     }
 
     /// <summary>Heartbeats missed this long make a member unreachable (the failure detector's acceptable pause).</summary>
