@@ -49,7 +49,14 @@ internal static class LocalClusterScript
 
     /// <summary>The last lines of each node's log, for failure messages.</summary>
     public static string LogTails(string dir) => string.Join("\n", Nodes.Select(n => Path.Combine(dir, $"{n}.log")).Where(File.Exists)
-        .Select(l => $"--- {Path.GetFileName(l)} (tail)\n{string.Join("\n", File.ReadLines(l).TakeLast(15))}"));
+        .Select(l => $"--- {Path.GetFileName(l)} (why members went or stopped)\n{string.Join("\n", File.ReadLines(l).Where(IsTurningPoint).TakeLast(25))}"
+            + $"\n--- {Path.GetFileName(l)} (tail)\n{string.Join("\n", File.ReadLines(l).TakeLast(15))}"));
+
+    // What says why a member left or a node stopped: downing decisions, coordinated shutdown, the node's own exit, errors.
+    private static bool IsTurningPoint(string line) =>
+        line.Contains("fail:", StringComparison.Ordinal) || line.Contains("CoordinatedShutdown", StringComparison.Ordinal)
+        || line.Contains("SBR took decision", StringComparison.Ordinal) || line.Contains("Marking node", StringComparison.Ordinal)
+        || line.Contains("is shutting down", StringComparison.Ordinal) || line.Contains("Leader is removing", StringComparison.Ordinal);
 
     /// <summary>Stops whatever runs, whatever state the test left (a finally block).</summary>
     public static Task DownAsync(string dir) => ProcessRunner.RunAsync("bash", [Script, "down", dir], dir, TimeSpan.FromMinutes(2));

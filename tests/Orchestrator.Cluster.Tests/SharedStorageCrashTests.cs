@@ -109,6 +109,11 @@ public sealed class SharedStorageCrashTests(ITestOutputHelper output)
             failures.AddRange(mismatches.Take(20).Select(m => $"{context} {m}"));
             output.WriteLine($"{context} {ledger.Issued} cluster writes issued, {ledger.Pinned} pinned by acknowledged flushes, {mismatches.Count} clusters wrong");
         }
+        catch (Exception e)
+        {
+            // Reported with the nodes' logs below, which the test's folder takes with it.
+            failures.Add($"aborted: {e}");
+        }
         finally
         {
             await LocalClusterScript.DownAsync(dir.Path);
