@@ -27,6 +27,12 @@ public static class ClusterHocon
     public static Config Own(ClusterSettings settings) => ConfigurationFactory.ParseString($$"""
         akka {
           actor.provider = cluster
+          # Each node sends over a connection it opened itself, never over one a peer opened to it. With Akka's default
+          # (on), after a SIGKILLed node came back at the same address, a survivor's messages to the new incarnation were
+          # now and then lost for good (InitJoinAck, heartbeat replies): its joins went unanswered, or it was let in
+          # through another member, saw the survivor unreachable, and the resolver downed them both as indirectly
+          # connected. 0 of 12 restarts and 0 of 2 fleet crash runs with this, against 2 stuck joins and 3 of 4 failed runs.
+          remote.use-passive-connections = off
           remote.dot-netty.tcp {
             hostname = "{{settings.Hostname}}"
             port = {{settings.Port}}
