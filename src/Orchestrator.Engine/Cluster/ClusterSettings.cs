@@ -81,9 +81,9 @@ public sealed partial record ClusterSettings
 
     /// <summary>
     /// A node with seeds that is not a member this long after it started gives up and stops (exit code
-    /// <see cref="ClusterExit.Code"/>), so that its service manager starts a fresh incarnation: a restarted node's
-    /// joins are now and then never answered for good while a new incarnation joins at once (docs/operations.md).
-    /// Zero: keep trying forever.
+    /// <see cref="ClusterExit.Code"/>), so that its service manager starts a fresh incarnation, which joins where a
+    /// stuck one never would (a second line of defence: docs/operations.md, "A node that cannot join"). Zero: keep
+    /// trying forever.
     /// </summary>
     public TimeSpan JoinTimeout
     {
