@@ -15,22 +15,10 @@ namespace Orchestrator.Cluster.Tests;
 /// through another node, every command from every node reaching the disk's entity on its host, fleet-wide lists
 /// with each item's host, disk ids and job ids unique in the fleet, and a stopped host answered for within 2 s.
 /// </summary>
-public sealed class FleetRoutingTests(ITestOutputHelper output) : ClusterTestKit(output)
+public sealed class FleetRoutingTests(ITestOutputHelper output) : ClusterTestKit(output, "fleet")
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
     private static readonly string[] Nodes = ["n1", "n2", "n3"];
-    private readonly TempDirectory _dir = new("fleet");
-
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        if (disposing)
-        {
-            _dir.Dispose();
-        }
-    }
-
-    private string RootOf(string node) => Directory.CreateDirectory(_dir.Combine(node)).FullName;
 
     [Fact]
     public async Task Disk_commands_from_every_node_reach_the_disk_on_its_host()
@@ -38,14 +26,14 @@ public sealed class FleetRoutingTests(ITestOutputHelper output) : ClusterTestKit
         var seed = RandomChainBuilder.ChooseSeed();
         Output.WriteLine($"seed {seed} (set {RandomChainBuilder.SeedVariable} to reproduce)");
         await using var cluster = await TestCluster.StartWithEngineAsync(
-            node => new EngineSettings { StorageRoots = [RootOf(node)], BatchBytes = 256 * 1024, CheckpointBytes = 1024 * 1024 }, Nodes);
+            node => new EngineSettings { StorageRoots = [Folder(node)], BatchBytes = 256 * 1024, CheckpointBytes = 1024 * 1024 }, Nodes);
 
         // Disk dN lives on nN's storage and is registered through another node, naming its host.
         var chains = new Dictionary<string, BuiltChain>();
         for (var i = 0; i < Nodes.Length; i++)
         {
             var host = Nodes[i];
-            var chain = new RandomChainBuilder(seed + i, Output.WriteLine).Build(Directory.CreateDirectory(Path.Combine(RootOf(host), "d" + (i + 1))).FullName,
+            var chain = new RandomChainBuilder(seed + i, Output.WriteLine).Build(Directory.CreateDirectory(Path.Combine(Folder(host), "d" + (i + 1))).FullName,
                 new ChainSpec { Layers = 3, VirtualSize = 4L * 1024 * 1024 });
             chains["d" + (i + 1)] = chain;
             var via = cluster[Nodes[(i + 1) % Nodes.Length]];

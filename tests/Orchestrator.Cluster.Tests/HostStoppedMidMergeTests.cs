@@ -16,22 +16,10 @@ namespace Orchestrator.Cluster.Tests;
 /// address), the merge resumes there by itself from its checkpoint, with no command, and completes with the content
 /// intact.
 /// </summary>
-public sealed class HostStoppedMidMergeTests(ITestOutputHelper output) : ClusterTestKit(output)
+public sealed class HostStoppedMidMergeTests(ITestOutputHelper output) : ClusterTestKit(output, "host-stopped")
 {
     private static readonly string[] Nodes = ["n1", "n2", "n3"];
     private const long MiB = 1024 * 1024;
-    private readonly TempDirectory _dir = new("host-stopped");
-
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        if (disposing)
-        {
-            _dir.Dispose();
-        }
-    }
-
-    private string Folder(string name) => Directory.CreateDirectory(_dir.Combine(name)).FullName;
 
     [Fact]
     public async Task The_host_stopped_mid_merge_is_answered_for_at_once_and_its_merge_resumes_from_its_checkpoint_when_it_is_back()
@@ -41,7 +29,7 @@ public sealed class HostStoppedMidMergeTests(ITestOutputHelper output) : Cluster
         await using var cluster = await TestCluster.StartWithEngineAsync(
             node => new EngineSettings { StorageRoots = [Folder(node)], BatchBytes = 256 * 1024, CheckpointBytes = MiB }, Nodes);
         var chain = new RandomChainBuilder(seed, Output.WriteLine).Build(Folder("n2/d1"), new ChainSpec { Layers = 3, VirtualSize = 32 * MiB, WritesPerLayer = 48 });
-        var reference = chain.WriteReferenceRaw(Path.Combine(_dir.Path, "d1.raw"));
+        var reference = chain.WriteReferenceRaw(Path.Combine(Files.Path, "d1.raw"));
         await cluster["n1"].AskFrontAsync<DiskReplies.DiskInfo>(new DiskCommands.Register(new DiskId("d1"), chain.Top, "n2"));
         await cluster["n3"].AskFrontAsync<DiskReplies.JobStarted>(new DiskCommands.Stream(new DiskId("d1"),
             new StreamRequest { JobId = new JobId("m1"), Speed = MiB / 4, AutoDismiss = false }));

@@ -5,7 +5,6 @@ using Orchestrator.Domain.Disks;
 using Orchestrator.Domain.Jobs;
 using Orchestrator.Engine;
 using Orchestrator.Engine.Disks;
-using Orchestrator.Testing;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -15,23 +14,12 @@ namespace Orchestrator.Cluster.Tests;
 /// Queries of job ids nobody holds leave nothing behind: each one reaches the id's fleet-wide owner (a persisted
 /// entity), which answers "free" and passivates at once instead of staying in memory for its idle time.
 /// </summary>
-public sealed class JobIdPassivationTests(ITestOutputHelper output) : ClusterTestKit(output)
+public sealed class JobIdPassivationTests(ITestOutputHelper output) : ClusterTestKit(output, "job-ids")
 {
-    private readonly TempDirectory _dir = new("job-ids");
-
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        if (disposing)
-        {
-            _dir.Dispose();
-        }
-    }
-
     [Fact]
     public async Task A_hundred_queries_of_unknown_job_ids_are_answered_not_found_and_leave_no_entity_running()
     {
-        await using var cluster = await TestCluster.StartWithEngineAsync(_ => new EngineSettings { StorageRoots = [_dir.Path] }, "n1");
+        await using var cluster = await TestCluster.StartWithEngineAsync(_ => new EngineSettings { StorageRoots = [Files.Path] }, "n1");
         var node = cluster["n1"];
         for (var i = 0; i < 100; i++)
         {

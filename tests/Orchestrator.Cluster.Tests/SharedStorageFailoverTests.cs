@@ -17,23 +17,11 @@ namespace Orchestrator.Cluster.Tests;
 /// Its disk on its own storage does not move, and the job's id moves with the disk. When n2 returns, the moved disk stays
 /// where it went.
 /// </summary>
-public sealed class SharedStorageFailoverTests(ITestOutputHelper output) : ClusterTestKit(output)
+public sealed class SharedStorageFailoverTests(ITestOutputHelper output) : ClusterTestKit(output, "failover")
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
     private static readonly string[] Nodes = ["n1", "n2", "n3"];
     private const long MiB = 1024 * 1024;
-    private readonly TempDirectory _dir = new("failover");
-
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        if (disposing)
-        {
-            _dir.Dispose();
-        }
-    }
-
-    private string Folder(string name) => Directory.CreateDirectory(_dir.Combine(name)).FullName;
 
     [Fact]
     public async Task A_downed_hosts_disk_on_a_shared_root_moves_to_a_survivor_and_its_merge_resumes_from_its_checkpoint()
@@ -46,7 +34,7 @@ public sealed class SharedStorageFailoverTests(ITestOutputHelper output) : Clust
 
         // d1 lies on the shared root, d2 on n2's own storage; both are n2's.
         var onShared = new RandomChainBuilder(seed, Output.WriteLine).Build(Folder("shared/d1"), new ChainSpec { Layers = 3, VirtualSize = 32 * MiB, WritesPerLayer = 48 });
-        var reference = onShared.WriteReferenceRaw(Path.Combine(_dir.Path, "d1.raw"));
+        var reference = onShared.WriteReferenceRaw(Path.Combine(Files.Path, "d1.raw"));
         var ownStorage = new RandomChainBuilder(seed + 1, Output.WriteLine).Build(Folder("n2/d2"), new ChainSpec { Layers = 2, VirtualSize = 4 * MiB });
         await cluster["n1"].AskFrontAsync<DiskReplies.DiskInfo>(new DiskCommands.Register(new DiskId("d1"), onShared.Top, "n2"));
         await cluster["n3"].AskFrontAsync<DiskReplies.DiskInfo>(new DiskCommands.Register(new DiskId("d2"), ownStorage.Top, "n2"));

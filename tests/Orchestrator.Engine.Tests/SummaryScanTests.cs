@@ -54,25 +54,10 @@ public sealed class SummaryScanTests(ITestOutputHelper output) : IDisposable
         IReadOnlyList<Orchestrator.Domain.Disks.DiskReplies.ImageSummary> summary;
         do
         {
-            // Only writes started once the scan's first slice holds the lock count (AllocationSummary.OfLive's loop, with
-            // a signal in it): on a loaded machine the pool may start the scan late, and writes done before it takes the
-            // lock would count against the control.
+            // Only writes started once the scan's first slice holds the lock count: on a loaded machine the pool may
+            // start the scan late, and writes done before it takes the lock would count against the control.
             var locked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var scanning = Task.Run(() =>
-            {
-                while (true)
-                {
-                    AllocationSummary? scan = null;
-                    if (live.InSlices(chain =>
-                        {
-                            locked.TrySetResult();
-                            return (scan ??= new AllocationSummary(chain)).Step(slice);
-                        }))
-                    {
-                        return scan!.Result!;
-                    }
-                }
-            });
+            var scanning = Task.Run(() => AllocationSummary.OfLive(live, slice, () => locked.TrySetResult()));
             while (!scanning.IsCompleted)
             {
                 var offset = random.NextInt64(0, (256L << 30) / 65536) * 65536;

@@ -27,13 +27,18 @@ public sealed class AllocationSummary(ImageChain chain)
     /// <summary>
     /// The scan of a live disk, in steps of about <paramref name="slice"/> under its metadata lock, so a guest request
     /// waits for one step at most; started again on the new chain if a snapshot or a commit switches it meanwhile.
+    /// <paramref name="underLock"/> runs at the start of each step, under the lock (a test's way to know when it holds it).
     /// </summary>
-    public static IReadOnlyList<DiskReplies.ImageSummary> OfLive(LiveDisk live, TimeSpan slice)
+    public static IReadOnlyList<DiskReplies.ImageSummary> OfLive(LiveDisk live, TimeSpan slice, Action? underLock = null)
     {
         while (true)
         {
             AllocationSummary? scan = null;
-            if (live.InSlices(chain => (scan ??= new AllocationSummary(chain)).Step(slice)))
+            if (live.InSlices(chain =>
+                {
+                    underLock?.Invoke();
+                    return (scan ??= new AllocationSummary(chain)).Step(slice);
+                }))
             {
                 return scan!.Result!;
             }
