@@ -52,6 +52,7 @@ public sealed class SettingsTests
         Assert.Empty(config.GetStringList("akka.cluster.seed-nodes"));
         Assert.Equal(TimeSpan.FromSeconds(60), config.GetTimeSpan("akka.cluster.shutdown-after-unsuccessful-join-seed-nodes"));
         Assert.False(config.GetBoolean("akka.remote.use-passive-connections"));
+        Assert.Equal(TimeSpan.FromSeconds(2), config.GetTimeSpan("akka.cluster.retry-unsuccessful-join-after"));
         var patient = ClusterHocon.For(new ClusterSettings { JoinTimeout = TimeSpan.Zero });
         Assert.Equal("off", patient.GetString("akka.cluster.shutdown-after-unsuccessful-join-seed-nodes"));
     }

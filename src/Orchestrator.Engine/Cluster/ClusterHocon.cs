@@ -43,6 +43,10 @@ public static class ClusterHocon
             # No seed-nodes here: ClusterJoin joins the seeds, or the node itself, in code (one path for both).
             # Past this, a node that has not joined its seeds runs coordinated shutdown and the process exits (ClusterExit).
             shutdown-after-unsuccessful-join-seed-nodes = {{(settings.JoinTimeout == TimeSpan.Zero ? "off" : Seconds(settings.JoinTimeout))}}
+            # A node restarted at once after a crash asks to join while its old incarnation is still a member: that first
+            # Join only gets the old one downed and removed, and Akka asks again after this (its default, 10 s, was most of
+            # such a restart's 15-17 s). Asking again is harmless: the leader ignores a Join from a member it already has.
+            retry-unsuccessful-join-after = 2s
             failure-detector {
               heartbeat-interval = 1s
               acceptable-heartbeat-pause = {{Seconds(settings.HeartbeatPause)}}
