@@ -22,6 +22,7 @@ public sealed class RegistryProxy : ReceiveActor
     private readonly string _host;
     private readonly IActorRef _registries;
     private readonly IActorRef _jobIds;
+    private readonly ActorSystem _system = Context.System;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     public RegistryProxy(string host, IActorRef registries, IActorRef jobIds)
@@ -112,6 +113,13 @@ public sealed class RegistryProxy : ReceiveActor
 
     private void WarnIfRefused(Task<object> claim, JobId job)
     {
+        if (_system.WhenTerminated.IsCompleted)
+        {
+            // The node stopped while it asked (a test's restart, a shutdown): the claim's timeout says nothing about the
+            // fleet, and the next start claims again from its Sync.
+            return;
+        }
+
         var problem = claim.IsCompletedSuccessfully
             ? (claim.Result as DiskReplies.Refused)?.Error.Message
             : claim.Exception?.GetBaseException().Message;
