@@ -80,6 +80,12 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+# The tests run many .NET processes at once on few cores: test hosts, the node processes they start, the CLI. An idle
+# thread-pool worker spins before it sleeps, and tiered PGO instruments hot methods before it optimises them; here
+# both only take CPU from the other processes. Node.Tests' stream crash loop, three runs each: 81-91 CPU-seconds
+# with the defaults, 75-80 without them. Nothing the tests check depends on either. A node run by hand keeps the
+# runtime's defaults.
+export DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 DOTNET_TieredPGO=0
 
 # --- tests -------------------------------------------------------------------------
 # Files the tests keep for a person to look at (the dashboard's screenshot, see TestArtifacts.cs). The default
