@@ -11,6 +11,8 @@
 #   listed   GET /disks lists all N disks
 #   command  a live snapshot of the last disk (POST /disks/dN/snapshot, a new overlay Sr.qcow2) answered 200
 #   ready    every disk listed in state 'ready' (its chain open)
+#   job      with 2 or more disks: a stream (JOB_SPEED bytes/s, so that it runs through every restart) on the disk that
+#            sorts last by id apart from the command's (d999 of 1000), a JOB_SIZE chain of its own; the job runs again
 # Failed commands before the first success are counted and shown. At the end the node is stopped (SIGTERM), the last
 # disk's chain (A <- B <- S1 <- ... <- Sr) and the first disk's must pass `qemu-img check`, read identical to A
 # (`qemu-img compare`), and the last disk's top must back onto the snapshot before it.
@@ -18,7 +20,7 @@
 # Target (issue 10): a restarted node with 1,000 registered disks accepts commands in under 10 s.
 #
 # Knobs (environment): COUNTS ("1 10 100 1000"), RESTARTS (3: medians), SIGNAL (KILL or TERM), PARALLEL (8),
-# IMAGE_SIZE (256K), TIMEOUT (600: seconds a restart may take before the run fails), WORKDIR
+# IMAGE_SIZE (256K), JOB_SIZE (16M), JOB_SPEED (65536), TIMEOUT (600: seconds a restart may take before the run fails), WORKDIR
 # (/tmp/bench-restart-disks; results.jsonl is appended), ORCH (the built orchestrator.dll; default
 # src/Orchestrator.Cli's Release build). Needs qemu-utils, python3, curl, coreutils (xargs, numfmt).
 #
@@ -36,6 +38,8 @@ RESTARTS=${RESTARTS:-3}
 SIGNAL=${SIGNAL:-KILL}
 PARALLEL=${PARALLEL:-8}
 IMAGE_SIZE=${IMAGE_SIZE:-256K}
+JOB_SIZE=${JOB_SIZE:-16M}
+JOB_SPEED=${JOB_SPEED:-65536}
 TIMEOUT=${TIMEOUT:-600}
 WORKDIR=${WORKDIR:-/tmp/bench-restart-disks}
 ORCH=${ORCH:-$REPO_ROOT/src/Orchestrator.Cli/bin/Release/net10.0/orchestrator.dll}
@@ -75,21 +79,35 @@ rm -rf "$TEMPLATE" && mkdir -p "$TEMPLATE"
 qemu-img create -q -f qcow2 -o cluster_size=4096 "$TEMPLATE/A.qcow2" "$IMAGE_BYTES"
 qemu-io -f qcow2 -c "write -P 0x5a 0 $IMAGE_BYTES" "$TEMPLATE/A.qcow2" > /dev/null
 qemu-img create -q -f qcow2 -o cluster_size=4096 -b A.qcow2 -F qcow2 "$TEMPLATE/B.qcow2"
+# The merging disk's chain: the same shape, JOB_SIZE of data to stream.
+JOB_TEMPLATE=$WORKDIR/job-template
+rm -rf "$JOB_TEMPLATE" && mkdir -p "$JOB_TEMPLATE"
+qemu-img create -q -f qcow2 "$JOB_TEMPLATE/A.qcow2" "$JOB_SIZE"
+qemu-img create -q -f qcow2 -b A.qcow2 -F qcow2 "$JOB_TEMPLATE/C.qcow2"
+qemu-io -f qcow2 -c "write -P 0x3c 0 $JOB_SIZE" "$JOB_TEMPLATE/C.qcow2" > /dev/null
+qemu-img create -q -f qcow2 -b C.qcow2 -F qcow2 "$JOB_TEMPLATE/B.qcow2"
 
-# verify_disk K TOP: the chain of disk dK, whose active image is TOP, is clean and reads as A. Appends to PROBLEMS.
+# verify_disk K TOP [REF]: the chain of disk dK, whose active image is TOP, is clean and reads as REF (default A.qcow2,
+# in the disk's folder). Appends to PROBLEMS.
 verify_disk() {
-  local top=$ROUND/images/d$1/$2 out rc=0
+  local top=$ROUND/images/d$1/$2 ref=${3:-A.qcow2} out rc=0
   out=$(qemu-img check -q "$top" 2>&1) || PROBLEMS+=("d$1: qemu-img check of $top: $out")
-  out=$(qemu-img compare -q "$top" "$ROUND/images/d$1/A.qcow2" 2>&1) || rc=$?
-  (( rc == 0 )) || PROBLEMS+=("d$1: $top does not read as A.qcow2 ($out)")
+  out=$(qemu-img compare -q "$top" "$ROUND/images/d$1/$ref" 2>&1) || rc=$?
+  (( rc == 0 )) || PROBLEMS+=("d$1: $top does not read as $ref ($out)")
 }
 
 # count N: registers N disks, then restarts the node RESTARTS times; one line per restart in RUNS_JSONL.
 count() {
-  local n=$1 k t0 t1 reg_s node_log=$LOGS/node-$1.log out r listed
+  local n=$1 k t0 t1 reg_s node_log=$LOGS/node-$1.log out r listed job=() merging=""
   rm -rf "$ROUND"
   mkdir -p "$ROUND/images"
   for (( k = 1; k <= n; k++ )); do cp -r "$TEMPLATE" "$ROUND/images/d$k"; done
+  if (( n > 1 )); then
+    # The disk a restart would start last if disks started in id order (d999 of 1000), not the command's.
+    merging=$(seq 1 $(( n - 1 )) | sed 's/^/d/' | sort | tail -1)
+    rm -rf "${ROUND:?}/images/$merging" && cp -r "$JOB_TEMPLATE" "$ROUND/images/$merging"
+    job=(--job merge)
+  fi
   sync
   : > "$node_log"
   start_node "$ROUND/data" "$ROUND/images" 127.0.0.1:0 "$node_log"
@@ -104,12 +122,17 @@ count() {
   listed=$(api GET /disks | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')
   (( listed == n )) || die "GET /disks lists $listed disks after registering $n"
   log "$n disk(s) registered in $reg_s s"
+  if [[ -n $merging ]]; then
+    api POST "/disks/$merging/stream" "{\"job-id\":\"merge\",\"base\":\"A.qcow2\",\"speed\":$JOB_SPEED}" > /dev/null \
+      || die "starting the stream on $merging failed (node log: $node_log)"
+    log "a stream runs on $merging at $JOB_SPEED bytes/s"
+  fi
 
   for (( r = 1; r <= RESTARTS; r++ )); do
     stop_node "$SIGNAL"
     start_node "$ROUND/data" "$ROUND/images" 127.0.0.1:0 "$node_log"
     out=$(python3 "$BENCH_DIR/restart_probe.py" --data "$ROUND/data" --since "$NODE_STARTED" --count "$n" \
-          --last "d$n" --snapshot "$ROUND/images/d$n/S$r.qcow2" --timeout "$TIMEOUT") \
+          --last "d$n" --snapshot "$ROUND/images/d$n/S$r.qcow2" "${job[@]}" --timeout "$TIMEOUT") \
       || die "restart $r with $n disks failed (node log: $node_log)"
     log "$n disk(s), restart $r ($SIGNAL): $out"
     python3 -c 'import json, sys; r = json.loads(sys.argv[1]); r.update(disks=int(sys.argv[2]), restart=int(sys.argv[3]), register_s=float(sys.argv[4])); print(json.dumps(r))' \
@@ -119,6 +142,8 @@ count() {
 
   PROBLEMS=()
   (( n > 1 )) && verify_disk 1 B.qcow2
+  # The merging disk reads as C (its data over an empty A), however far the stream got.
+  [[ -n $merging ]] && verify_disk "${merging#d}" B.qcow2 C.qcow2
   verify_disk "$n" "S$RESTARTS.qcow2"
   local backing
   backing=$(qemu-img info --output=json "$ROUND/images/d$n/S$RESTARTS.qcow2" | python3 -c 'import json, sys; print(json.load(sys.stdin).get("backing-filename", ""))')
@@ -145,14 +170,17 @@ for r in runs:
     by_n.setdefault(r["disks"], []).append(r)
 def med(rs, key):
     return statistics.median(r[key] for r in rs)
-print(f"{'disks':>6} {'register/s':>10} {'answer s':>9} {'listed s':>9} {'command s':>10} {'ready s':>8} {'failed cmds':>11}")
+print(f"{'disks':>6} {'register/s':>10} {'answer s':>9} {'listed s':>9} {'command s':>10} {'ready s':>8} {'job runs s':>10} {'failed cmds':>11}")
 with open(results, "a") as out:
     for n in sorted(by_n):
         rs = by_n[n]
-        row = {k: med(rs, f"{k}_s") for k in ("answer", "listed", "command", "ready")}
+        row = {k: med(rs, f"{k}_s") for k in ("answer", "listed", "command", "ready") if all(f"{k}_s" in r for r in rs)}
         rate = n / rs[0]["register_s"]
         failed = sum(r["failed_commands"] for r in rs)
-        print(f"{n:>6} {rate:>10.1f} {row['answer']:>9.3f} {row['listed']:>9.3f} {row['command']:>10.3f} {row['ready']:>8.3f} {failed:>11}")
+        job = f"{med(rs, 'job_s'):>10.3f}" if all("job_s" in r for r in rs) else f"{'-':>10}"
+        print(f"{n:>6} {rate:>10.1f} {row['answer']:>9.3f} {row['listed']:>9.3f} {row['command']:>10.3f} {row['ready']:>8.3f} {job} {failed:>11}")
+        if job.strip() != "-":
+            row["job"] = med(rs, "job_s")
         out.write(json.dumps({"bench": "restart-disks", "run": run_id, "commit": commit, "signal": signal, "disks": n,
                               "restarts": len(rs), "register_s": rs[0]["register_s"],
                               **{f"median_{k}_s": v for k, v in row.items()}, "failed_commands": failed}) + "\n")

@@ -7,6 +7,7 @@ From --since (the wall clock just before the node's process started), polling ev
   ready    ... and every one of them is in state 'ready' (its chain open)
   command  POST /disks/LAST/snapshot {path: --snapshot} answered 200 (a live external snapshot: the disk's entity
            up, its chain open and writable); tried once 'listed' holds; failed answers are counted and retried
+  job      with --job: GET /jobs/JOB answers status 'running' (the merge resumed on its own)
 Prints one JSON line with the seconds from --since to each point, and the failed commands (with the last error).
 """
 import argparse
@@ -25,6 +26,7 @@ def parse_args():
     ap.add_argument("--count", type=int, required=True, help="disks registered")
     ap.add_argument("--last", required=True, help="the disk the command goes to")
     ap.add_argument("--snapshot", required=True, help="the new overlay's path")
+    ap.add_argument("--job", help="a job that was running at the kill: time until it runs again")
     ap.add_argument("--timeout", type=float, default=600.0)
     ap.add_argument("--interval", type=float, default=0.05)
     return ap.parse_args()
@@ -49,7 +51,17 @@ def main():
         wait()
     api = Api(open(endpoint).read().strip(), read_token(os.path.join(a.data, "token")))
 
+    def job_running():
+        status, body, _, _ = api.request("GET", f"/jobs/{a.job}")
+        if status == 200 and isinstance(body, dict) and body.get("status") == "running":
+            mark("job")
+
     while "command" not in marks:
+        if a.job and "job" not in marks:
+            try:
+                job_running()
+            except OSError:
+                pass
         try:
             status, disks, _, _ = api.request("GET", "/disks")
         except OSError:
@@ -74,8 +86,13 @@ def main():
             last_error = f"{status} {body}"
         wait()
 
-    # 'ready' may come after the command: poll on until every disk is open.
-    while "ready" not in marks:
+    # 'ready' and the job may come after the command: poll on until every disk is open and the job runs.
+    while "ready" not in marks or (a.job and "job" not in marks):
+        if a.job and "job" not in marks:
+            job_running()
+        if "ready" in marks:
+            wait()
+            continue
         status, disks, _, _ = api.request("GET", "/disks")
         if status == 200 and len(disks) == a.count and all(d.get("state") == "ready" for d in disks):
             mark("ready")

@@ -26,7 +26,11 @@ public static class RegistryCommands
 
     public sealed record ListDisks;
 
-    public sealed record DiskList(IReadOnlyList<RegisteredDisk> Disks);
+    /// <summary>
+    /// This host's disks in the order it starts them (<see cref="RegistryState.InStartOrder"/>): the first
+    /// <paramref name="HoldingJobs"/> hold a job.
+    /// </summary>
+    public sealed record DiskList(IReadOnlyList<RegisteredDisk> Disks, int HoldingJobs = 0);
 
     public sealed record Accepted;
 }

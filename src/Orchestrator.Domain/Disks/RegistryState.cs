@@ -150,6 +150,16 @@ public sealed record RegistryState
         return Accept([.. events]);
     }
 
+    /// <summary>
+    /// The disks in the order a restarted host starts them: those that hold a job id first, then the others, each group
+    /// by id. A disk's start is its journal's recovery, a few at a time (Akka's recovery permits), so with a thousand
+    /// idle disks registered a merge would otherwise resume only after the disks named before it had recovered.
+    /// </summary>
+    public IReadOnlyList<RegisteredDisk> InStartOrder() =>
+        [.. Disks.Values.OrderBy(d => HoldsAJob(d.Disk) ? 0 : 1).ThenBy(d => d.Disk, StringComparer.Ordinal)];
+
+    public bool HoldsAJob(string disk) => Jobs.Values.Contains(disk, StringComparer.Ordinal);
+
     public DiskId? DiskOfJob(JobId job) => Jobs.TryGetValue(job.Value, out var disk) ? new DiskId(disk) : null;
 
     public RegistrySnapshot ToSnapshot() => new(
