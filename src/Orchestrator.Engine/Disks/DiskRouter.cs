@@ -311,8 +311,14 @@ public sealed class DiskRouter : ReceiveActor, IWithUnboundedStash, IWithTimers
     {
         var region = _disks.Region;
         var started = first.Select(disk => region.Ask<object>(new ShardRegion.StartEntity(disk), RegistryTimeout));
-        Task.WhenAll(started).ContinueWith(_ =>
+        Task.WhenAll(started).ContinueWith(t =>
         {
+            if (t.Exception is { } problem)
+            {
+                _log.Warning("{0} disk(s) holding a job were not started within {1} s ({2}); starting the other {3} anyway",
+                    first.Count, RegistryTimeout.TotalSeconds, problem.GetBaseException().Message, rest.Count);
+            }
+
             foreach (var disk in rest)
             {
                 // No sender: the acknowledgement is of no use here.
