@@ -152,8 +152,8 @@ public sealed record RegistryState
 
     /// <summary>
     /// The disks in the order a restarted host starts them: those that hold a job id first, then the others, each group
-    /// by id. A disk's start is its journal's recovery, a few at a time (Akka's recovery permits), so with a thousand
-    /// idle disks registered a merge would otherwise resume only after the disks named before it had recovered.
+    /// by id. The host starts the first group before it asks for the others (DiskRouter), so that a merge does not wait
+    /// behind a thousand idle disks' shard allocations and recoveries.
     /// </summary>
     public IReadOnlyList<RegisteredDisk> InStartOrder() =>
         [.. Disks.Values.OrderBy(d => HoldsAJob(d.Disk) ? 0 : 1).ThenBy(d => d.Disk, StringComparer.Ordinal)];

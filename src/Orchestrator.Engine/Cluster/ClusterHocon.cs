@@ -45,7 +45,7 @@ public static class ClusterHocon
             shutdown-after-unsuccessful-join-seed-nodes = {{(settings.JoinTimeout == TimeSpan.Zero ? "off" : Seconds(settings.JoinTimeout))}}
             # A node restarted at once after a crash asks to join while its old incarnation is still a member: that first
             # Join only gets the old one downed and removed, and Akka asks again after this (its default, 10 s, was most of
-            # such a restart's 15-17 s). Asking again is harmless: the leader ignores a Join from a member it already has.
+            # such a restart's 15-17 s, now 8-10 s). A node that has become a member does not ask again.
             retry-unsuccessful-join-after = 2s
             failure-detector {
               heartbeat-interval = 1s
