@@ -27,10 +27,10 @@ public static class RegistryCommands
     public sealed record ListDisks;
 
     /// <summary>
-    /// This host's disks in the order it starts them (<see cref="RegistryState.InStartOrder"/>): the first
+    /// This host's disks in the order it starts them (made by <see cref="RegistryState.InStartOrder"/>): the first
     /// <paramref name="HoldingJobs"/> hold a job.
     /// </summary>
-    public sealed record DiskList(IReadOnlyList<RegisteredDisk> Disks, int HoldingJobs = 0);
+    public sealed record DiskList(IReadOnlyList<RegisteredDisk> Disks, int HoldingJobs);
 
     public sealed record Accepted;
 }

@@ -151,14 +151,17 @@ public sealed record RegistryState
     }
 
     /// <summary>
-    /// The disks in the order a restarted host starts them: those that hold a job id first, then the others, each group
-    /// by id. The host starts the first group before it asks for the others (DiskRouter), so that a merge does not wait
+    /// The disks in the order a restarted host starts them: those that hold a job id first (the list counts them), then
+    /// the others, each group by id. The host starts the first group before it asks for the others (DiskRouter), so that a merge does not wait
     /// behind a thousand idle disks' shard allocations and recoveries.
     /// </summary>
-    public IReadOnlyList<RegisteredDisk> InStartOrder() =>
-        [.. Disks.Values.OrderBy(d => HoldsAJob(d.Disk) ? 0 : 1).ThenBy(d => d.Disk, StringComparer.Ordinal)];
-
-    public bool HoldsAJob(string disk) => Jobs.Values.Contains(disk, StringComparer.Ordinal);
+    public RegistryCommands.DiskList InStartOrder()
+    {
+        var holders = Jobs.Values.ToHashSet(StringComparer.Ordinal);
+        var first = Disks.Values.Where(d => holders.Contains(d.Disk)).OrderBy(d => d.Disk, StringComparer.Ordinal).ToList();
+        return new RegistryCommands.DiskList(
+            [.. first, .. Disks.Values.Where(d => !holders.Contains(d.Disk)).OrderBy(d => d.Disk, StringComparer.Ordinal)], first.Count);
+    }
 
     public DiskId? DiskOfJob(JobId job) => Jobs.TryGetValue(job.Value, out var disk) ? new DiskId(disk) : null;
 

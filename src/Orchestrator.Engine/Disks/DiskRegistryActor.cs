@@ -132,11 +132,7 @@ public sealed class DiskRegistryActor : SnapshottingPersistentActor
         Command<RegistryCommands.ClaimJob>(c => Decide(_state.DecideClaimJob(c.Disk, c.Job)));
         Command<RegistryCommands.ReleaseJob>(c => Decide(_state.DecideReleaseJob(c.Disk, c.Job)));
         Command<RegistryCommands.Locate>(c => Sender.Tell(new RegistryCommands.Located(c.Job, _state.DiskOfJob(c.Job))));
-        Command<RegistryCommands.ListDisks>(_ =>
-        {
-            var disks = _state.InStartOrder();
-            Sender.Tell(new RegistryCommands.DiskList(disks, disks.Count(d => _state.HoldsAJob(d.Disk))));
-        });
+        Command<RegistryCommands.ListDisks>(_ => Sender.Tell(_state.InStartOrder()));
         Command<LegacyManagerReader.Read>(_ => Sender.Tell(OldStreamReader.Forget.Instance));
         Command<NodeRegistryReader.Read>(_ => Sender.Tell(OldStreamReader.Forget.Instance));
         Command<Terminated>(_ => { });

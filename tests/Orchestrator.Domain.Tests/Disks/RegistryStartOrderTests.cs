@@ -16,7 +16,9 @@ public sealed class RegistryStartOrderTests
             .Apply(new RegistryEvents.JobClaimed("merge-2", "m"))
             .Apply(new RegistryEvents.JobClaimed("copy-1", "zz"));
 
-        Assert.Equal(["m", "zz", "a", "d10", "d9"], state.InStartOrder().Select(d => d.Disk));
+        var list = state.InStartOrder();
+        Assert.Equal(["m", "zz", "a", "d10", "d9"], list.Disks.Select(d => d.Disk));
+        Assert.Equal(2, list.HoldingJobs);
     }
 
     [Fact]
@@ -25,9 +27,11 @@ public sealed class RegistryStartOrderTests
         var state = new[] { "a", "b" }.Aggregate(RegistryState.Empty, (s, disk) =>
             s.Apply(new RegistryEvents.DiskClaimed(disk, "n1", [new ImageClaim($"key-{disk}", $"/images/{disk}.qcow2", Writable: true)])));
         state = state.Apply(new RegistryEvents.JobClaimed("job", "b"));
-        Assert.Equal(["b", "a"], state.InStartOrder().Select(d => d.Disk));
+        Assert.Equal(["b", "a"], state.InStartOrder().Disks.Select(d => d.Disk));
+        Assert.Equal(1, state.InStartOrder().HoldingJobs);
 
         state = state.Apply(new RegistryEvents.JobReleased("job", "b"));
-        Assert.Equal(["a", "b"], state.InStartOrder().Select(d => d.Disk));
+        Assert.Equal(["a", "b"], state.InStartOrder().Disks.Select(d => d.Disk));
+        Assert.Equal(0, state.InStartOrder().HoldingJobs);
     }
 }
