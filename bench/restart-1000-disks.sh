@@ -174,13 +174,13 @@ print(f"{'disks':>6} {'register/s':>10} {'answer s':>9} {'listed s':>9} {'comman
 with open(results, "a") as out:
     for n in sorted(by_n):
         rs = by_n[n]
-        row = {k: med(rs, f"{k}_s") for k in ("answer", "listed", "command", "ready") if all(f"{k}_s" in r for r in rs)}
+        row = {k: med(rs, f"{k}_s") for k in ("answer", "listed", "command", "ready")}
+        if all("job_s" in r for r in rs):
+            row["job"] = med(rs, "job_s")
         rate = n / rs[0]["register_s"]
         failed = sum(r["failed_commands"] for r in rs)
-        job = f"{med(rs, 'job_s'):>10.3f}" if all("job_s" in r for r in rs) else f"{'-':>10}"
+        job = f"{row['job']:>10.3f}" if "job" in row else f"{'-':>10}"
         print(f"{n:>6} {rate:>10.1f} {row['answer']:>9.3f} {row['listed']:>9.3f} {row['command']:>10.3f} {row['ready']:>8.3f} {job} {failed:>11}")
-        if job.strip() != "-":
-            row["job"] = med(rs, "job_s")
         out.write(json.dumps({"bench": "restart-disks", "run": run_id, "commit": commit, "signal": signal, "disks": n,
                               "restarts": len(rs), "register_s": rs[0]["register_s"],
                               **{f"median_{k}_s": v for k, v in row.items()}, "failed_commands": failed}) + "\n")

@@ -22,7 +22,7 @@ internal static class LocalClusterHttp
         ["ORCHESTRATOR_STABLEAFTER"] = "2",
 
         // A restarted node whose joins go unanswered (docs/operations.md) exits after 30 s instead of 60, and the
-        // script starts it again; a normal rejoin after a kill takes 12-13 s from the join's start.
+        // script starts it again; a normal rejoin after a kill takes 8-10 s.
         ["ORCHESTRATOR_JOINTIMEOUT"] = "30",
     };
 
